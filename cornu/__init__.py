@@ -1,0 +1,42 @@
+"""cornu: Keras-style deep learning on JAX/XLA.
+
+    model = cornu.Sequential()
+    model.add(cornu.layers.Dense(500, input_shape=(784,), activation="sigmoid"))
+    model.add(cornu.layers.Dense(10, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.fit(x_train, y_train, batch_size=100, epochs=20)
+"""
+
+from cornu import (
+    activations,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    utils,
+)
+from cornu.layers import Input
+from cornu.models import Model, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input",
+    "Model",
+    "Sequential",
+    "__version__",
+    "activations",
+    "callbacks",
+    "datasets",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "utils",
+]

@@ -1,0 +1,140 @@
+"""Validate user arrays before they reach the device: every error names the argument,
+repeats what was received and says the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cornu.losses import Loss
+
+
+def as_numeric(data: Any, argument: str) -> np.ndarray:
+    """A numpy array of numbers, or a TypeError naming `argument`."""
+    if data is None:
+        raise ValueError(f"{argument} is required. Received: {argument}=None")
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as err:  # ragged lists
+        raise TypeError(
+            f"{argument} must be a numeric array (numpy array or nested lists of numbers "
+            f"of equal length). Received: {argument} of type {type(data).__name__} ({err})"
+        ) from None
+    if array.dtype == bool:
+        array = array.astype(np.float32)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(
+            f"{argument} must hold numbers, not {array.dtype}. Received: {argument} with "
+            f"dtype={array.dtype}, e.g. {array.flat[0]!r}. Convert it with "
+            f"np.asarray({argument}, dtype='float32')."
+        )
+    if array.ndim == 0:
+        raise ValueError(
+            f"{argument} must have a batch axis. Received: {argument} with shape (). "
+            f"Wrap a single sample as {argument}[None]."
+        )
+    if array.shape[0] == 0:
+        raise ValueError(
+            f"{argument} is empty. Received: {argument} with shape {array.shape}. "
+            "Pass at least one sample."
+        )
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(
+            f"{argument} contains NaN or infinity (first at index {tuple(int(i) for i in bad)}: "
+            f"{array[tuple(bad)]!r}). Remove or replace those values, e.g. "
+            f"np.nan_to_num({argument})."
+        )
+    return array
+
+
+def check_features(x: np.ndarray, input_shape: tuple, layer_name: str, argument: str) -> None:
+    """x's per-sample shape must match what the first layer was built for."""
+    expected = tuple(input_shape[1:])
+    got = tuple(x.shape[1:])
+    if len(expected) != len(got) or any(e is not None and e != g
+                                           for e, g in zip(expected, got, strict=True)):
+        raise ValueError(
+            f"Input of layer '{layer_name}' is incompatible: expected shape "
+            f"{(None, *expected)}, received {argument} with shape {x.shape}. "
+            f"Reshape {argument} to (n, {', '.join(map(str, expected))}) or change "
+            "the model's input_shape."
+        )
+
+
+def check_lengths(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str = "y") -> None:
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{x_name} and {y_name} must have the same number of samples. Received: "
+            f"{x_name}.shape[0]={x.shape[0]}, {y_name}.shape[0]={y.shape[0]}. "
+            "Pass one label per sample."
+        )
+
+
+def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) -> np.ndarray:
+    """Labels that fit the loss and the output; returns them in the dtype the loop uses."""
+    classes = output_shape[-1]
+    kind = loss.label_kind
+    if kind == "sparse":
+        if y.ndim == len(output_shape):
+            if y.shape[-1] != 1:
+                raise ValueError(
+                    f"{loss.name} expects integer class labels of shape (n,), but {argument} "
+                    f"has shape {y.shape} (one-hot?). Use loss='categorical_crossentropy' for "
+                    f"one-hot labels, or pass {argument}.argmax(-1)."
+                )
+            y = y.reshape(y.shape[:-1])
+        if np.issubdtype(y.dtype, np.floating) and not np.array_equal(y, np.round(y)):
+            raise ValueError(
+                f"{loss.name} expects integer class labels. Received: {argument} with "
+                f"non-integer values such as {y[y != np.round(y)].flat[0]!r}."
+            )
+        low, high = y.min(), y.max()
+        if low < 0 or high >= classes:
+            raise ValueError(
+                f"{argument} has labels out of range: the model outputs {classes} classes "
+                f"(0..{classes - 1}), but {argument} holds values from {low} to {high}. "
+                f"Check the labels or give the last layer {int(high) + 1} units."
+            )
+        return y.astype(np.int32)
+    if kind == "categorical" and (
+        np.issubdtype(y.dtype, np.integer) and (y.ndim == 1 or y.shape[-1] == 1) and classes > 1
+    ):
+        raise ValueError(
+            f"categorical_crossentropy expects one-hot labels of shape (n, {classes}), but "
+            f"{argument} holds integer class labels with shape {y.shape}. Use "
+            f"loss='sparse_categorical_crossentropy', or convert the labels with "
+            f"cornu.utils.to_categorical({argument}, {classes})."
+        )
+    if y.shape[1:] != tuple(output_shape[1:]):
+        raise ValueError(
+            f"{argument} has shape {y.shape}, but the model's output has shape "
+            f"{tuple(output_shape)}. Labels need one row per sample matching the output."
+        )
+    if kind == "categorical" and (y.min() < 0 or y.max() > 1):
+        raise ValueError(
+            f"{argument} has labels out of range for categorical_crossentropy: values from "
+            f"{y.min()} to {y.max()}; one-hot labels lie in [0, 1]. Use "
+            f"cornu.utils.to_categorical on class indices."
+        )
+    if kind == "binary" and (y.min() < 0 or y.max() > 1):
+        raise ValueError(
+            f"{argument} has labels out of range for binary_crossentropy: values from "
+            f"{y.min()} to {y.max()}; binary labels lie in [0, 1]."
+        )
+    return y.astype(np.float32)
+
+
+def pad_batches(array: np.ndarray, batch_size: int) -> np.ndarray:
+    """(n, ...) -> (steps, batch_size, ...), zero-padded at the end."""
+    n = array.shape[0]
+    steps = -(-n // batch_size)
+    padded = np.zeros((steps * batch_size, *array.shape[1:]), array.dtype)
+    padded[:n] = array
+    return padded.reshape(steps, batch_size, *array.shape[1:])
+
+
+def batch_mask(n: int, batch_size: int) -> np.ndarray:
+    steps = -(-n // batch_size)
+    return (np.arange(steps * batch_size) < n).astype(np.float32).reshape(steps, batch_size)

@@ -1,0 +1,115 @@
+"""Label encoding: `to_categorical`, as `keras.utils.to_categorical`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+__all__ = ["to_categorical"]
+
+
+def to_categorical(y: ArrayLike, num_classes: int | None = None, dtype: DTypeLike = "float32"):
+    """One-hot encode integer class labels.
+
+    Args:
+        y: integer labels in `[0, num_classes)`, any shape (a list, NumPy or JAX array).
+            Floats are accepted when they hold whole numbers (e.g. `3.0`). As in Keras,
+            a trailing dimension of size 1 is dropped: shape (n, 1) encodes like (n,).
+        num_classes: the number of classes; defaults to `max(y) + 1`.
+        dtype: dtype of the result.
+
+    Returns:
+        A NumPy array of shape `y.shape + (num_classes,)` (after dropping a trailing
+        1), holding 1 at each label's index and 0 elsewhere.
+
+    Example:
+        >>> to_categorical([0, 2, 1], num_classes=3).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    try:
+        out_dtype = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(
+            f"dtype must be a NumPy dtype or its name, such as 'float32'. Received: dtype={dtype!r}"
+        ) from err
+    labels = _integer_labels(y)
+    shape = labels.shape
+    if len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    flat = labels.reshape(-1)
+
+    if num_classes is None:
+        if flat.size == 0:
+            raise ValueError(
+                "to_categorical cannot infer num_classes from empty labels y. "
+                "Pass num_classes explicitly."
+            )
+        num_classes = int(flat.max()) + 1
+    elif isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise TypeError(
+            f"num_classes must be a positive integer or None. Received: num_classes={num_classes!r}"
+        )
+    elif num_classes < 1:
+        raise ValueError(
+            f"num_classes must be a positive integer (at least 1). "
+            f"Received: num_classes={num_classes!r}"
+        )
+    num_classes = int(num_classes)
+    if flat.size and int(flat.max()) >= num_classes:
+        raise ValueError(
+            f"labels y must be smaller than num_classes={num_classes}, but y holds "
+            f"{int(flat.max())}. Pass num_classes={int(flat.max()) + 1} or more, or leave "
+            "num_classes=None to use max(y) + 1."
+        )
+
+    one_hot = np.zeros((flat.size, num_classes), dtype=out_dtype)
+    one_hot[np.arange(flat.size), flat] = 1
+    return one_hot.reshape(shape + (num_classes,))
+
+
+def _integer_labels(y: Any) -> np.ndarray:
+    """`y` as a non-negative intp array, or a TypeError/ValueError that says why not."""
+    try:
+        array = np.asarray(y)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"y must be an array of integer class labels. Received: y={_short(y)} ({err})"
+        ) from err
+    kind = array.dtype.kind
+    if kind == "b":
+        array = array.astype(np.intp)
+    elif kind == "f":
+        if array.size and not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"labels y must be whole numbers, but y holds NaN or infinity. "
+                f"Received: y={_short(array)}"
+            )
+        fractional = array != np.floor(array)
+        if np.any(fractional):
+            raise ValueError(
+                f"labels y must be whole numbers (class indices), but y holds "
+                f"{array[fractional].flat[0].item()!r}. Received: y={_short(array)}. Round or "
+                "cast the labels to integers; for probabilities or one-hot targets, "
+                "to_categorical is not needed."
+            )
+    elif kind not in "iu":
+        raise TypeError(
+            f"y must be an array of integer class labels, but it has dtype {array.dtype}. "
+            f"Received: y={_short(y)}"
+        )
+    if array.size and array.min() < 0:
+        raise ValueError(
+            f"labels y must be non-negative class indices, but y holds {array.min().item()!r}. "
+            f"Received: y={_short(array)}. Map the labels to 0..num_classes-1 first."
+        )
+    if array.size and array.max() > np.iinfo(np.intp).max:
+        raise ValueError(f"labels y are too large for an index. Received: y={_short(array)}")
+    return array.astype(np.intp)
+
+
+def _short(value: Any) -> str:
+    """repr of `value`, cut to a readable length for error messages."""
+    text = np.array2string(value, threshold=10) if isinstance(value, np.ndarray) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,5 @@
+"""Keras-style datasets: `cornu.datasets.mnist.load_data()`."""
+
+from cornu.datasets import mnist
+
+__all__ = ["mnist"]

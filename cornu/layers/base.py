@@ -1,0 +1,160 @@
+"""The one layer pattern every cornu layer follows.
+
+`__init__` validates and stores config and creates no arrays; `build(input_shape)`
+returns the output shape; `init(key)` returns the parameters; `call` is pure;
+`get_config` / `from_config` round-trip the config. Shapes include the batch axis
+as `None`, as Keras prints them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import jax
+
+from cornu import _deprecation
+
+Shape = tuple[int | None, ...]
+Params = dict[str, jax.Array]
+
+_name_counts: dict[str, int] = {}
+
+
+def unique_name(base: str) -> str:
+    """Keras' automatic names: dense, dense_1, dense_2, ..."""
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names() -> None:
+    _name_counts.clear()
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Layer:
+    """Base class. Subclasses override `build`, `init` (if they have weights) and `call`."""
+
+    #: names of the weights in Keras order (kernel before bias)
+    weight_names: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        input_shape: tuple[int | None, ...] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        input_dim = _deprecation.renamed(
+            kwargs, "input_dim", "input_shape=(n,) or cornu.Input(shape=(n,))", type(self).__name__
+        )
+        if input_dim is not None:
+            if input_shape is not None:
+                raise TypeError(
+                    f"Got both input_dim={input_dim!r} and input_shape={input_shape!r}. "
+                    "Pass input_shape only."
+                )
+            input_shape = (input_dim,)
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword arguments: "
+                f"{', '.join(sorted(kwargs))}. Check the spelling against the Keras 3 docs."
+            )
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty string. Received: name={name!r}")
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self._input_shape_arg: Shape | None = None
+        if input_shape is not None:
+            self._input_shape_arg = _as_shape(input_shape, "input_shape")
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self.built = False
+
+    # -- the pattern -------------------------------------------------------------------
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def build(self, input_shape: Shape) -> Shape:
+        """Record the input shape and return the output shape (no arrays made here)."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = tuple(self.compute_output_shape(self.input_shape))
+        self.built = True
+        return self.output_shape
+
+    def init(self, key: jax.Array) -> Params:
+        """Fresh parameters for the built layer."""
+        return {}
+
+    def init_state(self) -> Params:
+        """Non-trainable state (moving statistics); none by default."""
+        return {}
+
+    def call(self, params: Params, x: jax.Array, *, training: bool, rng: jax.Array | None):
+        raise NotImplementedError
+
+    def apply(self, params, state, x, *, training: bool, rng: jax.Array | None):
+        """(output, new_state). Stateless layers only implement `call`."""
+        return self.call(params, x, training=training, rng=rng), state
+
+    # -- a softmax/sigmoid output feeding a cross-entropy is computed from its logits --
+    @property
+    def output_activation(self) -> str | None:
+        """'softmax' or 'sigmoid' when this layer ends in one, for the stable loss path."""
+        return None
+
+    def call_logits(self, params: Params, x: jax.Array, *, training: bool, rng):
+        """The output before `output_activation` (only where that is not None)."""
+        raise NotImplementedError
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shapes of the weights, derived without making arrays."""
+        shapes = jax.eval_shape(self.init, jax.random.key(0))
+        return {k: tuple(v.shape) for k, v in shapes.items()}
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet, so its parameter count is unknown. "
+                "Give the first layer input_shape=... or call the model on data first."
+            )
+        return sum(math.prod(s) for s in self.param_shapes().values())
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name}
+        if self._input_shape_arg is not None:
+            config["input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        config = dict(config)
+        if "input_shape" in config and config["input_shape"] is not None:
+            config["input_shape"] = tuple(config["input_shape"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _as_shape(shape: Any, argument: str) -> Shape:
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(
+            f"{argument} must be a tuple of positive integers. Received: {argument}={shape!r}"
+        ) from None
+    for d in dims:
+        if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1):
+            raise ValueError(
+                f"{argument} must be a tuple of positive integers (None for unknown). "
+                f"Received: {argument}={shape!r}"
+            )
+    return dims

@@ -1,0 +1,1 @@
+"""Human-facing output: progress lines and model summaries."""

@@ -1,0 +1,31 @@
+"""The global seed: `cornu.utils.set_random_seed` makes weights and shuffles repeatable."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import jax
+import numpy as np
+
+_seed: int | None = None
+_counter = 0
+
+
+def set_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    global _seed, _counter
+    _seed, _counter = seed, 0
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def next_key() -> jax.Array:
+    """A new PRNG key (raw uint32, so it can be saved) from the global sequence."""
+    global _seed, _counter
+    if _seed is None:
+        _seed = int.from_bytes(os.urandom(4), "little")
+    key = jax.random.fold_in(jax.random.PRNGKey(_seed), _counter)
+    _counter += 1
+    return key
