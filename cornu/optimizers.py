@@ -11,12 +11,17 @@ training loop changes it between epochs with `set_learning_rate` and nothing
 recompiles. Gradient clipping (`clipnorm`, `clipvalue`, `global_clipnorm`) runs
 inside the transform, before the rule, as in Keras.
 
-Example:
-    >>> opt = get("adam")                     # or Adam(learning_rate=1e-3)
-    >>> tx = opt.transform()
-    >>> state = tx.init(params)
-    >>> updates, state = tx.update(grads, state, params)
-    >>> state = set_learning_rate(state, 1e-4)
+Example::
+
+    opt = get("adam")                         # or Adam(learning_rate=1e-3)
+    tx = opt.transform()
+    state = tx.init(params)
+    updates, state = tx.update(grads, state, params)
+    state = set_learning_rate(state, 1e-4)    # between epochs; no recompile
+
+Keras 3 differences: no `weight_decay` on optimizers other than AdamW, no EMA,
+loss scaling, gradient accumulation or learning-rate schedule objects (the loop sets
+the rate with `set_learning_rate`). Keras 1's `lr=` works with a DeprecationWarning.
 """
 
 from __future__ import annotations
@@ -741,9 +746,10 @@ def get_learning_rate(opt_state: Any) -> float:
 _CLASSES: dict[str, type[Optimizer]] = {
     cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam)
 }
+# Class names, then the lowercase names (listed last, so error messages show them).
 _TABLE: dict[str, type[Optimizer]] = {
-    **{cls._default_name.lower(): cls for cls in _CLASSES.values()},
     **_CLASSES,
+    **{cls._default_name.lower(): cls for cls in _CLASSES.values()},
 }
 
 

@@ -392,6 +392,33 @@ class Model:
         text = summary_text(self.name, rows, trainable, non_trainable, line_length)
         (print_fn or print)(text)
 
+    # -- saving (cornu.saving holds the format) ----------------------------------------------------
+    def save(self, filepath: str, overwrite: bool = True) -> None:
+        """One .cornu file: architecture, compile settings, weights, optimizer state."""
+        from cornu.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        from cornu.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: str) -> None:
+        from cornu.saving import load_weights
+
+        load_weights(self, filepath)
+
+    def get_compile_config(self) -> dict | None:
+        """Compile settings by name (what a saved file holds), or None before compile()."""
+        if self.optimizer is None:
+            return None
+        return {
+            "optimizer": optimizers.serialize(self.optimizer),
+            "loss": self.loss.get_config(),
+            "metrics": [m if isinstance(m, str) else m.name for m in self._metric_specs],
+        }
+
 
 def metrics_get(identifier, loss, output_dim):
     return metrics.get(identifier, loss, output_dim)

@@ -1,0 +1,189 @@
+"""The compiled loop against references: finite-difference gradients, partial batches,
+every sample once per epoch, no recompilation, bit-identical seeded runs."""
+
+import numpy as np
+import pytest
+
+import cornu
+from cornu import optimizers
+from cornu.layers import Dense
+
+
+def small_model(seed=0):
+    cornu.utils.set_random_seed(seed)
+    return cornu.Sequential([Dense(3, input_shape=(4,), activation="sigmoid"),
+                             Dense(2, activation="softmax")])
+
+
+def np_loss(weights, x, y):
+    """Mean categorical cross-entropy of the small model, in float64 NumPy."""
+    k1, b1, k2, b2 = weights
+    h = 1 / (1 + np.exp(-(x @ k1 + b1)))
+    z = h @ k2 + b2
+    log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1,
+                                                                                 keepdims=True))
+    return -(y * log_p).sum(1).mean()
+
+
+def fd_grad(weights, x, y, eps=1e-6):
+    weights = [w.astype(np.float64) for w in weights]
+    grads = []
+    for w in weights:
+        g = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            old = w[idx]
+            w[idx] = old + eps
+            up = np_loss(weights, x, y)
+            w[idx] = old - eps
+            down = np_loss(weights, x, y)
+            w[idx] = old
+            g[idx] = (up - down) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def data(n, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[rng.integers(0, 2, n)]
+    return x, y
+
+
+def test_one_full_batch_sgd_step_equals_finite_difference_gradient():
+    model = small_model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="categorical_crossentropy")
+    x, y = data(8)
+    before = model.get_weights()
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    after = model.get_weights()
+    for w0, w1, g in zip(before, after, fd_grad(before, x, y), strict=True):
+        np.testing.assert_allclose((w0 - w1) / 0.5, g, rtol=2e-3, atol=2e-6)
+
+
+def test_partial_last_batch_is_a_smaller_step_not_a_padded_one():
+    model = small_model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="categorical_crossentropy")
+    x, y = data(10)
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    for start in (0, 4, 8):  # batches of 4, 4 and the partial 2
+        grads = fd_grad(weights, x[start:start + 4].astype(np.float64), y[start:start + 4])
+        weights = [w - 0.5 * g for w, g in zip(weights, grads, strict=True)]
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for got, want in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 32])
+def test_each_epoch_uses_every_sample_once(batch_size):
+    """With a negligible learning rate the epoch's loss is the mean over the data, which
+    only holds when the shuffled, padded batches cover every sample exactly once."""
+    model = small_model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=1e-30), loss="categorical_crossentropy")
+    x, y = data(23)
+    history = model.fit(x, y, batch_size=batch_size, epochs=2, verbose=0)
+    want = np_loss([w.astype(np.float64) for w in model.get_weights()], x, y)
+    np.testing.assert_allclose(history.history["loss"], [want, want], rtol=1e-5)
+    assert model.evaluate(x, y, batch_size=batch_size, verbose=0) == pytest.approx(want,
+                                                                                  rel=1e-5)
+
+
+def test_nothing_recompiles_after_the_first_epoch():
+    model = small_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=4)
+    x, y = data(47)  # 37 for training: 10 steps of 4 (the last partial): chunks 4, 4, 2
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, validation_split=0.2)
+    traces = dict(model._engine.traces)
+    assert traces["train"] == 2  # the full chunk and the remainder chunk, once each
+    model.fit(x, y, batch_size=4, epochs=3, verbose=0, validation_split=0.2)
+    model.optimizer.learning_rate = 1e-4
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0, validation_split=0.2)
+    model.evaluate(x, y, batch_size=4, verbose=0)
+    model.evaluate(x, y, batch_size=4, verbose=0)
+    after = dict(model._engine.traces)
+    assert after["train"] == traces["train"] and after["epoch_indices"] == 1
+    assert after["evaluate"] == traces["evaluate"] + 1  # validation set, then x itself
+    model.predict(x)
+    model.predict(x)
+    assert model._predictor.traces["predict"] == 1
+
+
+def test_learning_rate_is_read_and_changed_between_epochs():
+    model = small_model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.1), loss="categorical_crossentropy")
+    x, y = data(8)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    assert model.optimizer.learning_rate == pytest.approx(0.1)
+    model.optimizer.learning_rate = 0.0 + 1e-30
+    before = model.get_weights()
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for w0, w1 in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_allclose(w0, w1, rtol=0, atol=1e-20)
+
+
+def test_same_seed_same_weights_bit_for_bit():
+    x, y = data(50)
+
+    def run():
+        model = small_model(seed=123)
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+        return model.get_weights()
+
+    first, second = run(), run()
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    different = small_model(seed=124).get_weights()
+    assert not np.array_equal(different[0], small_model(seed=123).get_weights()[0])
+
+
+def test_stable_softmax_cross_entropy_on_saturated_outputs():
+    """Huge logits: the probabilities round to 0 and 1, the loss from logits stays exact."""
+    cornu.utils.set_random_seed(0)
+    model = cornu.Sequential([Dense(2, input_shape=(1,), activation="softmax")])
+    model.set_weights([np.array([[100.0, -100.0]], np.float32), np.zeros(2, np.float32)])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    loss = model.evaluate(np.ones((1, 1), np.float32), np.array([[0.0, 1.0]], np.float32),
+                          verbose=0)
+    assert loss == pytest.approx(200.0, rel=1e-5)  # clipped probabilities would give 16.1
+
+
+def test_history_has_validation_keys_and_evaluate_returns_keras_shapes():
+    model = small_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy", "mse"])
+    x, y = data(40)
+    history = model.fit(x, y, epochs=2, verbose=0, validation_data=(x[:10], y[:10]))
+    assert set(history.history) == {"loss", "accuracy", "mse", "val_loss", "val_accuracy",
+                                    "val_mse"}
+    assert history.epoch == [0, 1]
+    result = model.evaluate(x, y, verbose=0)
+    assert isinstance(result, list) and len(result) == 3
+    assert model.evaluate(x, y, verbose=0, return_dict=True).keys() == {"loss", "accuracy",
+                                                                        "mse"}
+    plain = small_model()
+    plain.compile(optimizer="adam", loss="mse")
+    assert isinstance(plain.evaluate(x, y, verbose=0), float)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    model = small_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(20)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
+    assert lines[1].startswith("3/3 - ") and "loss: " in lines[1] and "accuracy: " in lines[1]
+    assert "samples/s" in lines[3] and "\r" not in "".join(lines)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_nb_epoch_and_lr_spellings():
+    model = small_model()
+    with pytest.warns(DeprecationWarning, match="`lr`.*`learning_rate`"):
+        model.compile(optimizer=optimizers.SGD(lr=0.2), loss="categorical_crossentropy")
+    assert model.optimizer.learning_rate == pytest.approx(0.2)
+    x, y = data(8)
+    with pytest.warns(DeprecationWarning, match="`nb_epoch`.*use `epochs`"):
+        history = model.fit(x, y, nb_epoch=3, verbose=0)
+    assert len(history.history["loss"]) == 3
