@@ -101,6 +101,15 @@ class Layer:
         """(output, new_state). Stateless layers only implement `call`."""
         return self.call(params, x, training=training, rng=rng), state
 
+    # -- penalties added to the loss (kernel_regularizer and the like) ---------------------
+    @property
+    def has_regularization(self) -> bool:
+        return False
+
+    def regularization(self, params: Params) -> jax.Array:
+        """The layer's penalty on its params (only where has_regularization)."""
+        raise NotImplementedError
+
     # -- a softmax/sigmoid output feeding a cross-entropy is computed from its logits --
     @property
     def output_activation(self) -> str | None:

@@ -45,6 +45,14 @@ class Model:
     """Base of Sequential (and of functional models). Subclasses provide `layers`,
     `_build(input_shape)` and `_forward`."""
 
+    def __new__(cls, *args: Any, **kwargs: Any):
+        # Keras: Model(inputs, outputs) builds a functional model
+        if cls is Model and (args or "inputs" in kwargs):
+            from cornu.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, name: str | None = None) -> None:
         self.name = name
         self._params: list[dict[str, jax.Array]] | None = None
@@ -144,7 +152,17 @@ class Model:
         self._tx_optimizer = self.optimizer
 
     def _regularization(self):
-        return None
+        """params -> the sum of the layers' regularization penalties, or None."""
+        layers = self.layers
+        if not any(layer.has_regularization for layer in layers):
+            return None
+
+        def penalty(params):
+            terms = [layer.regularization(p) for layer, p in zip(layers, params, strict=True)
+                     if layer.has_regularization]
+            return sum(terms[1:], terms[0])
+
+        return penalty
 
     def _require_compiled(self, method: str) -> Engine:
         if self.optimizer is None or self.loss is None:
