@@ -6,14 +6,16 @@ import warnings
 from typing import Any
 
 
-def renamed(kwargs: dict[str, Any], old: str, new: str, where: str) -> Any:
-    """Pop `old` from kwargs, warn, and return its value (or None when absent)."""
+def renamed(kwargs: dict[str, Any], old: str, new: str, where: str, depth: int = 1) -> Any:
+    """Pop `old` from kwargs, warn, and return its value (or None when absent).
+
+    `depth` counts the cornu frames between the user's call and this function."""
     if old not in kwargs:
         return None
     warnings.warn(
         f"`{old}` is the Keras 1 spelling in {where}; use `{new}` instead.",
         DeprecationWarning,
-        stacklevel=4,
+        stacklevel=2 + depth,
     )
     return kwargs.pop(old)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from cornu.callbacks.base import Callback
 
 
-class History:
+class History(Callback):
     def __init__(self) -> None:
+        super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
-        self.params: dict[str, Any] = {}
-        self.model = None
 
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
-        for key, value in logs.items():
+        for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ A model owns its arrays as pytrees (`params`, `state`: one dict per layer, in
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -16,13 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from cornu import _deprecation, activations, losses, metrics, optimizers
+from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
+from cornu.callbacks.progbar_logger import ProgbarLogger
 from cornu.data import arrays
 from cornu.layers.base import Layer, Shape
-from cornu.reports import progbar
 from cornu.reports.summary import summary_text
 from cornu.training import rng as global_rng
-from cornu.training.loop import Engine, Predictor
+from cornu.training.loop import Engine, Head, Predictor
 from cornu.training.state import TrainState
 
 
@@ -62,7 +64,14 @@ class Model:
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
         self._metric_specs: list[Any] = []
-        self._metrics: list[metrics.Metric] = []
+        self._heads: list[Head] = []
+        self._loss_spec: Any = None
+        self._loss_weights: Any = None
+        self._steps_per_execution: int | str = "auto"
+        self._epoch_compile_seconds: float | None = None
+        self.nan_stop: tuple[int, int] | None = None
+        self._resume: dict[str, Any] | None = None
+        self._fit_position: dict[str, Any] | None = None
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self.history: History | None = None
@@ -104,52 +113,103 @@ class Model:
                 "model on data first."
             )
 
+    # -- outputs and inputs -------------------------------------------------------------------
+    def _output_layers(self) -> list[Layer]:
+        return [self.layers[-1]]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [layer.name for layer in self._output_layers()]
+
+    def _input_names(self) -> list[str]:
+        return [self.layers[0].name]
+
+    def _shapes(self, shape) -> list:
+        return list(shape) if isinstance(shape, list) else [shape]
+
     # -- compile ------------------------------------------------------------------------------
     def compile(
         self,
         optimizer: str | optimizers.Optimizer = "rmsprop",
-        loss: str | losses.Loss | None = None,
-        metrics: Sequence[str | metrics.Metric] | None = None,
+        loss: Any = None,
+        loss_weights: Any = None,
+        metrics: Any = None,
         steps_per_execution: int | str = "auto",
+        **kwargs: Any,
     ) -> None:
+        """Keras' compile. `loss`, `metrics` and `loss_weights` may be given per output (a
+        list in output order, or a dict by output layer name)."""
+        if kwargs:
+            raise TypeError(
+                f"compile got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
         if loss is None:
             raise ValueError(
                 "compile needs a loss. Received: loss=None. For the lecture's classifier: "
                 "loss='categorical_crossentropy'."
             )
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        if metrics is None:
-            metrics = []
         if isinstance(metrics, str):
             raise TypeError(
                 f"metrics must be a list of names. Received: metrics={metrics!r}. "
                 f"Use metrics=[{metrics!r}]."
             )
-        self._metric_specs = list(metrics)
         if steps_per_execution != "auto":
             _positive_int(steps_per_execution, "steps_per_execution", "Use 'auto' or e.g. 100.")
+        self.optimizer = optimizers.get(optimizer)
+        # resolve every name now, so a misspelling fails at compile, not at the first fit
+        for spec in _leaves(loss):
+            losses.get(spec)
+        for spec in _leaves(metrics):
+            metrics_get(spec, None, None)
+        self._loss_spec, self._metric_specs, self._loss_weights = loss, metrics, loss_weights
+        self.loss = losses.get(loss) if not isinstance(loss, list | tuple | dict) else loss
         self._steps_per_execution = steps_per_execution
-        # fail now on an unknown metric name, not at the first fit
-        self._metrics = [metrics_get(m, self.loss, None) for m in self._metric_specs]
         self._engine = None
         self._opt_state = None
         if self.built:
             self._make_engine()
 
+    def _per_output(self, spec: Any, argument: str, names: list[str], default: Any) -> list:
+        """A per-output setting: one value for all, a list in output order, or a dict."""
+        if isinstance(spec, dict):
+            unknown = sorted(set(spec) - set(names))
+            if unknown:
+                raise ValueError(f"{argument} names outputs that the model does not have: "
+                                 f"{unknown}. The outputs are {names}.")
+            return [spec.get(name, default) for name in names]
+        if isinstance(spec, list | tuple) and (argument != "metrics" or (
+                spec and all(isinstance(s, list | tuple) for s in spec))):
+            if len(spec) != len(names):
+                raise ValueError(
+                    f"{argument} has {len(spec)} entries but the model has {len(names)} "
+                    f"outputs ({names}). Give one per output, or a dict by output name."
+                )
+            return list(spec)
+        return [spec] * len(names)
+
     def _make_engine(self) -> None:
-        last = self.layers[-1]
-        output_dim = self.output_shape[-1] if self.output_shape else None
-        self._metrics = [metrics_get(m, self.loss, output_dim) for m in self._metric_specs]
-        names = [m.name for m in self._metrics]
-        if len(set(names)) != len(names) or "loss" in names:
-            raise ValueError(f"metrics must have distinct names other than 'loss'. "
-                             f"Received: metrics={self._metric_specs!r}")
-        use_logits = (not self.loss.from_logits and self.loss.logits_of is not None
-                      and last.output_activation == self.loss.logits_of)
-        self._engine = Engine(self._forward, self.loss, self._metrics,
-                              self.optimizer.transform(), use_logits, self._regularization())
-        self._tx_optimizer = self.optimizer
+        names = self.output_names
+        shapes = self._shapes(self.output_shape)
+        loss_list = self._per_output(self._loss_spec, "loss", names, None)
+        metric_lists = self._per_output(self._metric_specs or [], "metrics", names, [])
+        weights = self._per_output(self._loss_weights, "loss_weights", names, 1.0) \
+            if self._loss_weights is not None else [1.0] * len(names)
+        heads = []
+        for k, (name, layer) in enumerate(zip(names, self._output_layers(), strict=True)):
+            if loss_list[k] is None:
+                raise ValueError(f"loss gives no loss for output '{name}'.")
+            loss = losses.get(loss_list[k])
+            metric_objs = tuple(metrics_get(m, loss, shapes[k][-1]) for m in metric_lists[k])
+            seen = [m.name for m in metric_objs]
+            if len(set(seen)) != len(seen) or "loss" in seen:
+                raise ValueError(f"metrics must have distinct names other than 'loss'. "
+                                 f"Received: metrics={self._metric_specs!r}")
+            use_logits = (not loss.from_logits and loss.logits_of is not None
+                          and layer.output_activation == loss.logits_of)
+            heads.append(Head("" if len(names) == 1 else name, loss, metric_objs,
+                              float(weights[k]), use_logits))
+        self._heads = heads
+        self._engine = Engine(self._forward, heads, self.optimizer.transform(),
+                              self._regularization())
 
     def _regularization(self):
         """params -> the sum of the layers' regularization penalties, or None."""
@@ -165,35 +225,92 @@ class Model:
         return penalty
 
     def _require_compiled(self, method: str) -> Engine:
-        if self.optimizer is None or self.loss is None:
+        if self.optimizer is None:
             raise ValueError(
                 f"You must call compile() before {method}(). For example: "
                 "model.compile(loss='categorical_crossentropy', optimizer='adam', "
                 "metrics=['accuracy'])."
             )
         if self._engine is None:
+            self._require_built(f"what {method}() needs")
             self._make_engine()
         return self._engine
 
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss", *(m.name for m in self._metrics)]
+        if self._engine is None:
+            return ["loss"]
+        return [name for name in self._engine.sum_names if name not in ("count", "nan_step")]
 
     # -- data ---------------------------------------------------------------------------------
-    def _prepare_x(self, x: Any, argument: str = "x") -> np.ndarray:
-        x = arrays.as_numeric(x, argument)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        arrays.check_features(x, self.input_shape, self.layers[0].name, argument)
-        return x.astype(np.float32, copy=False)
+    def _split_inputs(self, x: Any, argument: str) -> list[Any]:
+        names = self._input_names() if self.built else [argument]
+        if len(names) == 1:
+            return [x[names[0]] if isinstance(x, dict) and names[0] in x else x]
+        if isinstance(x, dict):
+            missing = [n for n in names if n not in x]
+            if missing:
+                raise ValueError(f"{argument} is missing inputs {missing}; the model's inputs "
+                                 f"are {names}.")
+            return [x[n] for n in names]
+        if not isinstance(x, list | tuple) or len(x) != len(names):
+            raise ValueError(
+                f"The model has {len(names)} inputs ({names}); pass {argument} as a list of "
+                f"{len(names)} arrays or a dict by input name."
+            )
+        return list(x)
 
-    def _prepare_xy(self, x: Any, y: Any, names=("x", "y")) -> tuple[np.ndarray, np.ndarray]:
-        x_arr = arrays.as_numeric(x, names[0])
-        y_arr = arrays.as_numeric(y, names[1])
-        arrays.check_lengths(x_arr, y_arr, *names)
-        x_arr = self._prepare_x(x_arr, names[0])
-        y_arr = arrays.check_labels(y_arr, self.loss, self.output_shape, names[1])
-        return x_arr, y_arr
+    def _prepare_x(self, x: Any, argument: str = "x") -> list[np.ndarray]:
+        parts = [arrays.as_numeric(p, argument if i == 0 else f"{argument}[{i}]")
+                 for i, p in enumerate(self._split_inputs(x, argument))]
+        if not self.built:
+            self.build((None, *parts[0].shape[1:]))
+        for i, (part, shape, name) in enumerate(zip(
+                parts, self._shapes(self.input_shape), self._input_names(), strict=True)):
+            label = argument if len(parts) == 1 else f"{argument}[{i}]"
+            arrays.check_features(part, shape, name, label)
+            if part.shape[0] != parts[0].shape[0]:
+                arrays.check_lengths(parts[0], part, f"{argument}[0]", label)
+        # as Keras: inputs become float32 (an Embedding casts its indices back)
+        return [p.astype(np.float32, copy=False) for p in parts]
+
+    def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
+        names = self.output_names
+        if len(names) == 1:
+            parts = [y[names[0]] if isinstance(y, dict) and names[0] in y else y]
+        elif isinstance(y, dict):
+            missing = [k for k in names if k not in y]
+            if missing:
+                raise ValueError(f"{argument} is missing targets for outputs {missing}.")
+            parts = [y[k] for k in names]
+        elif isinstance(y, list | tuple) and len(y) == len(names):
+            parts = list(y)
+        else:
+            raise ValueError(
+                f"The model has {len(names)} outputs ({names}); pass {argument} as a list of "
+                f"{len(names)} arrays or a dict by output name."
+            )
+        out = []
+        for k, (part, head, shape) in enumerate(zip(
+                parts, self._heads, self._shapes(self.output_shape), strict=True)):
+            label = argument if len(parts) == 1 else f"{argument}[{k}]"
+            arr = arrays.as_numeric(part, label)
+            if arr.shape[0] != n:
+                raise ValueError(
+                    f"x and {label} must have the same number of samples. Received: "
+                    f"x.shape[0]={n}, {label}.shape[0]={arr.shape[0]}. Pass one label per "
+                    "sample."
+                )
+            out.append(arrays.check_labels(arr, head.loss, shape, label))
+        return out
+
+    def _prepare_xy(self, x: Any, y: Any, names=("x", "y")):
+        if y is None:
+            raise ValueError(f"{names[1]} is required. Received: {names[1]}=None. "
+                             f"Pass the labels, e.g. model.fit(x_train, y_train).")
+        xs = self._prepare_x(x, names[0])
+        self._require_compiled("fit")
+        return xs, self._prepare_y(y, xs[0].shape[0], names[1])
 
     # -- fit ----------------------------------------------------------------------------------
     def fit(
@@ -214,7 +331,7 @@ class Model:
         epochs = _deprecation.pick(epochs, 1, nb_epoch, "nb_epoch", "epochs")
         if kwargs:
             raise TypeError(f"fit got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
-        engine = self._require_compiled("fit")
+        self._require_compiled_early("fit")
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
@@ -224,45 +341,44 @@ class Model:
             raise ValueError("initial_epoch must be a non-negative integer. "
                              f"Received: initial_epoch={initial_epoch!r}")
         verbose = _verbosity(verbose)
-        if callbacks:
-            raise NotImplementedError("callbacks are not supported yet; use History from fit.")
         if not (isinstance(validation_split, int | float) and 0.0 <= validation_split < 1.0):
             raise ValueError(
                 "validation_split must be a number in [0, 1). "
                 f"Received: validation_split={validation_split!r}. E.g. validation_split=0.1."
             )
-        x_arr = arrays.as_numeric(x, "x")
-        y_arr = arrays.as_numeric(y, "y")
-        arrays.check_lengths(x_arr, y_arr)
+        xs, ys = self._prepare_xy(x, y)
+        engine = self._require_compiled("fit")
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (x_val, y_val). Received: "
                                  f"validation_data of type {type(validation_data).__name__}")
-            val = validation_data
+            val = self._prepare_xy(*validation_data, ("validation_data[0]",
+                                                      "validation_data[1]"))
         elif validation_split > 0:
-            split = int(x_arr.shape[0] * (1.0 - validation_split))
-            if split == 0 or split == x_arr.shape[0]:
+            total = xs[0].shape[0]
+            split = int(total * (1.0 - validation_split))
+            if split == 0 or split == total:
                 raise ValueError(
                     f"validation_split={validation_split} leaves "
                     f"{'no training' if split == 0 else 'no validation'} samples out of "
-                    f"{x_arr.shape[0]}. Use more data or another split."
+                    f"{total}. Use more data or another split."
                 )
-            val = (x_arr[split:], y_arr[split:])
-            x_arr, y_arr = x_arr[:split], y_arr[:split]
-        x_arr, y_arr = self._prepare_xy(x_arr, y_arr)
-        if engine is not self._engine or self._engine is None:
-            engine = self._require_compiled("fit")
-        val_batches = None
-        if val is not None:
-            xv, yv = self._prepare_xy(val[0], val[1], ("validation_data[0]", "validation_data[1]"))
-            val_batches = self._eval_batches(xv, yv, batch_size)
+            val = ([a[split:] for a in xs], [a[split:] for a in ys])
+            xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
+        val_batches = self._eval_batches(*val, batch_size) if val is not None else None
 
-        n = x_arr.shape[0]
+        n = xs[0].shape[0]
         steps = math.ceil(n / batch_size)
-        chunk = steps if self._steps_per_execution == "auto" else min(
-            steps, self._steps_per_execution)
-        x_dev, y_dev = jax.device_put(x_arr), jax.device_put(y_arr)
+        history = History()
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps, "samples": n,
+                  "batch_size": batch_size}
+        progress = [ProgbarLogger()] if verbose else []
+        cbs = CallbackList([*progress, *(callbacks or []), history], self, params)
+        self.history = history
+        self.stop_training = False
+
+        x_dev, y_dev = jax.device_put(tuple(xs)), jax.device_put(tuple(ys))
         if self._opt_state is None:
             self._opt_state = engine.tx.init(self._params)
         # the compiled step donates its state: own every buffer once (no aliasing between
@@ -273,47 +389,92 @@ class Model:
             self._train_rng = global_rng.next_key()
         shuffle_key = global_rng.next_key()
 
-        history = History()
-        history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
-        history.model = self
-        self.history = history
-        self.stop_training = False
-        printer = progbar.EpochPrinter(epochs) if verbose else None
+        cbs.on_train_begin()
+        # BackupAndRestore may have put the model back where an earlier run stopped
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            initial_epoch = resume["epoch"]
+            shuffle_key = jnp.asarray(resume.get("shuffle_key", shuffle_key))
+        batch_hooks = cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end")
+        chunk_hooks = cbs.wants("on_chunk_end")
+        limits = [c.max_chunk_steps for c in cbs.callbacks if c.max_chunk_steps]
+        if self._steps_per_execution != "auto":
+            limits.append(self._steps_per_execution)
+        chunk = 1 if batch_hooks else min([steps, *limits])
+        logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
-            if printer:
-                printer.epoch_begin(epoch)
+            cbs.on_epoch_begin(epoch)
             compiles_before = engine.traces["train"]
             start = time.perf_counter()
             self._opt_state = optimizers.set_learning_rate(
                 self._opt_state, self.optimizer.learning_rate)
             order, mask = engine.epoch_indices(
                 jax.random.fold_in(shuffle_key, epoch), n, steps, batch_size, bool(shuffle))
-            ts = TrainState(self._params, self._state, self._opt_state, self._train_rng)
-            sums = engine.zero_sums()
-            for first in range(0, steps, chunk):
+            first_step, sums = 0, engine.zero_sums()
+            if resume is not None and resume.get("step"):
+                first_step, sums = resume["step"], jnp.asarray(resume["sums"], jnp.float32)
+            resume = None
+            for first in range(first_step, steps, chunk):
                 size = min(chunk, steps - first)
+                if batch_hooks:
+                    cbs.on_train_batch_begin(first)
+                ts = TrainState(self._params, self._state, self._opt_state, self._train_rng)
                 ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, order, mask,
                                               jnp.int32(first), size)
                 self._params, self._state, self._opt_state, self._train_rng = ts
+                self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
+                                      "shuffle_key": shuffle_key}
+                if batch_hooks or chunk_hooks:
+                    if self._stop_on_nan(engine, sums, epoch):
+                        break
+                    logs = engine.logs(sums)
+                    if batch_hooks:
+                        cbs.on_train_batch_end(first, logs)
+                    if chunk_hooks:
+                        cbs.on_chunk_end(first + size, logs)
+                    if self.stop_training:
+                        break
             logs = engine.logs(sums)
-            if val_batches is not None:
+            nan = self._stop_on_nan(engine, sums, epoch)
+            if val_batches is not None and not nan:
                 val_logs = engine.logs(engine.evaluate_all(self._params, self._state,
                                                            *val_batches))
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            seconds = time.perf_counter() - start
-            history.append(epoch, logs)
-            if printer:
-                compiled = engine.traces["train"] > compiles_before
-                printer.epoch_end(steps, seconds, n, logs, seconds if compiled else None)
+            compiled = engine.traces["train"] > compiles_before
+            self._epoch_compile_seconds = time.perf_counter() - start if compiled else None
+            self._fit_position = {"epoch": epoch + 1, "step": 0, "sums": None,
+                                  "shuffle_key": shuffle_key}
+            cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        cbs.on_train_end(logs)
         return history
 
+    def _require_compiled_early(self, method: str) -> None:
+        if self.optimizer is None:
+            self._require_compiled(method)
+
+    def _stop_on_nan(self, engine: Engine, sums, epoch: int) -> bool:
+        """The compiled loop freezes the weights at the first non-finite loss and records
+        its step; here that becomes a stop with a message."""
+        step = engine.nan_step(sums)
+        if step is None:
+            return False
+        if not self.stop_training:
+            print(f"Loss became NaN or infinite at epoch {epoch + 1}, step {step + 1}: "
+                  "training stopped; the model keeps the weights of the last finite step.",
+                  file=sys.stderr)
+        self.stop_training = True
+        self.nan_stop = (epoch, step)
+        return True
+
     # -- evaluate / predict -------------------------------------------------------------------
-    def _eval_batches(self, x: np.ndarray, y: np.ndarray, batch_size: int):
-        return (jax.device_put(arrays.pad_batches(x, batch_size)),
-                jax.device_put(arrays.pad_batches(y, batch_size)),
-                jax.device_put(arrays.batch_mask(x.shape[0], batch_size)))
+    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], batch_size: int):
+        n = xs[0].shape[0]
+        batch_size = min(batch_size, n)
+        return (jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)),
+                jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in ys)),
+                jax.device_put(arrays.batch_mask(n, batch_size)))
 
     def evaluate(
         self, x: Any = None, y: Any = None, batch_size: int | None = None,
@@ -322,43 +483,49 @@ class Model:
         if kwargs:
             raise TypeError(
                 f"evaluate got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
-        engine = self._require_compiled("evaluate")
+        self._require_compiled_early("evaluate")
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         _verbosity(verbose)
-        x_arr, y_arr = self._prepare_xy(x, y)
+        xs, ys = self._prepare_xy(x, y)
         engine = self._require_compiled("evaluate")
-        logs = engine.logs(engine.evaluate_all(
-            self._params, self._state, *self._eval_batches(x_arr, y_arr, batch_size)))
+        logs = engine.logs(engine.evaluate_all(self._params, self._state,
+                                               *self._eval_batches(xs, ys, batch_size)))
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto",
-                **kwargs: Any) -> np.ndarray:
+                **kwargs: Any):
         if kwargs:
             raise TypeError(
                 f"predict got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         _verbosity(verbose)
-        x_arr = self._prepare_x(x)
-        n = x_arr.shape[0]
+        xs = self._prepare_x(x)
+        n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         outs = self._predictor.predict_all(
-            self._params, self._state, jax.device_put(arrays.pad_batches(x_arr, batch_size)))
-        outs = np.asarray(outs)
-        return outs.reshape(-1, *outs.shape[2:])[:n]
+            self._params, self._state,
+            jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
 
-    def __call__(self, x: Any, training: bool = False) -> jax.Array:
+        def unbatch(o):
+            o = np.asarray(o)
+            return o.reshape(-1, *o.shape[2:])[:n]
+
+        return [unbatch(o) for o in outs] if isinstance(outs, list | tuple) else unbatch(outs)
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
         if training:
             raise NotImplementedError("model(x, training=True) is not supported yet.")
-        if isinstance(x, jax.Array):
-            if not self.built:
-                self.build((None, *x.shape[1:]))
-            return self._predictor.call(self._params, self._state, x.astype(jnp.float32))
-        return self._predictor.call(self._params, self._state, self._prepare_x(x))
+        parts = x if isinstance(x, list | tuple) and len(self._input_names()) > 1 else [x]
+        if all(isinstance(p, jax.Array) for p in parts) and self.built:
+            xs = tuple(p.astype(jnp.float32) for p in parts)
+        else:
+            xs = tuple(self._prepare_x(x))
+        return self._predictor.call(self._params, self._state, xs)
 
     # -- weights and summary --------------------------------------------------------------------
     def _weight_slots(self) -> list[tuple[int, str, str]]:
@@ -436,6 +603,17 @@ class Model:
             "loss": self.loss.get_config(),
             "metrics": [m if isinstance(m, str) else m.name for m in self._metric_specs],
         }
+
+
+def _leaves(spec: Any) -> list:
+    """The names/objects inside a per-output spec (value, list, list of lists or dict)."""
+    if spec is None:
+        return []
+    if isinstance(spec, dict):
+        spec = list(spec.values())
+    if isinstance(spec, list | tuple):
+        return [leaf for item in spec for leaf in _leaves(item)]
+    return [spec]
 
 
 def metrics_get(identifier, loss, output_dim):

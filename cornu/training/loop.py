@@ -5,6 +5,9 @@ data: each step gathers its batch through a permutation drawn on the device, so 
 host only launches a call per chunk of steps and reads the epoch's sums once. The last
 partial batch is padded and masked, so every epoch has the same shapes and nothing
 recompiles after the first one.
+
+Inputs and labels are tuples of arrays (one per model input / output); a model with
+one output has one head, and its logs are Keras' plain 'loss', 'accuracy', ...
 """
 
 from __future__ import annotations
@@ -22,8 +25,31 @@ from cornu.losses import Loss
 from cornu.metrics import Metric
 from cornu.training.state import TrainState
 
-Forward = Callable[..., tuple[jax.Array, jax.Array | None, Any]]
-Sums = jax.Array  # [loss sum, sample count, metric sums...], one float32 vector
+Forward = Callable[..., tuple[Any, Any, Any]]
+Sums = jax.Array  # [loss sum, sample count, per-head loss and metric sums...], float32
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """One model output: its loss, weight in the total loss, metrics and log prefix."""
+
+    name: str  # '' for a single-output model (logs 'loss', 'accuracy')
+    loss: Loss
+    metrics: tuple[Metric, ...] = ()
+    weight: float = 1.0
+    use_logits: bool = False  # feed the loss the output layer's logits (stable path)
+
+    @property
+    def loss_fn(self) -> Loss:
+        return dataclasses.replace(self.loss, from_logits=True) if self.use_logits else self.loss
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _take(tree, idx):
+    return jax.tree.map(lambda a: jnp.take(a, idx, axis=0), tree)
 
 
 class Engine:
@@ -32,18 +58,15 @@ class Engine:
     def __init__(
         self,
         forward: Forward,
-        loss: Loss,
-        metrics: Sequence[Metric],
+        heads: Sequence[Head],
         tx: optax.GradientTransformation,
-        use_logits: bool,
         regularization: Callable[[Any], jax.Array] | None = None,
     ) -> None:
         self.forward = forward
-        self.loss = dataclasses.replace(loss, from_logits=True) if use_logits else loss
-        self.use_logits = use_logits
-        self.metrics = list(metrics)
+        self.heads = list(heads)
         self.tx = tx
         self.regularization = regularization
+        self.want_logits = any(h.use_logits for h in self.heads)
         self.traces: Counter[str] = Counter()
         self.train_chunk = jax.jit(self._train_chunk, static_argnums=(7,), donate_argnums=(0, 1))
         self.evaluate_all = jax.jit(self._evaluate_all)
@@ -52,27 +75,52 @@ class Engine:
     # -- pieces ----------------------------------------------------------------------------
     @property
     def sum_names(self) -> list[str]:
-        return ["loss", "count", *(m.name for m in self.metrics)]
+        names = ["loss", "count", "nan_step"]
+        for head in self.heads:
+            prefix = f"{head.name}_" if head.name else ""
+            if head.name:
+                names.append(f"{prefix}loss")
+            names += [f"{prefix}{m.name}" for m in head.metrics]
+        return names
 
     def zero_sums(self) -> Sums:
         return jnp.zeros(len(self.sum_names), jnp.float32)
 
-    def _batch_sums(self, sums: Sums, y, out, per_sample, mask) -> Sums:
-        values = [jnp.sum(per_sample * mask), jnp.sum(mask)]
-        values += [jnp.sum(metric(y, out) * mask) for metric in self.metrics]
+    def _per_sample(self, params, state, x, y, *, training: bool, rng):
+        """Per-head outputs, per-sample loss values and the new layer state."""
+        out, logits, new_state = self.forward(
+            params, state, x if len(x) > 1 else x[0], training=training, rng=rng,
+            logits=self.want_logits)
+        outs = _as_list(out)
+        logit_list = _as_list(logits) if logits is not None else [None] * len(outs)
+        per_head = []
+        for head, o, z, yk in zip(self.heads, outs, logit_list, y, strict=True):
+            pred = z if head.use_logits and z is not None else o
+            loss_fn = head.loss_fn if head.use_logits and z is not None else head.loss
+            per_head.append(loss_fn(yk, pred))
+        total = sum((h.weight * p for h, p in zip(self.heads[1:], per_head[1:], strict=True)),
+                    self.heads[0].weight * per_head[0])
+        return outs, per_head, total, new_state
+
+    def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask) -> Sums:
+        values = [jnp.sum(total * mask), jnp.sum(mask), jnp.zeros((), jnp.float32)]
+        for head, yk, o, per in zip(self.heads, y, outs, per_head, strict=True):
+            if head.name:
+                values.append(jnp.sum(per * mask))
+            values += [jnp.sum(metric(yk, o) * mask) for metric in head.metrics]
         return sums + jnp.stack(values)
 
     def logs(self, sums: Sums) -> dict[str, float]:
         """Sums read back from the device -> per-sample means (one host sync)."""
         values = dict(zip(self.sum_names, jax.device_get(sums).tolist(), strict=True))
         count = max(values.pop("count"), 1.0)
+        values.pop("nan_step")
         return {name: value / count for name, value in values.items()}
 
-    def _outputs(self, params, state, x, *, training: bool, rng):
-        out, logits, new_state = self.forward(
-            params, state, x, training=training, rng=rng, logits=self.use_logits
-        )
-        return out, (logits if self.use_logits else out), new_state
+    def nan_step(self, sums: Sums) -> int | None:
+        """The epoch step whose loss was first non-finite, or None."""
+        marker = int(jax.device_get(sums[2]))
+        return marker - 1 if marker > 0 else None
 
     # -- programs ---------------------------------------------------------------------------
     def _epoch_indices(self, key, n: int, steps: int, batch_size: int, shuffle: bool):
@@ -85,42 +133,51 @@ class Engine:
         return order.reshape(steps, batch_size), mask.reshape(steps, batch_size)
 
     def _train_chunk(self, ts: TrainState, sums: Sums, x, y, order, mask, start, steps: int):
+        """`steps` optimizer steps from batch `start` of the epoch's order; x, y: tuples."""
         self.traces["train"] += 1
         idx = jax.lax.dynamic_slice_in_dim(order, start, steps)
         msk = jax.lax.dynamic_slice_in_dim(mask, start, steps)
 
         def step(carry, batch):
             ts, sums = carry
-            i, m = batch
-            xb = jnp.take(x, i, axis=0)
-            yb = jnp.take(y, i, axis=0)
+            i, m, number = batch
+            xb, yb = _take(x, i), _take(y, i)
             rng, sub = jax.random.split(ts.rng)
 
             def objective(params):
-                out, pred, new_state = self._outputs(params, ts.state, xb, training=True, rng=sub)
-                per = self.loss(yb, pred)
-                value = jnp.sum(per * m) / jnp.maximum(jnp.sum(m), 1.0)
+                outs, per_head, total, new_state = self._per_sample(
+                    params, ts.state, xb, yb, training=True, rng=sub)
+                value = jnp.sum(total * m) / jnp.maximum(jnp.sum(m), 1.0)
                 if self.regularization is not None:
                     value = value + self.regularization(params)
-                return value, (out, per, new_state)
+                return value, (outs, per_head, total, new_state)
 
-            grads, (out, per, new_state) = jax.grad(objective, has_aux=True)(ts.params)
+            grads, (outs, per_head, total, new_state) = jax.grad(objective, has_aux=True)(
+                ts.params)
             updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
             params = optax.apply_updates(ts.params, updates)
-            sums = self._batch_sums(sums, yb, out, per, m)
-            return (TrainState(params, new_state, opt_state, rng), sums), None
+            new_sums = self._batch_sums(sums, yb, outs, per_head, total, m)
+            new_ts = TrainState(params, new_state, opt_state, rng)
+            # a non-finite loss freezes everything at the last finite step, and the first
+            # such step is recorded (sums[2] = step + 1) for the host to stop training
+            ok = jnp.isfinite(new_sums[0]) & (sums[2] == 0)
+            new_ts = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_ts, ts)
+            marked = sums.at[2].set(jnp.where(sums[2] == 0, number + 1.0, sums[2]))
+            return (new_ts, jnp.where(ok, new_sums, marked)), None
 
-        (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk))
+        numbers = (start + jnp.arange(steps)).astype(jnp.float32)
+        (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers))
         return ts, sums
 
     def _evaluate_all(self, params, state, xs, ys, mask) -> Sums:
-        """xs: (steps, batch, ...) padded; the whole evaluation is one call."""
+        """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all."""
         self.traces["evaluate"] += 1
 
         def step(sums, batch):
             xb, yb, m = batch
-            out, pred, _ = self._outputs(params, state, xb, training=False, rng=None)
-            return self._batch_sums(sums, yb, out, self.loss(yb, pred), m), None
+            outs, per_head, total, _ = self._per_sample(params, state, xb, yb, training=False,
+                                                        rng=None)
+            return self._batch_sums(sums, yb, outs, per_head, total, m), None
 
         sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask))
         return sums
@@ -136,10 +193,12 @@ class Predictor:
         self.call = jax.jit(self._call)
 
     def _predict_all(self, params, state, xs):
+        """xs: tuple of (steps, batch, ...) arrays -> outputs stacked per step."""
         self.traces["predict"] += 1
 
         def step(_, xb):
-            out, _, _ = self.forward(params, state, xb, training=False, rng=None, logits=False)
+            out, _, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
+                                     training=False, rng=None, logits=False)
             return None, out
 
         _, outs = jax.lax.scan(step, None, xs)
@@ -147,5 +206,6 @@ class Predictor:
 
     def _call(self, params, state, x):
         self.traces["call"] += 1
-        out, _, _ = self.forward(params, state, x, training=False, rng=None, logits=False)
+        out, _, _ = self.forward(params, state, x if len(x) > 1 else x[0], training=False,
+                                 rng=None, logits=False)
         return out
