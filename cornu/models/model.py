@@ -324,6 +324,8 @@ class Model:
         validation_split: float = 0.0,
         validation_data: tuple | None = None,
         shuffle: bool = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
         initial_epoch: int = 0,
         **kwargs: Any,
     ) -> History:
@@ -348,13 +350,21 @@ class Model:
             )
         xs, ys = self._prepare_xy(x, y)
         engine = self._require_compiled("fit")
+        sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
+        if class_weight is not None:
+            cw = self._class_weights(class_weight, ys)
+            sw = cw if sw is None else sw * cw
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val). Received: "
-                                 f"validation_data of type {type(validation_data).__name__}")
-            val = self._prepare_xy(*validation_data, ("validation_data[0]",
-                                                      "validation_data[1]"))
+            if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                                 "sample_weight_val). Received: validation_data of type "
+                                 f"{type(validation_data).__name__}")
+            val = self._prepare_xy(*validation_data[:2], ("validation_data[0]",
+                                                          "validation_data[1]"))
+            val_sw = None if len(validation_data) == 2 else self._sample_weights(
+                validation_data[2], val[0][0].shape[0], "validation_data[2]")
+            val = (*val, val_sw)
         elif validation_split > 0:
             total = xs[0].shape[0]
             split = int(total * (1.0 - validation_split))
@@ -364,8 +374,10 @@ class Model:
                     f"{'no training' if split == 0 else 'no validation'} samples out of "
                     f"{total}. Use more data or another split."
                 )
-            val = ([a[split:] for a in xs], [a[split:] for a in ys])
+            val = ([a[split:] for a in xs], [a[split:] for a in ys],
+                   None if sw is None else sw[split:])
             xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
+            sw = None if sw is None else sw[:split]
         val_batches = self._eval_batches(*val, batch_size) if val is not None else None
 
         n = xs[0].shape[0]
@@ -379,6 +391,7 @@ class Model:
         self.stop_training = False
 
         x_dev, y_dev = jax.device_put(tuple(xs)), jax.device_put(tuple(ys))
+        sw_dev = None if sw is None else jax.device_put(sw)
         if self._opt_state is None:
             self._opt_state = engine.tx.init(self._params)
         # the compiled step donates its state: own every buffer once (no aliasing between
@@ -419,7 +432,7 @@ class Model:
                 if batch_hooks:
                     cbs.on_train_batch_begin(first)
                 ts = TrainState(self._params, self._state, self._opt_state, self._train_rng)
-                ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, order, mask,
+                ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, sw_dev, order, mask,
                                               jnp.int32(first), size)
                 self._params, self._state, self._opt_state, self._train_rng = ts
                 self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
@@ -469,16 +482,44 @@ class Model:
         return True
 
     # -- evaluate / predict -------------------------------------------------------------------
-    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], batch_size: int):
+    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int):
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         return (jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)),
                 jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in ys)),
-                jax.device_put(arrays.batch_mask(n, batch_size)))
+                jax.device_put(arrays.batch_mask(n, batch_size)),
+                None if sw is None else jax.device_put(arrays.pad_batches(sw, batch_size)))
+
+    def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        sw = arrays.as_numeric(sample_weight, argument).astype(np.float32)
+        if sw.ndim == 2 and sw.shape[1] == 1:
+            sw = sw[:, 0]
+        if sw.shape != (n,):
+            raise ValueError(f"{argument} must have one weight per sample, shape ({n},). "
+                             f"Received: {argument} with shape {sw.shape}.")
+        return sw
+
+    def _class_weights(self, class_weight: Any, ys: list[np.ndarray]) -> np.ndarray:
+        if not isinstance(class_weight, dict) or len(ys) != 1:
+            raise ValueError(
+                "class_weight must be a dict {class index: weight} for a single-output model. "
+                f"Received: class_weight={class_weight!r}")
+        y = ys[0]
+        labels = y if y.ndim == 1 else (y.argmax(-1) if y.shape[-1] > 1 else np.round(y[..., 0]))
+        table = np.ones(int(max(labels.max(), *class_weight)) + 1, np.float32)
+        for cls, weight in class_weight.items():
+            if isinstance(cls, bool) or not isinstance(cls, int | np.integer) or cls < 0:
+                raise ValueError(f"class_weight keys must be class indices (ints >= 0). "
+                                 f"Received: class_weight={class_weight!r}")
+            table[cls] = float(weight)
+        return table[labels.astype(np.int64)]
 
     def evaluate(
         self, x: Any = None, y: Any = None, batch_size: int | None = None,
-        verbose: int | str = "auto", return_dict: bool = False, **kwargs: Any,
+        verbose: int | str = "auto", sample_weight: Any = None, return_dict: bool = False,
+        **kwargs: Any,
     ):
         if kwargs:
             raise TypeError(
@@ -489,8 +530,9 @@ class Model:
         _verbosity(verbose)
         xs, ys = self._prepare_xy(x, y)
         engine = self._require_compiled("evaluate")
+        sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
         logs = engine.logs(engine.evaluate_all(self._params, self._state,
-                                               *self._eval_batches(xs, ys, batch_size)))
+                                               *self._eval_batches(xs, ys, sw, batch_size)))
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names]

@@ -68,7 +68,7 @@ class Engine:
         self.regularization = regularization
         self.want_logits = any(h.use_logits for h in self.heads)
         self.traces: Counter[str] = Counter()
-        self.train_chunk = jax.jit(self._train_chunk, static_argnums=(7,), donate_argnums=(0, 1))
+        self.train_chunk = jax.jit(self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1))
         self.evaluate_all = jax.jit(self._evaluate_all)
         self.epoch_indices = jax.jit(self._epoch_indices, static_argnums=(1, 2, 3, 4))
 
@@ -102,11 +102,13 @@ class Engine:
                     self.heads[0].weight * per_head[0])
         return outs, per_head, total, new_state
 
-    def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask) -> Sums:
-        values = [jnp.sum(total * mask), jnp.sum(mask), jnp.zeros((), jnp.float32)]
+    def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask, weight) -> Sums:
+        """`weight` (sample weights, or None) scales the loss only, as Keras' `metrics`."""
+        lw = mask if weight is None else mask * weight
+        values = [jnp.sum(total * lw), jnp.sum(mask), jnp.zeros((), jnp.float32)]
         for head, yk, o, per in zip(self.heads, y, outs, per_head, strict=True):
             if head.name:
-                values.append(jnp.sum(per * mask))
+                values.append(jnp.sum(per * lw))
             values += [jnp.sum(metric(yk, o) * mask) for metric in head.metrics]
         return sums + jnp.stack(values)
 
@@ -132,8 +134,10 @@ class Engine:
         mask = (jnp.arange(total) < n).astype(jnp.float32)
         return order.reshape(steps, batch_size), mask.reshape(steps, batch_size)
 
-    def _train_chunk(self, ts: TrainState, sums: Sums, x, y, order, mask, start, steps: int):
-        """`steps` optimizer steps from batch `start` of the epoch's order; x, y: tuples."""
+    def _train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
+                     steps: int):
+        """`steps` optimizer steps from batch `start` of the epoch's order; x, y: tuples;
+        sw: per-sample loss weights or None."""
         self.traces["train"] += 1
         idx = jax.lax.dynamic_slice_in_dim(order, start, steps)
         msk = jax.lax.dynamic_slice_in_dim(mask, start, steps)
@@ -141,13 +145,14 @@ class Engine:
         def step(carry, batch):
             ts, sums = carry
             i, m, number = batch
-            xb, yb = _take(x, i), _take(y, i)
+            xb, yb, wb = _take(x, i), _take(y, i), _take(sw, i)
             rng, sub = jax.random.split(ts.rng)
 
             def objective(params):
                 outs, per_head, total, new_state = self._per_sample(
                     params, ts.state, xb, yb, training=True, rng=sub)
-                value = jnp.sum(total * m) / jnp.maximum(jnp.sum(m), 1.0)
+                lw = m if wb is None else m * wb
+                value = jnp.sum(total * lw) / jnp.maximum(jnp.sum(m), 1.0)
                 if self.regularization is not None:
                     value = value + self.regularization(params)
                 return value, (outs, per_head, total, new_state)
@@ -156,7 +161,7 @@ class Engine:
                 ts.params)
             updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
             params = optax.apply_updates(ts.params, updates)
-            new_sums = self._batch_sums(sums, yb, outs, per_head, total, m)
+            new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb)
             new_ts = TrainState(params, new_state, opt_state, rng)
             # a non-finite loss freezes everything at the last finite step, and the first
             # such step is recorded (sums[2] = step + 1) for the host to stop training
@@ -169,17 +174,17 @@ class Engine:
         (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers))
         return ts, sums
 
-    def _evaluate_all(self, params, state, xs, ys, mask) -> Sums:
+    def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> Sums:
         """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all."""
         self.traces["evaluate"] += 1
 
         def step(sums, batch):
-            xb, yb, m = batch
+            xb, yb, m, wb = batch
             outs, per_head, total, _ = self._per_sample(params, state, xb, yb, training=False,
                                                         rng=None)
-            return self._batch_sums(sums, yb, outs, per_head, total, m), None
+            return self._batch_sums(sums, yb, outs, per_head, total, m, wb), None
 
-        sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask))
+        sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask, sw))
         return sums
 
 

@@ -187,3 +187,29 @@ def test_nb_epoch_and_lr_spellings():
     with pytest.warns(DeprecationWarning, match="`nb_epoch`.*use `epochs`"):
         history = model.fit(x, y, nb_epoch=3, verbose=0)
     assert len(history.history["loss"]) == 3
+
+
+def test_sample_and_class_weights_scale_the_loss_as_keras():
+    """Keras 3: loss = sum(w * l) / n (weights do not renormalise); `metrics` unweighted."""
+    model = small_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(6)
+    sw = np.array([1, 2, 0, 0.5, 3, 1], np.float32)
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    k1, b1, k2, b2 = weights
+    z = (1 / (1 + np.exp(-(x @ k1 + b1)))) @ k2 + b2
+    log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+    per = -(y * log_p).sum(1)
+    accuracy = (z.argmax(1) == y.argmax(1)).mean()
+    for batch_size in (6, 4):
+        loss, acc = model.evaluate(x, y, sample_weight=sw, batch_size=batch_size, verbose=0)
+        assert loss == pytest.approx((sw * per).sum() / 6, rel=1e-5)
+        assert acc == pytest.approx(accuracy)
+    class_weight = {0: 2.0, 1: 0.5}
+    cw = np.where(y.argmax(1) == 0, 2.0, 0.5)
+    sgd = small_model()
+    sgd.compile(optimizer=optimizers.SGD(learning_rate=1e-30), loss="categorical_crossentropy")
+    history = sgd.fit(x, y, batch_size=4, class_weight=class_weight, verbose=0)
+    assert history.history["loss"][0] == pytest.approx((cw * per).sum() / 6, rel=1e-5)
+    with pytest.raises(ValueError, match=r"sample_weight must have one weight per sample"):
+        sgd.fit(x, y, sample_weight=sw[:3], verbose=0)
