@@ -21,6 +21,9 @@ from cornu import (
 )
 from cornu.layers import Input
 from cornu.models import Model, Sequential
+from cornu.training import compile_cache as _compile_cache
+
+_compile_cache.enable()
 
 __version__ = "0.1.0"
 

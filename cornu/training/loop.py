@@ -13,6 +13,7 @@ one output has one head, and its logs are Keras' plain 'loss', 'accuracy', ...
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -44,6 +45,17 @@ class Head:
         return dataclasses.replace(self.loss, from_logits=True) if self.use_logits else self.loss
 
 
+def default_unroll() -> int:
+    """Steps unrolled per loop iteration of the compiled scan. On a GPU each loop
+    iteration costs a round trip for its condition, so several steps share one; on a
+    CPU the loop is cheap and unrolling only lengthens compilation.
+    CORNU_SCAN_UNROLL overrides (for benchmarks)."""
+    setting = os.environ.get("CORNU_SCAN_UNROLL")
+    if setting:
+        return max(1, int(setting))
+    return 8 if jax.default_backend() in ("gpu", "cuda", "rocm") else 1
+
+
 def _as_list(value) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
@@ -61,9 +73,11 @@ class Engine:
         heads: Sequence[Head],
         tx: optax.GradientTransformation,
         regularization: Callable[[Any], jax.Array] | None = None,
+        unroll: int | None = None,
     ) -> None:
         self.forward = forward
         self.heads = list(heads)
+        self.unroll = default_unroll() if unroll is None else unroll
         self.tx = tx
         self.regularization = regularization
         self.want_logits = any(h.use_logits for h in self.heads)
@@ -171,7 +185,8 @@ class Engine:
             return (new_ts, jnp.where(ok, new_sums, marked)), None
 
         numbers = (start + jnp.arange(steps)).astype(jnp.float32)
-        (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers))
+        (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers),
+                                     unroll=min(self.unroll, steps))
         return ts, sums
 
     def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> Sums:
