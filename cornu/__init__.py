@@ -17,6 +17,7 @@ from cornu import (
     metrics,
     models,
     optimizers,
+    saving,
     utils,
 )
 from cornu.layers import Input
@@ -41,5 +42,6 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "saving",
     "utils",
 ]

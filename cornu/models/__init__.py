@@ -1,6 +1,7 @@
-"""Models: Sequential and the Model base."""
+"""Models: Sequential, the Model base (and functional models), load_model."""
 
 from cornu.models.model import Model
 from cornu.models.sequential import Sequential
+from cornu.saving import load_model
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "load_model"]

@@ -640,11 +640,33 @@ class Model:
         """Compile settings by name (what a saved file holds), or None before compile()."""
         if self.optimizer is None:
             return None
-        return {
-            "optimizer": optimizers.serialize(self.optimizer),
-            "loss": self.loss.get_config(),
-            "metrics": [m if isinstance(m, str) else m.name for m in self._metric_specs],
-        }
+        def loss_config(spec):
+            return losses.get(spec).get_config()
+
+        def metric_names(spec):
+            return [m if isinstance(m, str) else m.name for m in (spec or [])]
+
+        loss, metrics_spec = self._loss_spec, self._metric_specs
+        config = {"optimizer": optimizers.serialize(self.optimizer)}
+        if isinstance(loss, dict):
+            config["loss"] = {name: loss_config(v) for name, v in loss.items()}
+        elif isinstance(loss, list | tuple):
+            config["loss"] = [loss_config(v) for v in loss]
+        else:
+            config["loss"] = loss_config(loss)
+        if isinstance(metrics_spec, dict):
+            config["metrics"] = {name: metric_names(v) for name, v in metrics_spec.items()}
+        elif metrics_spec and all(isinstance(m, list | tuple) for m in metrics_spec):
+            config["metrics"] = [metric_names(v) for v in metrics_spec]
+        else:
+            config["metrics"] = metric_names(metrics_spec)
+        if self._loss_weights is not None:
+            weights = self._loss_weights
+            config["loss_weights"] = ({k: float(v) for k, v in weights.items()}
+                                      if isinstance(weights, dict) else
+                                      [float(v) for v in weights]
+                                      if isinstance(weights, list | tuple) else float(weights))
+        return config
 
 
 def _leaves(spec: Any) -> list:

@@ -1,0 +1,303 @@
+"""save_model / load_model / save_weights / load_weights.
+
+A `.cornu` file is a zip holding exactly:
+    metadata.json              {"format": "cornu.model", "format_version": 1, versions, date}
+    config.json                {"model": {"class_name", "config"}, "compile": {...} | null}
+    model.weights.safetensors  layers.{i}.params.{name}, layers.{i}.state.{name}
+    optimizer.safetensors      opt_state/{path}, train_rng (only once the model has trained)
+A weights file (`.weights.safetensors`) is the weights member alone, as a plain file.
+Loading checks everything before it builds or changes anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import jax
+
+from cornu.saving import archive, jsonio, limits, registry, tensors
+from cornu.saving.errors import CornuFileError
+from cornu.saving.weights import TensorFile, read_tensors, write_tensors
+
+if TYPE_CHECKING:
+    from cornu.models.model import Model
+
+__all__ = ["FORMAT_VERSION", "load_model", "load_weights", "save_model", "save_weights"]
+
+#: the version this cornu writes; it reads every version from 1 up to this one
+FORMAT_VERSION = 1
+MODEL_SUFFIX = ".cornu"
+WEIGHTS_SUFFIX = ".weights.safetensors"
+_METADATA, _CONFIG = "metadata.json", "config.json"
+_WEIGHTS, _OPTIMIZER = "model.weights.safetensors", "optimizer.safetensors"
+
+
+def _path(filepath: Any) -> Path:
+    if not isinstance(filepath, str | os.PathLike):
+        raise TypeError(f"filepath must be a str or a path. Received: filepath={filepath!r} "
+                        f"(of type {type(filepath).__name__})")
+    return Path(filepath)
+
+
+def _suffix(path: Path, suffix: str, example: str) -> None:
+    if not path.name.endswith(suffix) or path.name == suffix:
+        raise CornuFileError(f"The file name must end in {suffix}. Received: filepath='{path}'."
+                             f" Use e.g. {example}.")
+
+
+def _cornu_version() -> str:
+    from cornu import __version__
+
+    return __version__
+
+
+def _versions() -> dict[str, Any]:
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return {"format_version": FORMAT_VERSION, "cornu_version": _cornu_version(),
+            "jax_version": jax.__version__, "created": created}
+
+
+def _check_version(version: Any, written_by: Any, where: str) -> None:
+    if isinstance(version, str) and version.isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CornuFileError(f"{where} has no valid format_version (received {version!r}).")
+    if version > FORMAT_VERSION:
+        by = f", written by cornu {written_by}" if isinstance(written_by, str) else ""
+        reads = "1" if FORMAT_VERSION == 1 else f"1 to {FORMAT_VERSION}"
+        raise CornuFileError(
+            f"{where} has format version {version}{by}; this cornu ({_cornu_version()}) reads "
+            f"format version {reads}. Upgrade cornu to load it.")
+
+
+def _weights_meta(model_class: str) -> dict[str, str]:
+    return {"format": "cornu.weights", "model_class": model_class,
+            **{k: str(v) for k, v in _versions().items()}}
+
+
+def _read_weights(data: bytes, where: str) -> TensorFile:
+    weights = read_tensors(data, where)
+    if weights.metadata.get("format") != "cornu.weights":
+        raise CornuFileError(f"{where} is a safetensors file but not cornu weights (its "
+                             "metadata lacks format=cornu.weights). Save weights with "
+                             "model.save_weights().")
+    _check_version(weights.metadata.get("format_version"),
+                   weights.metadata.get("cornu_version"), where)
+    return weights
+
+
+def _require_built(model: Model, action: str) -> None:
+    if not model.built:
+        raise CornuFileError(
+            f"Cannot {action} model '{model.name}': it is not built, so it has no weights. "
+            "Give the first layer input_shape=(...) (or start with cornu.Input), or call the "
+            "model on data first.")
+
+
+# ------------------------------------------------------------------------------ save
+
+
+def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+    """Write `model` (architecture, compile settings, weights, optimizer state) to a .cornu
+    file, atomically: a crash mid-save leaves any previous file intact."""
+    path = _path(filepath)
+    _suffix(path, MODEL_SUFFIX, "model.save('model.cornu') (model.save_weights("
+            "'model.weights.safetensors') for weights alone)")
+    _require_built(model, "save")
+    class_name = registry.model_class_name(model)
+    config = model.get_config()
+    config["layers"] = [{**entry, "class_name": registry.class_name_of(layer)}
+                        for entry, layer in zip(config["layers"], model.layers, strict=True)]
+    model_entry = {"class_name": class_name, "config": config}
+    # refuse now what load_model would refuse later: the config must rebuild these weights
+    plan = registry.plan_model(jsonio.parse(jsonio.dumps(model_entry, "the model config")),
+                               None, f"Cannot save: the config of model '{model.name}'")
+    expected = tensors.expected_weights(model.layers, model._params, model._state)
+    rebuilt = tensors.expected_weights(plan.layers, *tensors.layer_shapes(plan.layers))
+    if tensors.shapes(rebuilt) != tensors.shapes(expected):
+        raise CornuFileError(f"Cannot save model '{model.name}': its config does not rebuild "
+                             "layers with the same weights. Check the layers' get_config().")
+    compile_config = model.get_compile_config()
+    members: list[tuple[str, bytes | archive.Writer]] = [
+        (_METADATA, jsonio.dumps({"format": "cornu.model", **_versions()}, "metadata")),
+        (_CONFIG, jsonio.dumps({"model": model_entry, "compile": compile_config},
+                               "the model config")),
+        (_WEIGHTS, _tensor_writer(tensors.weight_tensors(model._params, model._state),
+                                  _weights_meta(class_name))),
+    ]
+    optimizer = tensors.optimizer_tensors(model._opt_state, model._train_rng)
+    if optimizer and compile_config is not None:
+        members.append((_OPTIMIZER, _tensor_writer(
+            optimizer, {"format": "cornu.optimizer", "format_version": str(FORMAT_VERSION)})))
+    archive.atomic_write(path, lambda fp: archive.write_archive(fp, members),
+                         overwrite=overwrite)
+
+
+def _tensor_writer(values: Mapping[str, Any], metadata: Mapping[str, str]) -> archive.Writer:
+    def write(fp: BinaryIO) -> None:
+        write_tensors(fp, values, metadata)
+
+    return write
+
+
+def save_weights(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+    """Write the weights alone to a `.weights.safetensors` file, atomically."""
+    path = _path(filepath)
+    _suffix(path, WEIGHTS_SUFFIX, "model.save_weights('model.weights.safetensors')")
+    _require_built(model, "save the weights of")
+    values = tensors.weight_tensors(model._params, model._state)
+    meta = _weights_meta(type(model).__name__)
+    archive.atomic_write(path, _tensor_writer(values, meta), overwrite=overwrite)
+
+
+# ------------------------------------------------------------------------------ load
+
+
+def _read_model_file(path: Path) -> dict[str, bytes]:
+    """The members of a .cornu file whose metadata says it is one this cornu reads."""
+    members = archive.read_archive(path, {
+        _METADATA: archive.Member(limits.MAX_JSON_BYTES),
+        _CONFIG: archive.Member(limits.MAX_JSON_BYTES),
+        _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES),
+        _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES, required=False),
+    })
+    where = f"'{path}' ({_METADATA})"
+    metadata = jsonio.loads(members[_METADATA], where)
+    if not isinstance(metadata, dict) or metadata.get("format") != "cornu.model":
+        raise CornuFileError(f"{where} does not say format=cornu.model: not a cornu model file.")
+    _check_version(metadata.get("format_version"), metadata.get("cornu_version"), where)
+    return members
+
+
+def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None,
+               compile: bool = True) -> Model:
+    """The model saved in a .cornu file: same predictions, and (compile=True) training
+    continues as the saved model's would. Refuses, with a CornuFileError naming what is
+    wrong, anything that is not exactly such a file; every check runs before the model
+    is made."""
+    path = _path(filepath)
+    if path.name.endswith(".safetensors"):
+        raise CornuFileError(f"'{path}' is a weights file, not a model file. Make the model "
+                             "in code, then call model.load_weights(filepath).")
+    members = _read_model_file(path)
+    where = f"'{path}' ({_CONFIG})"
+    config = jsonio.loads(members[_CONFIG], where)
+    if not isinstance(config, dict) or set(config) != {"model", "compile"}:
+        raise CornuFileError(f"{where} must hold exactly 'model' and 'compile'.")
+    in_weights, in_optimizer = f"'{path}' ({_WEIGHTS})", f"'{path}' ({_OPTIMIZER})"
+    weights = _read_weights(members[_WEIGHTS], in_weights)
+    optimizer_file = None
+    if _OPTIMIZER in members:
+        optimizer_file = read_tensors(members[_OPTIMIZER], in_optimizer)
+        if optimizer_file.metadata.get("format") != "cornu.optimizer":
+            raise CornuFileError(f"{in_optimizer}: its metadata lacks format=cornu.optimizer.")
+    plan = registry.plan_model(config["model"], custom_objects, where)
+    # shapes only (no arrays yet), so a config claiming huge layers is refused cheaply
+    params, state = tensors.layer_shapes(plan.layers)
+    tensors.check(weights, tensors.expected_weights(plan.layers, params, state), in_weights)
+    settings = None
+    if compile and config["compile"] is not None:
+        settings = _compile_settings(config["compile"], where)
+        if optimizer_file is not None:  # check the optimizer state against its shapes
+            template = _call(where, jax.eval_shape, settings["optimizer"].transform().init,
+                             params)
+            tensors.restore_optimizer(optimizer_file, template, in_optimizer, arrays=False)
+    model = plan.make()
+    expected = tensors.expected_weights(model.layers, model._params, model._state)
+    model._params, model._state = tensors.take_weights(weights, expected, len(model.layers),
+                                                       in_weights)
+    if settings is not None:
+        _call(where, model.compile, **settings)
+        if optimizer_file is not None:
+            engine = model._require_compiled("load_model")
+            model._opt_state, model._train_rng = tensors.restore_optimizer(
+                optimizer_file, jax.eval_shape(engine.tx.init, model._params), in_optimizer)
+    return model
+
+
+def _call(where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """fn(...), its complaints about the saved compile settings as a CornuFileError."""
+    try:
+        return fn(*args, **kwargs)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CornuFileError(f"{where}: the compile settings are not valid ({exc}). Load with "
+                             "compile=False to get the model without them.") from exc
+
+
+def _compile_settings(config: Any, where: str) -> dict[str, Any]:
+    """compile()'s arguments, made from the saved names (only cornu's own classes).
+    loss, metrics and loss_weights may be one value, a list per output or a dict."""
+    from cornu import losses, optimizers
+
+    def bad() -> CornuFileError:
+        return CornuFileError(f"{where}: 'compile' must hold optimizer, loss and metrics "
+                              "(names, per output as a list or a dict), and may hold "
+                              "loss_weights.")
+
+    def per_output(value: Any, leaf: Any) -> Any:
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise bad()
+            return {k: leaf(v) for k, v in value.items()}
+        if isinstance(value, list) and value and all(
+                isinstance(v, dict | list) for v in value) and leaf is not metric_list:
+            return [leaf(v) for v in value]
+        return leaf(value)
+
+    def loss(value: Any) -> Any:
+        if not isinstance(value, dict) or "name" not in value:
+            raise bad()
+        return _call(where, losses.get, value)
+
+    def metric_list(value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+            raise bad()
+        return list(value)
+
+    def weight(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad()
+        return float(value)
+
+    if not isinstance(config, dict) or not {"optimizer", "loss", "metrics"} <= set(config) \
+            or not set(config) <= {"optimizer", "loss", "metrics", "loss_weights"}:
+        raise bad()
+    metrics = config["metrics"]
+    if isinstance(metrics, dict):
+        metrics = {k: metric_list(v) for k, v in metrics.items() if isinstance(k, str)}
+    elif isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
+        metrics = [metric_list(m) for m in metrics]
+    else:
+        metrics = metric_list(metrics)
+    settings = {"optimizer": _call(where, optimizers.deserialize, config["optimizer"]),
+                "loss": loss(config["loss"]) if isinstance(config["loss"], dict)
+                and "name" in config["loss"] else per_output(config["loss"], loss),
+                "metrics": metrics}
+    if config.get("loss_weights") is not None:
+        lw = config["loss_weights"]
+        settings["loss_weights"] = ({k: weight(v) for k, v in lw.items()} if isinstance(lw, dict)
+                                    else [weight(v) for v in lw] if isinstance(lw, list)
+                                    else weight(lw))
+    return settings
+
+
+def load_weights(model: Model, filepath: str | os.PathLike) -> None:
+    """Set `model`'s weights from a `.weights.safetensors` file or a `.cornu` model file.
+    Every tensor must match the model's architecture; on any error the model is unchanged."""
+    path = _path(filepath)
+    _require_built(model, "load weights into")
+    if path.name.endswith(MODEL_SUFFIX):
+        members = _read_model_file(path)
+        data, where = members[_WEIGHTS], f"'{path}' ({_WEIGHTS})"
+    else:
+        data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_HEADER_BYTES + 8,
+                                 "a cornu weights file")
+        where = f"'{path}'"
+    weights = _read_weights(data, where)
+    expected = tensors.expected_weights(model.layers, model._params, model._state)
+    model._params, model._state = tensors.take_weights(weights, expected, len(model.layers),
+                                                       where)
