@@ -389,6 +389,7 @@ class Model:
         cbs = CallbackList([*progress, *(callbacks or []), history], self, params)
         self.history = history
         self.stop_training = False
+        self.nan_stop = None
 
         x_dev, y_dev = jax.device_put(tuple(xs)), jax.device_put(tuple(ys))
         sw_dev = None if sw is None else jax.device_put(sw)
@@ -402,6 +403,7 @@ class Model:
             self._train_rng = global_rng.next_key()
         shuffle_key = global_rng.next_key()
 
+        self._callbacks = cbs  # BackupAndRestore keeps the other callbacks' state
         cbs.on_train_begin()
         # BackupAndRestore may have put the model back where an earlier run stopped
         resume, self._resume = self._resume, None

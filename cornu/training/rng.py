@@ -29,3 +29,13 @@ def next_key() -> jax.Array:
     key = jax.random.fold_in(jax.random.PRNGKey(_seed), _counter)
     _counter += 1
     return key
+
+
+def get_state() -> dict:
+    """The global seed and how many keys were drawn (for BackupAndRestore)."""
+    return {"seed": _seed, "counter": _counter}
+
+
+def set_state(state: dict) -> None:
+    global _seed, _counter
+    _seed, _counter = state["seed"], state["counter"]
