@@ -60,6 +60,18 @@ def truncated_normal(key, shape, dtype=jnp.float32):
     return 0.05 * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
 
 
+def constant(key, shape, dtype=jnp.float32):
+    """Keras' Constant() default: value 0."""
+    return jnp.zeros(shape, dtype)
+
+
+def identity(key, shape, dtype=jnp.float32):
+    if len(shape) != 2:
+        raise ValueError(
+            f"identity initializes 2-D kernels only. Received shape {tuple(shape)}.")
+    return jnp.eye(*shape, dtype=dtype)
+
+
 def orthogonal(key, shape, dtype=jnp.float32):
     return jax.nn.initializers.orthogonal()(key, shape, dtype)
 
@@ -77,9 +89,13 @@ _TABLE: dict[str, Initializer] = {
     "random_normal": random_normal,
     "truncated_normal": truncated_normal,
     "orthogonal": orthogonal,
+    "constant": constant,
+    "identity": identity,
+    "variance_scaling": variance_scaling(1.0, "fan_in", "normal"),
 }
 # Keras' aliases, the lecture's Keras 1 names among them.
-_ALIASES = {"zero": "zeros", "one": "ones", "uniform": "random_uniform", "normal": "random_normal"}
+_ALIASES = {"zero": "zeros", "one": "ones", "uniform": "random_uniform", "normal": "random_normal",
+            "identity_initializer": "identity"}
 
 
 def get(identifier: str | Initializer, argument: str = "kernel_initializer") -> Initializer:

@@ -13,10 +13,13 @@ import re
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
-from cornu import _deprecation
+from cornu import _deprecation, regularizers
+from cornu.layers.keras_tensor import KerasTensor
 
 Shape = tuple[int | None, ...]
+ShapeOrShapes = Shape | list[Shape]
 Params = dict[str, jax.Array]
 
 _name_counts: dict[str, int] = {}
@@ -34,7 +37,9 @@ def reset_names() -> None:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Keras' default names: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Layer:
@@ -51,7 +56,9 @@ class Layer:
         **kwargs: Any,
     ) -> None:
         input_dim = _deprecation.renamed(
-            kwargs, "input_dim", "input_shape=(n,) or cornu.Input(shape=(n,))", type(self).__name__
+            kwargs, "input_dim", "input_shape=(n,) or cornu.Input(shape=(n,))", type(self).__name__,
+            depth=2 + sum(1 for k in type(self).__mro__[1:] if k is not Layer and k is not object
+                          and "__init__" in vars(k)),
         )
         if input_dim is not None:
             if input_shape is not None:
@@ -71,17 +78,24 @@ class Layer:
         self._input_shape_arg: Shape | None = None
         if input_shape is not None:
             self._input_shape_arg = _as_shape(input_shape, "input_shape")
-        self.input_shape: Shape | None = None
+        self.input_shape: ShapeOrShapes | None = None
         self.output_shape: Shape | None = None
         self.built = False
+        self._regularizers: dict[str, regularizers.Regularizer] = {}
+        self._inbound: list[KerasTensor] | None = None  # set when called on symbolic tensors
 
     # -- the pattern -------------------------------------------------------------------
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
+    def compute_output_shape(self, input_shape: ShapeOrShapes) -> Shape:
         return input_shape
 
-    def build(self, input_shape: Shape) -> Shape:
-        """Record the input shape and return the output shape (no arrays made here)."""
-        self.input_shape = tuple(input_shape)
+    def build(self, input_shape: ShapeOrShapes) -> Shape:
+        """Record the input shape (a list of shapes for merge layers) and return the output
+        shape (no arrays made here)."""
+        if isinstance(input_shape, list) and input_shape \
+                and all(isinstance(s, list | tuple) for s in input_shape):
+            self.input_shape = [tuple(s) for s in input_shape]
+        else:
+            self.input_shape = tuple(input_shape)
         self.output_shape = tuple(self.compute_output_shape(self.input_shape))
         self.built = True
         return self.output_shape
@@ -101,14 +115,51 @@ class Layer:
         """(output, new_state). Stateless layers only implement `call`."""
         return self.call(params, x, training=training, rng=rng), state
 
+    # -- the functional API: layer(tensor) -> tensor --------------------------------------
+    def __call__(self, inputs: KerasTensor | list[KerasTensor]) -> KerasTensor:
+        """Build the layer on a symbolic tensor (or a list, for merge layers) and return its
+        output tensor: `y = Dense(10)(cornu.Input(shape=(784,)))`."""
+        tensors = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        bad = [t for t in tensors if not isinstance(t, KerasTensor)]
+        if bad or not tensors:
+            got = type(bad[0]).__name__ if bad else "an empty list"
+            raise TypeError(
+                f"Layer '{self.name}' ({type(self).__name__}) can only be called on symbolic "
+                f"tensors: cornu.Input(shape=...) or another layer's output. Received: {got}. "
+                "To compute on arrays, put the layer in a model and use model.predict(x)."
+            )
+        if self._inbound is not None:
+            raise NotImplementedError(
+                f"Layer '{self.name}' was already called on "
+                f"{[t.name for t in self._inbound]}; calling a layer a second time (sharing "
+                "its weights) is not supported yet. Create a new layer for the second call."
+            )
+        shape = tensors[0].shape if len(tensors) == 1 else [t.shape for t in tensors]
+        output_shape = self.build(shape)
+        self._inbound = tensors
+        return KerasTensor(output_shape, self, self.name)
+
     # -- penalties added to the loss (kernel_regularizer and the like) ---------------------
+    def _set_regularizer(self, weight: str, identifier: Any, argument: str):
+        """Validate `argument` (e.g. kernel_regularizer) and attach it to weight `weight`."""
+        regularizer = regularizers.get(identifier, argument)
+        if regularizer is None:
+            self._regularizers.pop(weight, None)
+        else:
+            self._regularizers[weight] = regularizer
+        return regularizer
+
     @property
     def has_regularization(self) -> bool:
-        return False
+        return bool(self._regularizers)
 
     def regularization(self, params: Params) -> jax.Array:
-        """The layer's penalty on its params (only where has_regularization)."""
-        raise NotImplementedError
+        """The sum of the layer's penalties on its params (only where has_regularization)."""
+        total = jnp.zeros((), jnp.float32)
+        for weight, regularizer in self._regularizers.items():
+            if weight in params:
+                total = total + regularizer(params[weight])
+        return total
 
     # -- a softmax/sigmoid output feeding a cross-entropy is computed from its logits --
     @property

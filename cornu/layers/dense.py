@@ -7,7 +7,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from cornu import _deprecation, activations, initializers
+from cornu import _deprecation, activations, initializers, regularizers
+from cornu.layers import _args
 from cornu.layers.base import Layer, Params, Shape
 
 
@@ -21,6 +22,8 @@ class Dense(Layer):
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         old_units = _deprecation.renamed(kwargs, "output_dim", "units", "Dense")
@@ -37,13 +40,11 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        self._config = {
-            "units": units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(kernel_initializer),
-            "bias_initializer": initializers.serialize(bias_initializer),
-        }
+        self.kernel_regularizer = self._set_regularizer(
+            "kernel", kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = self._set_regularizer(
+            "bias", bias_regularizer, "bias_regularizer")
+        self._initializer_args = (kernel_initializer, bias_initializer)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) < 2 or input_shape[-1] is None:
@@ -72,8 +73,16 @@ class Dense(Layer):
 
     @property
     def output_activation(self) -> str | None:
-        name = self._config["activation"]
-        return name if name in ("softmax", "sigmoid") else None
+        return _args.output_activation(self.activation)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), **self._config}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self._initializer_args[0]),
+            "bias_initializer": initializers.serialize(self._initializer_args[1]),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }

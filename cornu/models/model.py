@@ -117,6 +117,16 @@ class Model:
     def _output_layers(self) -> list[Layer]:
         return [self.layers[-1]]
 
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index in `layers`, as Keras."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r} in model '{self.name}'. Layers: "
+                         f"{[layer.name for layer in self.layers]}")
+
     @property
     def output_names(self) -> list[str]:
         return [layer.name for layer in self._output_layers()]

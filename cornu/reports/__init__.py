@@ -1,1 +1,1 @@
-"""Human-facing output: progress lines and model summaries."""
+"""Human-facing output: progress lines, model summaries, plots and the HTML run report."""

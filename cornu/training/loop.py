@@ -119,10 +119,18 @@ class Engine:
                     self.heads[0].weight * per_head[0])
         return outs, per_head, total, new_state
 
-    def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask, weight) -> Sums:
-        """`weight` (sample weights, or None) scales the loss only, as Keras' `metrics`."""
+    def _penalty(self, params) -> jax.Array:
+        """The layers' regularization penalties (Keras adds them to the reported loss)."""
+        if self.regularization is None:
+            return jnp.zeros((), jnp.float32)
+        return self.regularization(params)
+
+    def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask, weight, penalty) -> Sums:
+        """`weight` (sample weights, or None) scales the loss only, as Keras' `metrics`;
+        the batch's regularization penalty counts once per sample in the loss."""
         lw = mask if weight is None else mask * weight
-        values = [jnp.sum(total * lw), jnp.sum(mask), jnp.zeros((), jnp.float32)]
+        values = [jnp.sum(total * lw) + penalty * jnp.sum(mask), jnp.sum(mask),
+                  jnp.zeros((), jnp.float32)]
         for head, yk, o, per in zip(self.heads, y, outs, per_head, strict=True):
             if head.name:
                 values.append(jnp.sum(per * lw))
@@ -170,15 +178,14 @@ class Engine:
                     params, ts.state, xb, yb, training=True, rng=sub)
                 lw = m if wb is None else m * wb
                 value = jnp.sum(total * lw) / jnp.maximum(jnp.sum(m), 1.0)
-                if self.regularization is not None:
-                    value = value + self.regularization(params)
-                return value, (outs, per_head, total, new_state)
+                penalty = self._penalty(params)
+                return value + penalty, (outs, per_head, total, new_state, penalty)
 
-            grads, (outs, per_head, total, new_state) = jax.grad(objective, has_aux=True)(
-                ts.params)
+            grads, (outs, per_head, total, new_state, penalty) = jax.grad(
+                objective, has_aux=True)(ts.params)
             updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
             params = optax.apply_updates(ts.params, updates)
-            new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb)
+            new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty)
             new_ts = TrainState(params, new_state, opt_state, rng)
             # a non-finite loss freezes everything at the last finite step, and the first
             # such step is recorded (sums[2] = step + 1) for the host to stop training
@@ -201,7 +208,8 @@ class Engine:
             xb, yb, m, wb = batch
             outs, per_head, total, _ = self._per_sample(params, state, xb, yb, training=False,
                                                         rng=None)
-            return self._batch_sums(sums, yb, outs, per_head, total, m, wb), None
+            return self._batch_sums(sums, yb, outs, per_head, total, m, wb,
+                                    self._penalty(params)), None
 
         sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask, sw))
         return sums

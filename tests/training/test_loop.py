@@ -213,3 +213,18 @@ def test_sample_and_class_weights_scale_the_loss_as_keras():
     assert history.history["loss"][0] == pytest.approx((cw * per).sum() / 6, rel=1e-5)
     with pytest.raises(ValueError, match=r"sample_weight must have one weight per sample"):
         sgd.fit(x, y, sample_weight=sw[:3], verbose=0)
+
+
+def test_regularization_penalty_is_in_the_reported_loss_as_keras():
+    cornu.utils.set_random_seed(0)
+    model = cornu.Sequential([Dense(2, input_shape=(4,), activation="softmax",
+                                    kernel_regularizer=cornu.regularizers.L2(0.1))])
+    model.compile(optimizer=optimizers.SGD(learning_rate=1e-30), loss="categorical_crossentropy")
+    x, y = data(12)
+    kernel, bias = (w.astype(np.float64) for w in model.get_weights())
+    z = x @ kernel + bias
+    data_loss = -(y * (z - np.log(np.exp(z).sum(1, keepdims=True)))).sum(1).mean()
+    want = data_loss + 0.1 * (kernel ** 2).sum()
+    history = model.fit(x, y, batch_size=5, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(want, rel=1e-5)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(want, rel=1e-5)

@@ -1,0 +1,103 @@
+"""Argument checks and shape arithmetic shared by the convolution and pooling layers."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cornu.layers.base import Shape
+
+
+def positive_int(value: Any, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
+    return value
+
+
+def int_tuple(value: Any, n: int, argument: str) -> tuple[int, ...]:
+    """An int or a tuple of `n` positive ints -> a tuple of `n` ints (Keras' normalize_tuple)."""
+    items = (value,) * n if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = ()
+    if len(items) != n or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
+                              for v in items):
+        raise ValueError(
+            f"{argument} must be a positive integer or a tuple of {n} positive integers. "
+            f"Received: {argument}={value!r}"
+        )
+    return items
+
+
+def padding(value: Any, allowed: tuple[str, ...] = ("valid", "same")) -> str:
+    name = value.lower() if isinstance(value, str) else value
+    if name not in allowed:
+        raise ValueError(
+            f"padding must be one of {', '.join(repr(a) for a in allowed)}. "
+            f"Received: padding={value!r}"
+        )
+    return name
+
+
+def data_format(value: Any) -> str:
+    if value in (None, "channels_last"):
+        return "channels_last"
+    if value == "channels_first":
+        raise ValueError(
+            "cornu supports data_format='channels_last' only (Keras' default). Received: "
+            "data_format='channels_first'. Transpose the data to (batch, ..., channels), "
+            "e.g. np.moveaxis(x, 1, -1)."
+        )
+    raise ValueError(
+        f"data_format must be 'channels_last' or None. Received: data_format={value!r}"
+    )
+
+
+def check_rank(layer: Any, input_shape: Shape, rank: int, axes: str) -> None:
+    """Spatial layers: inputs of rank `rank` ((batch, *axes)), naming the layer if not."""
+    if not isinstance(input_shape, tuple) or len(input_shape) != rank:
+        raise ValueError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) expects inputs of rank {rank}, "
+            f"(batch, {axes}). Received input shape {input_shape}"
+            + (f" of rank {len(input_shape)}" if isinstance(input_shape, tuple) else "")
+            + ". For images without a channels axis, add one: x[..., None], or a "
+              "Reshape((height, width, 1)) layer."
+        )
+
+
+def spatial_output_shape(
+    layer: Any, input_shape: Shape, window: tuple[int, ...], strides: tuple[int, ...],
+    dilation: tuple[int, ...], pad: str, what: str,
+) -> tuple[int | None, ...]:
+    """The spatial axes of a convolution or pooling output (unknown sizes stay None)."""
+    sizes = input_shape[1:-1]
+    effective = tuple((w - 1) * d + 1 for w, d in zip(window, dilation, strict=True))
+    if pad == "valid" and any(s is not None and s < e
+                              for s, e in zip(sizes, effective, strict=True)):
+        dilated = f" ({effective} after dilation)" if effective != window else ""
+        raise ValueError(
+            f"Layer '{layer.name}' ({type(layer).__name__}): {what}={window}{dilated} is "
+            f"larger than the input's spatial size {tuple(sizes)} (input shape "
+            f"{input_shape}) with padding='valid'. Use a smaller {what}, padding='same', or "
+            "a larger input."
+        )
+    out = []
+    for size, e, s in zip(sizes, effective, strides, strict=True):
+        if size is None:
+            out.append(None)
+        elif pad == "valid":
+            out.append((size - e) // s + 1)
+        else:  # same, causal
+            out.append(math.ceil(size / s))
+    return tuple(out)
+
+
+def output_activation(fn: Any) -> str | None:
+    """'softmax' or 'sigmoid' when `fn` is that built-in (the losses' stable logits path)."""
+    from cornu import activations
+
+    for name in ("softmax", "sigmoid"):
+        if fn is activations.get(name):
+            return name
+    return None

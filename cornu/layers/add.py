@@ -1,0 +1,14 @@
+"""Add: the elementwise sum of a list of inputs of the same shape."""
+
+from __future__ import annotations
+
+from cornu.layers.base import Params
+from cornu.layers.base_merge import BaseElementwise
+
+
+class Add(BaseElementwise):
+    def call(self, params: Params, xs, *, training: bool, rng):
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        return total

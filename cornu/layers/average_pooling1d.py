@@ -1,0 +1,10 @@
+"""AveragePooling1D: the mean over each pool_size window of the spatial axes (1-D)."""
+
+from __future__ import annotations
+
+from cornu.layers.base_pooling import BasePooling
+
+
+class AveragePooling1D(BasePooling):
+    rank = 1
+    mode = "average"

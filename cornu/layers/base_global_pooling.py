@@ -1,0 +1,37 @@
+"""Global pooling: the mean or maximum over all spatial axes, one value per channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+
+from cornu.layers import _args
+from cornu.layers.base import Layer, Params, Shape
+
+
+class BaseGlobalPooling(Layer):
+    rank: int = 2
+    mode: str = "average"  # or "max"
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = _args.data_format(data_format)
+        self.keepdims = bool(keepdims)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        axes = {1: "steps, channels", 2: "height, width, channels"}[self.rank]
+        _args.check_rank(self, input_shape, self.rank + 2, axes)
+        if self.keepdims:
+            return (input_shape[0], *(1,) * self.rank, input_shape[-1])
+        return (input_shape[0], input_shape[-1])
+
+    def call(self, params: Params, x, *, training: bool, rng):
+        axes = tuple(range(1, 1 + self.rank))
+        reduce = jnp.max if self.mode == "max" else jnp.mean
+        return reduce(x, axis=axes, keepdims=self.keepdims)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}

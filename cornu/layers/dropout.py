@@ -1,0 +1,71 @@
+"""Dropout: in training, zero each input with probability `rate` and scale the rest by
+1 / (1 - rate); at inference, the identity.
+
+The randomness comes from the key the model passes in (drawn from the model's seeded
+training state), so `cornu.utils.set_random_seed` makes every mask repeatable. A layer
+`seed` is folded into that key, giving two dropout layers different, still repeatable, masks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from cornu.layers.base import Layer, Params, Shape
+
+
+class Dropout(Layer):
+    def __init__(self, rate: float, noise_shape: tuple[int | None, ...] | None = None,
+                 seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, int | float) \
+                or not (math.isfinite(rate) and 0 <= rate < 1):
+            raise ValueError(
+                f"rate must be a number in [0, 1) (the fraction of inputs to drop). "
+                f"Received: rate={rate!r}"
+            )
+        if noise_shape is not None:
+            noise_shape = tuple(noise_shape)
+            if any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)
+                   for d in noise_shape):
+                raise ValueError(
+                    "noise_shape must be a tuple of positive integers or None. "
+                    f"Received: noise_shape={noise_shape!r}"
+                )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None. Received: "
+                             f"seed={seed!r}")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
+            raise ValueError(
+                f"Layer '{self.name}' (Dropout): noise_shape={self.noise_shape} must have "
+                f"the input's rank {len(input_shape)}. Received input shape {input_shape}."
+            )
+        return input_shape
+
+    def call(self, params: Params, x, *, training: bool, rng):
+        if not training or self.rate == 0.0:
+            return x
+        if rng is None:
+            raise ValueError(
+                f"Layer '{self.name}' (Dropout) needs a PRNG key when training=True. "
+                "Received: rng=None. Pass rng=jax.random.PRNGKey(seed)."
+            )
+        key = rng if self.seed is None else jax.random.fold_in(rng, self.seed)
+        shape = x.shape if self.noise_shape is None else tuple(
+            n if d is None else d for d, n in zip(self.noise_shape, x.shape, strict=True))
+        keep = jax.random.bernoulli(key, 1.0 - self.rate, shape)
+        return jnp.where(keep, x / (1.0 - self.rate), jnp.zeros((), x.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
+                "seed": self.seed}

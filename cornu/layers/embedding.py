@@ -1,0 +1,70 @@
+"""Embedding: integer indices in [0, input_dim) -> rows of an (input_dim, output_dim) table.
+
+Indices may arrive as floats (models feed float32 arrays); they are cast to int32. An
+index outside [0, input_dim) gives a row of NaN (it cannot be checked inside the
+compiled program).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from cornu import _deprecation, initializers, regularizers
+from cornu.layers import _args
+from cornu.layers.base import Layer, Params, Shape
+
+
+class Embedding(Layer):
+    weight_names = ("embeddings",)
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer: str = "uniform",
+        embeddings_regularizer: Any = None,
+        mask_zero: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        input_length = _deprecation.renamed(
+            kwargs, "input_length", "input_shape=(input_length,)", "Embedding")
+        if input_length is not None and "input_shape" not in kwargs:
+            kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        self.input_dim = _args.positive_int(input_dim, "input_dim")
+        self.output_dim = _args.positive_int(output_dim, "output_dim")
+        if mask_zero:
+            raise NotImplementedError(
+                "mask_zero=True is not supported yet (cornu has no masking). Use "
+                "mask_zero=False, or pad with an index whose row the model can learn."
+            )
+        self._initializer_arg = embeddings_initializer
+        self.embeddings_initializer = initializers.get(
+            embeddings_initializer, "embeddings_initializer")
+        self.embeddings_regularizer = self._set_regularizer(
+            "embeddings", embeddings_regularizer, "embeddings_regularizer")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if not isinstance(input_shape, tuple) or len(input_shape) < 1:
+            raise ValueError(f"Layer '{self.name}' (Embedding) expects one input of "
+                             f"indices. Received input shape {input_shape}.")
+        return (*input_shape, self.output_dim)
+
+    def init(self, key: jax.Array) -> Params:
+        shape = (self.input_dim, self.output_dim)
+        return {"embeddings": self.embeddings_initializer(key, shape, jnp.float32)}
+
+    def call(self, params: Params, x, *, training: bool, rng):
+        return jnp.take(params["embeddings"], x.astype(jnp.int32), axis=0, mode="fill",
+                        fill_value=jnp.nan)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self._initializer_arg),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "mask_zero": False,
+        }
