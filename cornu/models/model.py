@@ -435,10 +435,15 @@ class Model:
                 self._opt_state, self.optimizer.learning_rate)
             order, mask = engine.epoch_indices(
                 jax.random.fold_in(shuffle_key, epoch), n, steps, batch_size, bool(shuffle))
+            fit_data = (x_dev, y_dev, sw_dev, order, mask)
             first_step, sums = 0, engine.zero_sums()
             if resume is not None and resume.get("step"):
                 first_step, sums = resume["step"], jnp.asarray(resume["sums"], jnp.float32)
             resume = None
+            # where this epoch started (a copy: the compiled calls donate their state), to
+            # replay up to the last finite step should the loss stop being finite
+            snapshot = (first_step, jnp.copy(sums), jax.tree.map(jnp.copy, TrainState(
+                self._params, self._state, self._opt_state, self._train_rng)))
             for first in range(first_step, steps, chunk):
                 size = min(chunk, steps - first)
                 if batch_hooks:
@@ -450,7 +455,9 @@ class Model:
                 self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
                                       "shuffle_key": shuffle_key}
                 if batch_hooks or chunk_hooks:
-                    if self._stop_on_nan(engine, sums, epoch):
+                    if engine.nan_step(sums) is not None:
+                        sums = self._rewind(engine, snapshot, sums, fit_data)
+                        self._stop_on_nan(engine, sums, epoch)
                         break
                     logs = engine.logs(sums)
                     if batch_hooks:
@@ -459,6 +466,8 @@ class Model:
                         cbs.on_chunk_end(first + size, logs)
                     if self.stop_training:
                         break
+            if engine.nan_step(sums) is not None and not self.stop_training:
+                sums = self._rewind(engine, snapshot, sums, fit_data)
             logs = engine.logs(sums)
             nan = self._stop_on_nan(engine, sums, epoch)
             if val_batches is not None and not nan:
@@ -478,6 +487,20 @@ class Model:
     def _require_compiled_early(self, method: str) -> None:
         if self.optimizer is None:
             self._require_compiled(method)
+
+    def _rewind(self, engine: Engine, snapshot, sums, fit_data):
+        """The loss became non-finite at some step of this epoch: replay the epoch from its
+        start up to the step before (same data order and keys, so the same numbers) and
+        keep that state. Returns the sums of the finite steps, still marked."""
+        bad = engine.nan_step(sums)
+        first_step, sums0, ts0 = snapshot
+        if bad > first_step:
+            ts, sums0 = engine.train_chunk(ts0, sums0, *fit_data, jnp.int32(first_step),
+                                           bad - first_step)
+        else:
+            ts = ts0
+        self._params, self._state, self._opt_state, self._train_rng = ts
+        return sums0.at[2].set(bad + 1.0)
 
     def _stop_on_nan(self, engine: Engine, sums, epoch: int) -> bool:
         """The compiled loop freezes the weights at the first non-finite loss and records

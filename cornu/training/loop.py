@@ -186,13 +186,12 @@ class Engine:
             updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
             params = optax.apply_updates(ts.params, updates)
             new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty)
-            new_ts = TrainState(params, new_state, opt_state, rng)
-            # a non-finite loss freezes everything at the last finite step, and the first
-            # such step is recorded (sums[2] = step + 1) for the host to stop training
-            ok = jnp.isfinite(new_sums[0]) & (sums[2] == 0)
-            new_ts = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_ts, ts)
-            marked = sums.at[2].set(jnp.where(sums[2] == 0, number + 1.0, sums[2]))
-            return (new_ts, jnp.where(ok, new_sums, marked)), None
+            # the first step whose loss is not finite is recorded (sums[2] = step + 1); the
+            # host then replays the epoch up to the step before it (Model._rewind), so the
+            # normal path pays nothing for keeping the last finite weights
+            first_bad = ~jnp.isfinite(new_sums[0]) & (sums[2] == 0)
+            new_sums = new_sums.at[2].set(jnp.where(first_bad, number + 1.0, sums[2]))
+            return (TrainState(params, new_state, opt_state, rng), new_sums), None
 
         numbers = (start + jnp.arange(steps)).astype(jnp.float32)
         (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers),
