@@ -162,15 +162,6 @@ class Functional(Model):
         shapes = [tuple(t.shape) for t in self._outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        if index is not None:
-            return self._layers[index]
-        for layer in self._layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No layer named '{name}' in model '{self.name}'. Layers: "
-                         f"{[layer.name for layer in self._layers]}")
-
     def build(self, input_shape: Any = None) -> None:
         """A functional model is built (its weights made) when it is constructed."""
 
