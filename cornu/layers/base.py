@@ -15,7 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from cornu import _deprecation, regularizers
+from cornu import _deprecation, mixed_precision, regularizers
 from cornu.layers.keras_tensor import KerasTensor
 
 Shape = tuple[int | None, ...]
@@ -53,8 +53,11 @@ class Layer:
         *,
         name: str | None = None,
         input_shape: tuple[int | None, ...] | None = None,
+        dtype: str | mixed_precision.DTypePolicy | None = None,
         **kwargs: Any,
     ) -> None:
+        self.dtype_policy = (mixed_precision.global_policy() if dtype is None
+                             else mixed_precision.get(dtype, "dtype"))
         input_dim = _deprecation.renamed(
             kwargs, "input_dim", "input_shape=(n,) or cornu.Input(shape=(n,))", type(self).__name__,
             depth=2 + sum(1 for k in type(self).__mro__[1:] if k is not Layer and k is not object
@@ -110,6 +113,26 @@ class Layer:
 
     def call(self, params: Params, x: jax.Array, *, training: bool, rng: jax.Array | None):
         raise NotImplementedError
+
+    #: normalization layers compute in float32 under a mixed policy, as in Keras
+    float32_compute = False
+
+    @property
+    def compute_dtype(self) -> str:
+        return "float32" if self.float32_compute else self.dtype_policy.compute_dtype
+
+    def _policy_cast(self, tree):
+        return tree if self.float32_compute else self.dtype_policy.cast(tree)
+
+    def run(self, params, state, x, *, training: bool, rng: jax.Array | None):
+        """`apply` in the layer's compute dtype (what models call)."""
+        cast = self._policy_cast
+        return self.apply(cast(params), state, cast(x), training=training, rng=rng)
+
+    def run_logits(self, params, x, *, training: bool, rng: jax.Array | None):
+        """`call_logits` in the layer's compute dtype."""
+        cast = self._policy_cast
+        return self.call_logits(cast(params), cast(x), training=training, rng=rng)
 
     def apply(self, params, state, x, *, training: bool, rng: jax.Array | None):
         """(output, new_state). Stateless layers only implement `call`."""
@@ -187,6 +210,8 @@ class Layer:
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name}
+        if self.dtype_policy.name != "float32":
+            config["dtype"] = self.dtype_policy.name
         if self._input_shape_arg is not None:
             config["input_shape"] = list(self._input_shape_arg)
         return config

@@ -21,6 +21,8 @@ from cornu.layers.base import Layer, Params, Shape
 
 
 class BatchNormalization(Layer):
+
+    float32_compute = True
     weight_names = ("gamma", "beta")
     state_names = ("moving_mean", "moving_variance")
 

@@ -17,6 +17,8 @@ from cornu.layers.base import Layer, Params, Shape
 
 
 class LayerNormalization(Layer):
+
+    float32_compute = True
     weight_names = ("gamma", "beta")
 
     def __init__(

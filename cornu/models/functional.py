@@ -185,11 +185,11 @@ class Functional(Model):
             args = [values[t.layer] for t in layer._inbound]
             arg = args[0] if len(args) == 1 else args
             if logits and layer in output_layers and layer.output_activation is not None:
-                z = layer.call_logits(params[i], arg, training=training, rng=keys[i])
+                z = layer.run_logits(params[i], arg, training=training, rng=keys[i])
                 pre_activation[layer] = z
                 values[layer] = output_activation_fn(layer)(z)
             else:
-                values[layer], new_state[i] = layer.apply(
+                values[layer], new_state[i] = layer.run(
                     params[i], state[i], arg, training=training, rng=keys[i])
         outs = [values[t.layer] for t in self._outputs]
         zs = [pre_activation.get(t.layer) for t in self._outputs]

@@ -87,10 +87,10 @@ class Sequential(Model):
         new_state = []
         for i, layer in enumerate(self._layers):
             if logits and i == n - 1 and layer.output_activation is not None:
-                z = layer.call_logits(params[i], x, training=training, rng=keys[i])
+                z = layer.run_logits(params[i], x, training=training, rng=keys[i])
                 new_state.append(state[i])
                 return output_activation_fn(layer)(z), z, new_state
-            x, s = layer.apply(params[i], state[i], x, training=training, rng=keys[i])
+            x, s = layer.run(params[i], state[i], x, training=training, rng=keys[i])
             new_state.append(s)
         return x, None, new_state
 

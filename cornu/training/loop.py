@@ -110,8 +110,10 @@ class Engine:
         out, logits, new_state = self.forward(
             params, state, x if len(x) > 1 else x[0], training=training, rng=rng,
             logits=self.want_logits)
-        outs = _as_list(out)
-        logit_list = _as_list(logits) if logits is not None else [None] * len(outs)
+        # outputs in float32 whatever the layers computed in (mixed precision)
+        outs = [o.astype(jnp.float32) for o in _as_list(out)]
+        logit_list = ([None if z is None else z.astype(jnp.float32) for z in _as_list(logits)]
+                      if logits is not None else [None] * len(outs))
         per_head = []
         for head, o, z, yk in zip(self.heads, outs, logit_list, y, strict=True):
             pred = z if head.use_logits and z is not None else o
@@ -232,7 +234,7 @@ class Predictor:
         def step(_, xb):
             out, _, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
                                      training=False, rng=None, logits=False)
-            return None, out
+            return None, jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
         _, outs = jax.lax.scan(step, None, xs)
         return outs
@@ -241,4 +243,4 @@ class Predictor:
         self.traces["call"] += 1
         out, _, _ = self.forward(params, state, x if len(x) > 1 else x[0], training=False,
                                  rng=None, logits=False)
-        return out
+        return jax.tree.map(lambda o: o.astype(jnp.float32), out)
