@@ -124,9 +124,18 @@ class Layer:
     def _policy_cast(self, tree):
         return tree if self.float32_compute else self.dtype_policy.cast(tree)
 
-    def run(self, params, state, x, *, training: bool, rng: jax.Array | None):
-        """`apply` in the layer's compute dtype (what models call)."""
+    #: layers whose training statistics must skip the padding of a partial last batch
+    #: (BatchNormalization) take `sample_mask` in `apply`
+    uses_sample_mask = False
+
+    def run(self, params, state, x, *, training: bool, rng: jax.Array | None,
+            sample_mask: jax.Array | None = None):
+        """`apply` in the layer's compute dtype (what models call). `sample_mask` (batch,)
+        is 1 for real samples and 0 for the padding of a partial batch."""
         cast = self._policy_cast
+        if self.uses_sample_mask:
+            return self.apply(cast(params), state, cast(x), training=training, rng=rng,
+                              sample_mask=sample_mask)
         return self.apply(cast(params), state, cast(x), training=training, rng=rng)
 
     def run_logits(self, params, x, *, training: bool, rng: jax.Array | None):

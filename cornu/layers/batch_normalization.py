@@ -106,13 +106,27 @@ class BatchNormalization(Layer):
         """Keras counts the moving statistics too (4 * features with center and scale)."""
         return super().count_params() + 2 * self._features
 
-    def apply(self, params: Params, state: Params, x, *, training: bool, rng):
+    uses_sample_mask = True
+
+    def apply(self, params: Params, state: Params, x, *, training: bool, rng,
+              sample_mask=None):
         axis = self.axis % x.ndim
         reduce_axes = tuple(i for i in range(x.ndim) if i != axis)
         shape = tuple(x.shape[i] if i == axis else 1 for i in range(x.ndim))
-        if training:
+        if training and sample_mask is not None and axis != 0:
+            # statistics over the real samples only: the padding of a partial last batch
+            # must not move them
+            weight = jnp.broadcast_to(
+                jnp.reshape(sample_mask.astype(x.dtype), (x.shape[0],) + (1,) * (x.ndim - 1)),
+                x.shape)
+            count = jnp.sum(weight, axis=reduce_axes)
+            mean = jnp.sum(x * weight, axis=reduce_axes) / count
+            centered = x - jnp.reshape(mean, shape)
+            var = jnp.sum(jnp.square(centered) * weight, axis=reduce_axes) / count
+        elif training:
             mean = jnp.mean(x, axis=reduce_axes)
             var = jnp.mean(jnp.square(x - jnp.reshape(mean, shape)), axis=reduce_axes)
+        if training:
             m = self.momentum
             state = {"moving_mean": state["moving_mean"] * m + mean * (1.0 - m),
                      "moving_variance": state["moving_variance"] * m + var * (1.0 - m)}

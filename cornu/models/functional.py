@@ -166,7 +166,8 @@ class Functional(Model):
         """A functional model is built (its weights made) when it is constructed."""
 
     # -- computing ------------------------------------------------------------------------------
-    def _forward(self, params, state, x, *, training: bool, rng, logits: bool):
+    def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
+                 sample_mask=None):
         xs = list(x) if isinstance(x, list | tuple) else [x]
         if len(xs) != len(self._inputs):
             raise ValueError(
@@ -190,7 +191,8 @@ class Functional(Model):
                 values[layer] = output_activation_fn(layer)(z)
             else:
                 values[layer], new_state[i] = layer.run(
-                    params[i], state[i], arg, training=training, rng=keys[i])
+                    params[i], state[i], arg, training=training, rng=keys[i],
+                    sample_mask=sample_mask)
         outs = [values[t.layer] for t in self._outputs]
         zs = [pre_activation.get(t.layer) for t in self._outputs]
         logits_out = zs if any(z is not None for z in zs) else None

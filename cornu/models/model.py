@@ -97,8 +97,10 @@ class Model:
     def build(self, input_shape: Shape) -> None:
         raise NotImplementedError
 
-    def _forward(self, params, state, x, *, training: bool, rng, logits: bool):
-        """(output, logits of the output activation or None, new state)."""
+    def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
+                 sample_mask=None):
+        """(output, logits of the output activation or None, new state). `sample_mask`
+        marks the real samples of a padded batch (for batch statistics)."""
         raise NotImplementedError
 
     def _init_weights(self) -> None:

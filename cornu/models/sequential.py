@@ -81,7 +81,8 @@ class Sequential(Model):
             shape = layer.build(shape)
         self._init_weights()
 
-    def _forward(self, params, state, x, *, training: bool, rng, logits: bool):
+    def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
+                 sample_mask=None):
         n = len(self._layers)
         keys = jax.random.split(rng, n) if rng is not None else [None] * n
         new_state = []
@@ -90,7 +91,8 @@ class Sequential(Model):
                 z = layer.run_logits(params[i], x, training=training, rng=keys[i])
                 new_state.append(state[i])
                 return output_activation_fn(layer)(z), z, new_state
-            x, s = layer.run(params[i], state[i], x, training=training, rng=keys[i])
+            x, s = layer.run(params[i], state[i], x, training=training, rng=keys[i],
+                             sample_mask=sample_mask)
             new_state.append(s)
         return x, None, new_state
 

@@ -105,11 +105,11 @@ class Engine:
     def zero_sums(self) -> Sums:
         return jnp.zeros(len(self.sum_names), jnp.float32)
 
-    def _per_sample(self, params, state, x, y, *, training: bool, rng):
+    def _per_sample(self, params, state, x, y, *, training: bool, rng, mask=None):
         """Per-head outputs, per-sample loss values and the new layer state."""
         out, logits, new_state = self.forward(
             params, state, x if len(x) > 1 else x[0], training=training, rng=rng,
-            logits=self.want_logits)
+            logits=self.want_logits, sample_mask=mask)
         # outputs in float32 whatever the layers computed in (mixed precision)
         outs = [o.astype(jnp.float32) for o in _as_list(out)]
         logit_list = ([None if z is None else z.astype(jnp.float32) for z in _as_list(logits)]
@@ -179,7 +179,7 @@ class Engine:
 
             def objective(params):
                 outs, per_head, total, new_state = self._per_sample(
-                    params, ts.state, xb, yb, training=True, rng=sub)
+                    params, ts.state, xb, yb, training=True, rng=sub, mask=m)
                 lw = m if wb is None else m * wb
                 value = jnp.sum(total * lw) / jnp.maximum(jnp.sum(m), 1.0)
                 penalty = self._penalty(params)

@@ -109,3 +109,29 @@ def test_layer_norm_rms_scaling():
     assert set(p) == {"gamma"}
     expected = x / np.sqrt((x ** 2).mean(axis=-1, keepdims=True) + 1e-3)
     np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-5)
+
+
+def test_padding_of_a_partial_last_batch_does_not_enter_batch_statistics():
+    """10 samples at batch 4: the last batch has 2 real rows and 2 of padding. One epoch
+    with shuffle=False must equal three fits on the exact batches (no padding at all)."""
+    import cornu
+    from cornu.layers import BatchNormalization, Dense
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(10, 3)).astype(np.float32) * 3 + 1
+    y = rng.normal(size=(10, 1)).astype(np.float32)
+
+    def model():
+        cornu.utils.set_random_seed(0)
+        m = cornu.Sequential([Dense(4, input_shape=(3,)), BatchNormalization(), Dense(1)])
+        m.compile(optimizer=cornu.optimizers.SGD(learning_rate=0.1), loss="mse")
+        return m
+
+    padded = model()
+    padded.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    exact = model()
+    for start in (0, 4, 8):
+        exact.fit(x[start:start + 4], y[start:start + 4], batch_size=4, epochs=1,
+                  shuffle=False, verbose=0)
+    for a, b in zip(padded.get_weights(), exact.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
