@@ -22,6 +22,7 @@ from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
 from cornu.data import arrays
 from cornu.layers.base import Layer, Shape
+from cornu.reports import progbar
 from cornu.reports.summary import summary_text
 from cornu.training import rng as global_rng
 from cornu.training.loop import Engine, Head, Predictor
@@ -564,12 +565,17 @@ class Model:
         self._require_compiled_early("evaluate")
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
-        _verbosity(verbose)
+        verbose = _verbosity(verbose)
         xs, ys = self._prepare_xy(x, y)
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
+        start = time.perf_counter()
         logs = engine.logs(engine.evaluate_all(self._params, self._state,
                                                *self._eval_batches(xs, ys, sw, batch_size)))
+        if verbose:
+            n = xs[0].shape[0]
+            print(progbar.format_epoch_end(math.ceil(n / batch_size),
+                                           time.perf_counter() - start, n, logs), flush=True)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names]
@@ -582,10 +588,11 @@ class Model:
                 f"predict got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
-        _verbosity(verbose)
+        verbose = _verbosity(verbose)
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
+        start = time.perf_counter()
         outs = self._predictor.predict_all(
             self._params, self._state,
             jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
@@ -594,7 +601,12 @@ class Model:
             o = np.asarray(o)
             return o.reshape(-1, *o.shape[2:])[:n]
 
-        return [unbatch(o) for o in outs] if isinstance(outs, list | tuple) else unbatch(outs)
+        result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
+                  else unbatch(outs))
+        if verbose:
+            print(progbar.format_epoch_end(math.ceil(n / batch_size),
+                                           time.perf_counter() - start, n, {}), flush=True)
+        return result
 
     def __call__(self, x: Any, training: bool = False) -> Any:
         if training:

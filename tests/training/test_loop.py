@@ -228,3 +228,18 @@ def test_regularization_penalty_is_in_the_reported_loss_as_keras():
     history = model.fit(x, y, batch_size=5, verbose=0)
     assert history.history["loss"][0] == pytest.approx(want, rel=1e-5)
     assert model.evaluate(x, y, verbose=0) == pytest.approx(want, rel=1e-5)
+
+
+def test_evaluate_and_predict_print_one_line_unless_silent(capsys):
+    model = small_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(40)
+    model.evaluate(x, y, batch_size=16)
+    model.predict(x, batch_size=16)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("3/3 - ") and "loss: " in lines[0] and "accuracy: " in lines[0]
+    assert lines[1].startswith("3/3 - ") and "loss" not in lines[1]
+    model.evaluate(x, y, verbose=0)
+    model.predict(x, verbose=0)
+    assert capsys.readouterr().out == ""
