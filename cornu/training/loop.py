@@ -157,7 +157,13 @@ class Engine:
     def _epoch_indices(self, key, n: int, steps: int, batch_size: int, shuffle: bool):
         """(steps, batch) sample indices, a fresh permutation per epoch, and the mask."""
         self.traces["epoch_indices"] += 1
-        order = jax.random.permutation(key, n) if shuffle else jnp.arange(n)
+        if shuffle:
+            # sort by 64 random bits: a uniform permutation (ties have probability about
+            # n^2 / 2^65), compiled and run in half the time of jax.random.permutation
+            high, low = jax.random.bits(key, (2, n))
+            order = jnp.lexsort((low, high))
+        else:
+            order = jnp.arange(n)
         total = steps * batch_size
         order = jnp.concatenate([order.astype(jnp.int32), jnp.zeros(total - n, jnp.int32)])
         mask = (jnp.arange(total) < n).astype(jnp.float32)
