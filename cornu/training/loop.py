@@ -52,13 +52,15 @@ def default_unroll(batch_size: int) -> int:
     on an H200, batch 1 runs 1.6x faster unrolled 8 times, batch 100 only 1.15x; on this
     project's 2-core CPU, unrolling 2 saves 8-10% at batch 1 and 10, 4% at batch 100.
     Unrolling lengthens compilation (several seconds on a GPU, ~0.6 s on the CPU), so
-    it is used where the saving repays it: small batches. CORNU_SCAN_UNROLL overrides."""
+    it is used where the saving repays it within the first epoch: batches up to 16 on the
+    CPU (at 32 the longer compilation made the first epoch slower than Keras'), up to 32
+    on a GPU. CORNU_SCAN_UNROLL overrides."""
     setting = os.environ.get("CORNU_SCAN_UNROLL")
     if setting:
         return max(1, int(setting))
-    if batch_size > 32:
-        return 1
-    return 8 if jax.default_backend() in ("gpu", "cuda", "rocm") else 2
+    if jax.default_backend() in ("gpu", "cuda", "rocm"):
+        return 8 if batch_size <= 32 else 1
+    return 2 if batch_size <= 16 else 1
 
 
 def _as_list(value) -> list:
