@@ -609,13 +609,17 @@ class Model:
         return result
 
     def __call__(self, x: Any, training: bool = False) -> Any:
-        if training:
-            raise NotImplementedError("model(x, training=True) is not supported yet.")
+        """The model on a batch. training=True runs it as in fit (dropout on, batch
+        statistics from the batch and moving statistics updated), as Keras does."""
         parts = x if isinstance(x, list | tuple) and len(self._input_names()) > 1 else [x]
         if all(isinstance(p, jax.Array) for p in parts) and self.built:
             xs = tuple(p.astype(jnp.float32) for p in parts)
         else:
             xs = tuple(self._prepare_x(x))
+        if training:
+            out, self._state = self._predictor.call_training(self._params, self._state, xs,
+                                                             global_rng.next_key())
+            return out
         return self._predictor.call(self._params, self._state, xs)
 
     # -- weights and summary --------------------------------------------------------------------

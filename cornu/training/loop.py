@@ -234,6 +234,7 @@ class Predictor:
         self.traces: Counter[str] = Counter()
         self.predict_all = jax.jit(self._predict_all)
         self.call = jax.jit(self._call)
+        self.call_training = jax.jit(self._call_training)
 
     def _predict_all(self, params, state, xs):
         """xs: tuple of (steps, batch, ...) arrays -> outputs stacked per step."""
@@ -252,3 +253,10 @@ class Predictor:
         out, _, _ = self.forward(params, state, x if len(x) > 1 else x[0], training=False,
                                  rng=None, logits=False)
         return jax.tree.map(lambda o: o.astype(jnp.float32), out)
+
+    def _call_training(self, params, state, x, rng):
+        """model(x, training=True): dropout active, batch statistics used and updated."""
+        self.traces["call_training"] += 1
+        out, _, new_state = self.forward(params, state, x if len(x) > 1 else x[0],
+                                         training=True, rng=rng, logits=False)
+        return jax.tree.map(lambda o: o.astype(jnp.float32), out), new_state

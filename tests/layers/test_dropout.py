@@ -87,3 +87,22 @@ def test_bad_arguments_and_missing_key():
         Dropout(0.5, name="d").call({}, np.ones((2, 2)), training=True, rng=None)
     with pytest.raises(ValueError, match=r"'d2' \(Dropout\): noise_shape=\(None, 1\) must have"):
         Dropout(0.5, noise_shape=(None, 1), name="d2").build((None, 3, 4))
+
+
+def test_model_called_with_training_true_applies_dropout_and_seeds_repeat():
+    import cornu
+    from cornu.layers import Dense, Dropout
+
+    def run():
+        cornu.utils.set_random_seed(5)
+        model = cornu.Sequential([Dense(64, input_shape=(8,), kernel_initializer="ones"),
+                                  Dropout(0.5)])
+        x = np.ones((4, 8), np.float32)
+        return np.asarray(model(x)), np.asarray(model(x, training=True))
+
+    inference, training = run()
+    np.testing.assert_allclose(inference, 8.0)
+    dropped = training == 0
+    assert 0.2 < dropped.mean() < 0.8
+    np.testing.assert_allclose(training[~dropped], 16.0)  # kept units scaled by 1/(1-0.5)
+    np.testing.assert_array_equal(run()[1], training)
