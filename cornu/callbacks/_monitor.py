@@ -34,6 +34,29 @@ def check_count(value: Any, argument: str) -> int:
                      f"{argument}={value!r}")
 
 
+def check_save_freq(save_freq: Any) -> str | int:
+    """'epoch' or a positive number of training steps."""
+    if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(
+            save_freq, int) or save_freq < 1):
+        raise ValueError("save_freq must be 'epoch' or a positive integer (steps). "
+                         f"Received: save_freq={save_freq!r}")
+    return save_freq
+
+
+def steps_due(callback: Any, step: int) -> bool:
+    """For a callback saving every `save_freq` steps (it keeps `_steps_since_save` and
+    `_last_step`, the steps of this epoch seen at the last chunk end): count the steps up
+    to `step` and say whether a save is due now."""
+    if callback.save_freq == "epoch":
+        return False
+    callback._steps_since_save += step - callback._last_step
+    callback._last_step = step
+    if callback._steps_since_save < callback.save_freq:
+        return False
+    callback._steps_since_save = 0
+    return True
+
+
 def infer_direction(monitor: str, who: str) -> str:
     """'min' or 'max' from a log name, as Keras' mode='auto' does for its built-in
     losses and metrics; anything else asks for an explicit mode."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from cornu.callbacks._monitor import check_save_freq, steps_due
 from cornu.callbacks.base import Callback, CallbackList, overrides
 from cornu.saving import archive, jsonio, limits, tensors
 from cornu.saving.errors import CornuFileError
@@ -140,12 +141,8 @@ class BackupAndRestore(Callback):
         if not isinstance(backup_dir, str | os.PathLike) or not os.fspath(backup_dir):
             raise ValueError("backup_dir must be a folder path, e.g. 'backup/'. Received: "
                              f"backup_dir={backup_dir!r}")
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(
-                save_freq, int) or save_freq < 1):
-            raise ValueError("save_freq must be 'epoch' or a positive integer (steps). "
-                             f"Received: save_freq={save_freq!r}")
         self.backup_dir = os.fspath(backup_dir)
-        self.save_freq = save_freq
+        self.save_freq = check_save_freq(save_freq)
         self.double_checkpoint = bool(double_checkpoint)
         self.delete_checkpoint = bool(delete_checkpoint)
         if save_freq != "epoch":
@@ -209,12 +206,7 @@ class BackupAndRestore(Callback):
             self._epoch, self._last_step = epoch, 0
 
     def on_chunk_end(self, step: int, logs=None) -> None:
-        if self.save_freq == "epoch":
-            return
-        self._steps_since_save += step - self._last_step
-        self._last_step = step
-        if self._steps_since_save >= self.save_freq:
-            self._steps_since_save = 0
+        if steps_due(self, step):
             self._pending = self._snapshot()
             self._flush()
 

@@ -6,7 +6,13 @@ import os
 import warnings
 from typing import Any
 
-from cornu.callbacks._monitor import MonitorCallback, check_count, check_number
+from cornu.callbacks._monitor import (
+    MonitorCallback,
+    check_count,
+    check_number,
+    check_save_freq,
+    steps_due,
+)
 
 _MODEL_SUFFIX = ".cornu"
 _WEIGHTS_SUFFIX = ".weights.safetensors"
@@ -52,11 +58,7 @@ class ModelCheckpoint(MonitorCallback):
         self.verbose = check_count(verbose, "verbose")
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(
-                save_freq, int) or save_freq < 1):
-            raise ValueError(f"save_freq must be 'epoch' or a positive integer (steps). "
-                             f"Received: save_freq={save_freq!r}")
-        self.save_freq = save_freq
+        self.save_freq = check_save_freq(save_freq)
         if save_freq != "epoch":
             self.max_chunk_steps = save_freq
         suffix = _WEIGHTS_SUFFIX if self.save_weights_only else _MODEL_SUFFIX
@@ -82,12 +84,7 @@ class ModelCheckpoint(MonitorCallback):
             self._last_step = 0
 
     def on_chunk_end(self, step: int, logs=None) -> None:
-        if self.save_freq == "epoch":
-            return
-        self._steps_since_save += step - self._last_step
-        self._last_step = step
-        if self._steps_since_save >= self.save_freq:
-            self._steps_since_save = 0
+        if steps_due(self, step):
             self._save(self._current_epoch or 0, step, logs)
 
     def on_epoch_end(self, epoch, logs=None):
