@@ -237,13 +237,18 @@ class Model:
 
         return penalty
 
-    def _require_compiled(self, method: str) -> Engine:
+    def _check_compiled(self, method: str) -> None:
+        """compile() was called (checked before any data builds the model)."""
         if self.optimizer is None:
             raise ValueError(
                 f"You must call compile() before {method}(). For example: "
                 "model.compile(loss='categorical_crossentropy', optimizer='adam', "
                 "metrics=['accuracy'])."
             )
+
+    def _require_compiled(self, method: str) -> Engine:
+        """The compiled programs (made on first use once the model is built)."""
+        self._check_compiled(method)
         if self._engine is None:
             self._require_built(f"what {method}() needs")
             self._make_engine()
@@ -317,12 +322,12 @@ class Model:
             out.append(arrays.check_labels(arr, head.loss, shape, label))
         return out
 
-    def _prepare_xy(self, x: Any, y: Any, names=("x", "y")):
+    def _prepare_xy(self, x: Any, y: Any, names=("x", "y"), method: str = "fit"):
         if y is None:
             raise ValueError(f"{names[1]} is required. Received: {names[1]}=None. "
                              f"Pass the labels, e.g. model.fit(x_train, y_train).")
         xs = self._prepare_x(x, names[0])
-        self._require_compiled("fit")
+        self._require_compiled(method)
         return xs, self._prepare_y(y, xs[0].shape[0], names[1])
 
     # -- fit ----------------------------------------------------------------------------------
@@ -346,7 +351,7 @@ class Model:
         epochs = _deprecation.pick(epochs, 1, nb_epoch, "nb_epoch", "epochs")
         if kwargs:
             raise TypeError(f"fit got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
-        self._require_compiled_early("fit")
+        self._check_compiled("fit")
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
@@ -487,10 +492,6 @@ class Model:
         cbs.on_train_end(logs)
         return history
 
-    def _require_compiled_early(self, method: str) -> None:
-        if self.optimizer is None:
-            self._require_compiled(method)
-
     def _rewind(self, engine: Engine, snapshot, sums, fit_data):
         """The loss became non-finite at some step of this epoch: replay the epoch from its
         start up to the step before (same data order and keys, so the same numbers) and
@@ -562,11 +563,11 @@ class Model:
         if kwargs:
             raise TypeError(
                 f"evaluate got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
-        self._require_compiled_early("evaluate")
+        self._check_compiled("evaluate")
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         verbose = _verbosity(verbose)
-        xs, ys = self._prepare_xy(x, y)
+        xs, ys = self._prepare_xy(x, y, method="evaluate")
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
         start = time.perf_counter()
@@ -734,6 +735,8 @@ def _leaves(spec: Any) -> list:
 
 
 def metrics_get(identifier, loss, output_dim):
+    """cornu.metrics.get, reachable inside compile() whose `metrics` argument shadows the
+    module."""
     return metrics.get(identifier, loss, output_dim)
 
 
