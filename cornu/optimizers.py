@@ -734,7 +734,8 @@ def set_learning_rate(opt_state: Any, value: float) -> Any:
     """
     hyperparams = _hyperparams(opt_state)
     old = jnp.asarray(hyperparams["learning_rate"])
-    new = jnp.full(old.shape, _positive("learning_rate", value), dtype=old.dtype)
+    # made on the host: a jnp.full would compile a small program in the first epoch
+    new = jax.device_put(np.full(old.shape, _positive("learning_rate", value), old.dtype))
     return opt_state._replace(hyperparams={**hyperparams, "learning_rate": new})
 
 

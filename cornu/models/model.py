@@ -411,12 +411,8 @@ class Model:
 
         x_dev, y_dev = jax.device_put(tuple(xs)), jax.device_put(tuple(ys))
         sw_dev = None if sw is None else jax.device_put(sw)
-        if self._opt_state is None:
-            self._opt_state = engine.tx.init(self._params)
-        # the compiled step donates its state: own every buffer once (no aliasing between
-        # params, optimizer slots or arrays the caller still holds)
-        self._params, self._state, self._opt_state = jax.tree.map(
-            jnp.copy, (self._params, self._state, self._opt_state))
+        self._params, self._state, self._opt_state = engine.start_state(
+            self._params, self._state, self._opt_state)
         if self._train_rng is None:
             self._train_rng = global_rng.next_key()
         shuffle_key = global_rng.next_key()
@@ -428,6 +424,8 @@ class Model:
         if resume is not None:
             initial_epoch = resume["epoch"]
             shuffle_key = jnp.asarray(resume.get("shuffle_key", shuffle_key))
+        shuffle_seed = np.asarray(shuffle_key, np.uint32).ravel().tolist()
+        mask = engine.epoch_mask(n, steps, batch_size)
         batch_hooks = cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end")
         chunk_hooks = cbs.wants("on_chunk_end")
         limits = [c.max_chunk_steps for c in cbs.callbacks if c.max_chunk_steps]
@@ -441,24 +439,24 @@ class Model:
             start = time.perf_counter()
             self._opt_state = optimizers.set_learning_rate(
                 self._opt_state, self.optimizer.learning_rate)
-            order, mask = engine.epoch_indices(
-                jax.random.fold_in(shuffle_key, epoch), n, steps, batch_size, bool(shuffle))
+            order = engine.epoch_order(shuffle_seed, epoch, n, steps, batch_size,
+                                       bool(shuffle))
             fit_data = (x_dev, y_dev, sw_dev, order, mask)
-            first_step, sums = 0, engine.zero_sums()
+            first_step, sums = 0, jax.device_put(np.zeros(len(engine.sum_names), np.float32))
             if resume is not None and resume.get("step"):
                 first_step, sums = resume["step"], jnp.asarray(resume["sums"], jnp.float32)
             resume = None
             # where this epoch started (a copy: the compiled calls donate their state), to
             # replay up to the last finite step should the loss stop being finite
-            snapshot = (first_step, jnp.copy(sums), jax.tree.map(jnp.copy, TrainState(
-                self._params, self._state, self._opt_state, self._train_rng)))
+            snapshot = (first_step, *engine.copy_state((sums, TrainState(
+                self._params, self._state, self._opt_state, self._train_rng))))
             for first in range(first_step, steps, chunk):
                 size = min(chunk, steps - first)
                 if batch_hooks:
                     cbs.on_train_batch_begin(first)
                 ts = TrainState(self._params, self._state, self._opt_state, self._train_rng)
                 ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, sw_dev, order, mask,
-                                              jnp.int32(first), size)
+                                              np.int32(first), size)
                 self._params, self._state, self._opt_state, self._train_rng = ts
                 self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
                                       "shuffle_key": shuffle_key}
@@ -499,7 +497,7 @@ class Model:
         bad = engine.nan_step(sums)
         first_step, sums0, ts0 = snapshot
         if bad > first_step:
-            ts, sums0 = engine.train_chunk(ts0, sums0, *fit_data, jnp.int32(first_step),
+            ts, sums0 = engine.train_chunk(ts0, sums0, *fit_data, np.int32(first_step),
                                            bad - first_step)
         else:
             ts = ts0
