@@ -50,6 +50,7 @@ QUICK_SIZES = (100, 1000)
 CONVNET_BATCH = 128
 INFERENCE_BATCHES = (32, 1000)
 CONVNET_LAYERS = ("Conv2D", "MaxPooling2D", "Flatten", "Dropout")
+POLICIES = ("float32", "mixed_bfloat16")
 
 
 # -- command line and environment ---------------------------------------------------------------
@@ -78,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "is JAX-wide, so Keras uses it too). Without this flag the benchmark "
                         "sets CORNU_COMPILATION_CACHE=0, so first epochs compile cold")
     p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--policy", choices=POLICIES, default="float32",
+                   help="dtype policy of both libraries' models (default float32); "
+                        "mixed_bfloat16 computes the layers in bfloat16, with float32 weights")
     args = p.parse_args(argv)
     if args.epochs is None:
         args.epochs = 1 if args.quick else 3
@@ -227,6 +231,9 @@ class Library:
         if model != "convnet":
             return []
         return [n for n in CONVNET_LAYERS if not hasattr(self.module.layers, n)]
+
+    def set_policy(self, policy: str) -> None:
+        self.module.mixed_precision.set_global_policy(policy)
 
     def build(self, model: str) -> Any:
         m, layers = self.module, self.module.layers
@@ -473,6 +480,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{_load(report.get('loadavg_at_end'))} (a load above the core count means other work "
         "shared the CPUs) |",
         f"| command | `{m['command']}` |",
+        f"| dtype policy | {a.get('policy', 'float32')} (both libraries) |",
         "",
     ]
     if report["notes"]:
@@ -591,6 +599,8 @@ def main(argv: list[str] | None = None) -> int:
         import cornu
 
     libs = [Library("cornu", cornu)] + ([Library("keras", keras)] if keras is not None else [])
+    for lib in libs:
+        lib.set_policy(args.policy)
     notes = [keras_note] if keras_note else []
     machine = machine_info(keras)
     print(f"fit_speed on {machine['slug']}: {machine['jax_device_kind']}, "
@@ -629,8 +639,9 @@ def main(argv: list[str] | None = None) -> int:
 
     text = markdown(report)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"fit_speed-{machine['slug']}-{dt.date.today():%Y%m%d}" + ("-quick" if args.quick
-                                                                        else "")
+    stem = (f"fit_speed-{machine['slug']}-{dt.date.today():%Y%m%d}"
+            + ("" if args.policy == "float32" else f"-{args.policy}")
+            + ("-quick" if args.quick else ""))
     if (args.out / f"{stem}.json").exists():  # keep an earlier run of the same day
         stem += f"-{dt.datetime.now():%H%M%S}"
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1, default=float) + "\n")

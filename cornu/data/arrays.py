@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
 
 from cornu.losses import Loss
@@ -127,12 +128,47 @@ def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) 
 
 
 def pad_batches(array: np.ndarray, batch_size: int) -> np.ndarray:
-    """(n, ...) -> (steps, batch_size, ...), zero-padded at the end."""
+    """(n, ...) -> (steps, batch_size, ...), zero-padded at the end (64-byte aligned)."""
     n = array.shape[0]
     steps = -(-n // batch_size)
-    padded = np.zeros((steps * batch_size, *array.shape[1:]), array.dtype)
+    padded = empty_aligned((steps * batch_size, *array.shape[1:]), array.dtype)
     padded[:n] = array
+    padded[n:] = 0
     return padded.reshape(steps, batch_size, *array.shape[1:])
+
+
+# XLA:CPU uses a host array in place, without copying it, when its data starts on a 64-byte
+# boundary; numpy aligns large arrays to 16 bytes, and jax.device_put then copies them at
+# about 2.7 GB/s (70 ms for MNIST's 188 MB of float32 pixels, on every fit call), where an
+# aligned copy made by numpy takes 16 ms.
+_ALIGN = 64
+
+
+def empty_aligned(shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + _ALIGN, np.uint8)
+    start = -raw.ctypes.data % _ALIGN
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def to_device(tree: Any) -> Any:
+    """Host arrays (a pytree) on the default device. On a CPU each is made 64-byte aligned
+    first, so the device array reads the host memory in place: the caller must not change
+    the arrays while the device arrays are in use (fit's data, for the length of the call)."""
+    if jax.default_backend() != "cpu":
+        return jax.device_put(tree)
+
+    def aligned(a):
+        a = np.asarray(a)
+        if a.flags.c_contiguous and a.ctypes.data % _ALIGN == 0:
+            return a
+        out = empty_aligned(a.shape, a.dtype)
+        np.copyto(out, a)
+        return out
+
+    return jax.device_put(jax.tree.map(aligned, tree))
 
 
 def batch_mask(n: int, batch_size: int) -> np.ndarray:

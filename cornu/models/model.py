@@ -409,8 +409,7 @@ class Model:
         self.stop_training = False
         self.nan_stop = None
 
-        x_dev, y_dev = jax.device_put(tuple(xs)), jax.device_put(tuple(ys))
-        sw_dev = None if sw is None else jax.device_put(sw)
+        x_dev, y_dev, sw_dev = arrays.to_device((tuple(xs), tuple(ys), sw))
         self._params, self._state, self._opt_state = engine.start_state(
             self._params, self._state, self._opt_state)
         if self._train_rng is None:
@@ -474,6 +473,9 @@ class Model:
                         break
             if engine.nan_step(sums) is not None and not self.stop_training:
                 sums = self._rewind(engine, snapshot, sums, fit_data)
+            # the next epoch's dropout keys (the step keys are folded from this one); fold_in
+            # is the program global_rng compiled already, so nothing new compiles here
+            self._train_rng = jax.random.fold_in(self._train_rng, 1)
             logs = engine.logs(sums)
             nan = self._stop_on_nan(engine, sums, epoch)
             if val_batches is not None and not nan:
@@ -522,10 +524,11 @@ class Model:
     def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int):
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
-        return (jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)),
-                jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in ys)),
-                jax.device_put(arrays.batch_mask(n, batch_size)),
-                None if sw is None else jax.device_put(arrays.pad_batches(sw, batch_size)))
+        return arrays.to_device((
+            tuple(arrays.pad_batches(a, batch_size) for a in xs),
+            tuple(arrays.pad_batches(a, batch_size) for a in ys),
+            arrays.batch_mask(n, batch_size),
+            None if sw is None else arrays.pad_batches(sw, batch_size)))
 
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:
@@ -594,7 +597,7 @@ class Model:
         start = time.perf_counter()
         outs = self._predictor.predict_all(
             self._params, self._state,
-            jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
+            arrays.to_device(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
 
         def unbatch(o):
             o = np.asarray(o)

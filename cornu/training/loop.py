@@ -137,13 +137,17 @@ class Engine:
         """`weight` (sample weights, or None) scales the loss only, as Keras' `metrics`;
         the batch's regularization penalty counts once per sample in the loss."""
         lw = mask if weight is None else mask * weight
-        values = [jnp.sum(total * lw) + penalty * jnp.sum(mask), jnp.sum(mask),
-                  jnp.zeros((), jnp.float32)]
+        rows = [total * lw, mask]
         for head, yk, o, per in zip(self.heads, y, outs, per_head, strict=True):
             if head.name:
-                values.append(jnp.sum(per * lw))
-            values += [jnp.sum(metric(yk, o) * mask) for metric in head.metrics]
-        return sums + jnp.stack(values)
+                rows.append(per * lw)
+            rows += [metric(yk, o) * mask for metric in head.metrics]
+        # one reduction over the batch for all the sums: XLA:CPU compiles each reduction
+        # separately, and a dozen of them cost a third of the training program's compile
+        values = jnp.sum(jnp.stack(rows), axis=1)
+        loss = values[0] + penalty * values[1]
+        return sums + jnp.concatenate([loss[None], values[1:2], jnp.zeros(1, jnp.float32),
+                                       values[2:]])
 
     def logs(self, sums: Sums) -> dict[str, float]:
         """Sums read back from the device -> per-sample means (one host sync)."""
@@ -204,9 +208,10 @@ class Engine:
             ts, sums = carry
             i, m, number = batch
             xb, yb, wb = _take(x, i), _take(y, i), _take(sw, i)
-            # the step's key comes from the epoch's key and the step number, so any chunking
-            # (and the NaN replay) draws the same numbers; a model that draws none (no
-            # dropout) leaves it unused and the compiler drops it from the loop
+            # the step's key comes from the epoch's key (ts.rng, which Model.fit advances
+            # between epochs) and the step number, so any chunking (and the NaN replay) draws
+            # the same numbers; a model that draws none (no dropout) leaves it unused and
+            # the compiler drops it from the loop
             sub = jax.random.fold_in(ts.rng, number)
 
             def objective(params):
@@ -233,10 +238,7 @@ class Engine:
         (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers),
                                      unroll=min(self.unroll or default_unroll(order.shape[1]),
                                                 steps))
-        # the next epoch gets a new key once this one's last step ran
-        finished = start + steps >= order.shape[0]
-        rng = jnp.where(finished, jax.random.split(ts.rng)[0], ts.rng)
-        return ts._replace(rng=rng), sums
+        return ts, sums
 
     def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> Sums:
         """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all."""

@@ -79,6 +79,35 @@ def test_dropout_masks_differ_between_steps_inside_fit():
     assert len(set(losses)) > 1
 
 
+def test_dropout_keys_change_every_epoch_and_fit_call():
+    """With weights that stay put (a learning rate of 1e-30) the loss depends only on the
+    masks: epochs of identical samples give different means only if each epoch (and each
+    fit call) draws new keys."""
+    cornu.utils.set_random_seed(0)
+    model = cornu.Sequential([cornu.Input((50,)), Dropout(0.5), Dense(1, use_bias=False,
+                                                                      kernel_initializer="ones")])
+    model.compile(optimizer=cornu.optimizers.SGD(learning_rate=1e-30), loss="mse")
+    x, y = np.ones((3, 50), np.float32), np.zeros((3, 1), np.float32)
+    first = model.fit(x, y, epochs=4, verbose=0, batch_size=1).history["loss"]
+    second = model.fit(x, y, epochs=4, verbose=0, batch_size=1).history["loss"]
+    assert len(set(first + second)) == 8
+
+
+def test_dropout_draws_do_not_depend_on_steps_per_execution():
+    def weights(steps_per_execution):
+        cornu.utils.set_random_seed(3)
+        model = cornu.Sequential([cornu.Input((10,)), Dense(16), Dropout(0.3), Dense(1)])
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=steps_per_execution)
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(40, 10)), rng.normal(size=(40, 1))
+        model.fit(x.astype(np.float32), y.astype(np.float32), batch_size=4, epochs=2,
+                  verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(weights("auto"), weights(3), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_bad_arguments_and_missing_key():
     for rate in (-0.1, 1.0, 1.5, "0.5"):
         with pytest.raises(ValueError, match=f"rate must be a number in .0, 1.*rate={rate!r}"):
