@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import numpy as np
 
 from cornu.losses import Loss
@@ -138,9 +137,12 @@ def pad_batches(array: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 # XLA:CPU uses a host array in place, without copying it, when its data starts on a 64-byte
-# boundary; numpy aligns large arrays to 16 bytes, and jax.device_put then copies them at
-# about 2.7 GB/s (70 ms for MNIST's 188 MB of float32 pixels, on every fit call), where an
-# aligned copy made by numpy takes 16 ms.
+# boundary. numpy aligns large arrays to 16 bytes only, so jax.device_put copies those
+# (70 ms for MNIST's 188 MB of float32 pixels). Copying into an aligned buffer of our own
+# was measured too: 16 ms when the memory comes back from a recent free, but 200-330 ms
+# whenever the system has to provide fresh pages (a third of the fit calls on this
+# project's VM), so only arrays that are aligned already, such as those pad_batches makes,
+# skip the copy.
 _ALIGN = 64
 
 
@@ -151,24 +153,6 @@ def empty_aligned(shape: tuple, dtype) -> np.ndarray:
     raw = np.empty(nbytes + _ALIGN, np.uint8)
     start = -raw.ctypes.data % _ALIGN
     return raw[start:start + nbytes].view(dtype).reshape(shape)
-
-
-def to_device(tree: Any) -> Any:
-    """Host arrays (a pytree) on the default device. On a CPU each is made 64-byte aligned
-    first, so the device array reads the host memory in place: the caller must not change
-    the arrays while the device arrays are in use (fit's data, for the length of the call)."""
-    if jax.default_backend() != "cpu":
-        return jax.device_put(tree)
-
-    def aligned(a):
-        a = np.asarray(a)
-        if a.flags.c_contiguous and a.ctypes.data % _ALIGN == 0:
-            return a
-        out = empty_aligned(a.shape, a.dtype)
-        np.copyto(out, a)
-        return out
-
-    return jax.device_put(jax.tree.map(aligned, tree))
 
 
 def batch_mask(n: int, batch_size: int) -> np.ndarray:

@@ -409,7 +409,7 @@ class Model:
         self.stop_training = False
         self.nan_stop = None
 
-        x_dev, y_dev, sw_dev = arrays.to_device((tuple(xs), tuple(ys), sw))
+        x_dev, y_dev, sw_dev = jax.device_put((tuple(xs), tuple(ys), sw))
         self._params, self._state, self._opt_state = engine.start_state(
             self._params, self._state, self._opt_state)
         if self._train_rng is None:
@@ -524,7 +524,7 @@ class Model:
     def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int):
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
-        return arrays.to_device((
+        return jax.device_put((
             tuple(arrays.pad_batches(a, batch_size) for a in xs),
             tuple(arrays.pad_batches(a, batch_size) for a in ys),
             arrays.batch_mask(n, batch_size),
@@ -597,7 +597,7 @@ class Model:
         start = time.perf_counter()
         outs = self._predictor.predict_all(
             self._params, self._state,
-            arrays.to_device(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
+            jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
 
         def unbatch(o):
             o = np.asarray(o)
