@@ -1,6 +1,6 @@
 """Speed of cornu next to Keras 3 (JAX backend), in one process, on the same MNIST data.
 
-    .venv/bin/python benchmarks/fit_speed.py            # full run (about 10 minutes, 2 CPUs)
+    .venv/bin/python benchmarks/fit_speed.py            # full run (about 7 minutes, 2 CPUs)
     .venv/bin/python benchmarks/fit_speed.py --quick    # smoke test
     .venv/bin/python benchmarks/fit_speed.py --help
 
