@@ -1,7 +1,7 @@
 """Compiled programs for fit, evaluate and predict.
 
 One training call runs `steps` optimizer steps as a `lax.scan` over device-resident
-data: each step gathers its batch through a permutation drawn on the device, so the
+data: each step gathers its batch through the epoch's permutation (sent once per epoch), so the
 host only launches a call per chunk of steps and reads the epoch's sums once. The last
 partial batch is padded and masked, so every epoch has the same shapes and nothing
 recompiles after the first one.
