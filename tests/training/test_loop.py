@@ -1,6 +1,7 @@
 """The compiled loop against references: finite-difference gradients, partial batches,
 every sample once per epoch, no recompilation, bit-identical seeded runs."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -244,3 +245,36 @@ def test_evaluate_and_predict_print_one_line_unless_silent(capsys):
     model.evaluate(x, y, verbose=0)
     model.predict(x, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_first_fit_lowers_three_programs_and_later_fits_at_most_one():
+    """The first fit of a model compiles its training program, start_state and
+    copy_state: nothing operation by operation (each of those compiled a small program
+    of its own and cost ~1 s in the first epoch). The second fit adds start_state for a
+    model whose optimizer slots exist; the third adds nothing. Counted through
+    jax.monitoring."""
+    lowered = []
+    listening = [False]
+
+    def listen(name, *args, **kwargs):
+        if listening[0] and name == "/jax/core/compile/jaxpr_to_mlir_module_duration":
+            lowered.append(name)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    warm = small_model()
+    warm.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    warm.fit(*data(20), batch_size=8, epochs=1, verbose=0)  # the process' shared helpers
+    model = cornu.Sequential([Dense(9, input_shape=(4,), activation="sigmoid"),
+                              Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(30)
+    try:
+        listening[0] = True
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        first = len(lowered)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        second = len(lowered)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    finally:
+        listening[0] = False
+    assert (first, second, len(lowered)) == (3, 4, 4)
