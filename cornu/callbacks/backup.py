@@ -350,7 +350,9 @@ class BackupAndRestore(Callback):
         if not isinstance(state.get("callbacks"), dict):
             raise CornuFileError(f"{where} has no callback states.")
         steps = self.params.get("steps")
-        if steps is not None and state["step"] >= steps:
+        # step == steps: written after the epoch's last step, before its end (resumes by
+        # running no step and ending that epoch)
+        if steps is not None and state["step"] > steps:
             raise CornuFileError(
                 f"{where} was written at step {state['step']} of an epoch, but this fit has "
                 f"{steps} steps per epoch: the data or batch_size differ from the "

@@ -473,9 +473,9 @@ class Model:
                         break
             if engine.nan_step(sums) is not None and not self.stop_training:
                 sums = self._rewind(engine, snapshot, sums, fit_data)
-            # the next epoch's dropout keys (the step keys are folded from this one); fold_in
-            # is the program global_rng compiled already, so nothing new compiles here
-            self._train_rng = jax.random.fold_in(self._train_rng, 1)
+            # the next epoch's key (the step keys are folded from this one); fold_in is the
+            # program global_rng compiled already, so nothing new compiles here
+            self._train_rng = global_rng.next_epoch_key(self._train_rng)
             logs = engine.logs(sums)
             nan = self._stop_on_nan(engine, sums, epoch)
             if val_batches is not None and not nan:

@@ -25,6 +25,7 @@ import optax
 
 from cornu.losses import Loss
 from cornu.metrics import Metric
+from cornu.training import rng as global_rng
 from cornu.training.state import TrainState
 
 Forward = Callable[..., tuple[Any, Any, Any]]
@@ -212,7 +213,7 @@ class Engine:
             # between epochs) and the step number, so any chunking (and the NaN replay) draws
             # the same numbers; a model that draws none (no dropout) leaves it unused and
             # the compiler drops it from the loop
-            sub = jax.random.fold_in(ts.rng, number)
+            sub = global_rng.step_key(ts.rng, number)
 
             def objective(params):
                 outs, per_head, total, new_state = self._per_sample(

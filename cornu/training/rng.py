@@ -39,3 +39,16 @@ def get_state() -> dict:
 def set_state(state: dict) -> None:
     global _seed, _counter
     _seed, _counter = state["seed"], state["counter"]
+
+
+# Keys inside fit: one per epoch, advanced by the host; each step's key comes from branch 0
+# of its epoch key and the next epoch's from branch 1, so no step key (nor the layer keys
+# split or folded from it) is ever an epoch key or another step's key.
+def step_key(epoch_key: jax.Array, step) -> jax.Array:
+    """The training step's key: depends on the step number only, not on how the epoch is
+    cut into compiled calls."""
+    return jax.random.fold_in(jax.random.fold_in(epoch_key, 0), step)
+
+
+def next_epoch_key(epoch_key: jax.Array) -> jax.Array:
+    return jax.random.fold_in(epoch_key, 1)

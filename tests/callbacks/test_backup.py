@@ -114,6 +114,16 @@ def test_interrupted_then_resumed_equals_unbroken(tmp_path, unbroken, at, backup
     assert not (tmp_path / "backup").exists()  # deleted once fit completed
 
 
+def test_backup_written_at_the_last_step_of_an_epoch_resumes(tmp_path, unbroken):
+    """save_freq=5 divides the 5 steps of an epoch: the backup written after the epoch's
+    last step (before the epoch-end one) must resume, not be refused as another fit's."""
+    with pytest.raises(Interrupted):
+        run(tmp_path, interrupt=("chunk", 1, 5), save_freq=5)
+    resumed = run(tmp_path, save_freq=5)
+    assert_same_run(resumed, unbroken[True])
+
+
+
 def test_resumes_where_it_stopped(tmp_path):
     with pytest.raises(Interrupted):
         run(tmp_path, interrupt=("epoch_begin", 3), save_freq="epoch")
