@@ -329,33 +329,22 @@ def run_fit(config: dict[str, Any], libs: list[Library], data: dict[str, np.ndar
             entry["epoch_seconds"], entry["epoch_cpu_seconds"] = [], []
         except Exception as exc:
             entry.update(available=False, reason=f"build failed: {_error(exc)}")
-    for _ in range(1 + args.epochs):  # alternate the libraries epoch by epoch
+    def running():
+        """(library, net, entry) of each library still in this configuration."""
         for lib in libs:
             net, entry = nets.get(lib.name), result["libraries"][lib.name]
-            if net is None or "error" in entry:
-                continue
+            if net is not None and "error" not in entry:
+                yield lib, net, entry
+
+    for _ in range(1 + args.epochs):  # alternate the libraries epoch by epoch
+        for lib, net, entry in running():
             try:
                 wall, cpu = lib.fit_epoch(net, x, y, batch)
                 entry["epoch_seconds"].append(wall)
                 entry["epoch_cpu_seconds"].append(cpu)
             except Exception as exc:
                 entry["error"] = f"fit failed: {_error(exc)}"
-    # then one fit(epochs=1+E) call each, as users train: no per-call work (such as copying
-    # the data to the device) inside its steady epochs; its first epoch is left out
-    for lib in libs:
-        net, entry = nets.get(lib.name), result["libraries"][lib.name]
-        if net is None or "error" in entry:
-            continue
-        try:
-            entry["in_fit_epoch_seconds"] = lib.fit_epochs(net, x, y, batch, 1 + args.epochs)
-            entry["in_fit_steady_epoch_s"] = statistics.median(
-                entry["in_fit_epoch_seconds"][1:]) * scale
-        except Exception as exc:
-            entry["error"] = f"fit failed: {_error(exc)}"
-    for lib in libs:
-        net, entry = nets.get(lib.name), result["libraries"][lib.name]
-        if net is None or "error" in entry:
-            continue
+    for _lib, net, entry in running():
         first, steady = entry["epoch_seconds"][0], statistics.median(entry["epoch_seconds"][1:])
         # On a slice, scale the training part of the first epoch, not its compilation.
         entry["first_epoch_s"] = first + (scale - 1.0) * steady
@@ -371,6 +360,16 @@ def run_fit(config: dict[str, Any], libs: list[Library], data: dict[str, np.ndar
             entry["test_loss"], entry["test_accuracy"] = float(scores[0]), float(scores[1])
         except Exception as exc:
             entry["error"] = f"evaluate failed: {_error(exc)}"
+    # then one fit(epochs=1+E) call each, as users train: no per-call work (such as copying
+    # the data to the device) inside its steady epochs; its first epoch is left out (the
+    # test accuracy above is from before these epochs)
+    for lib, net, entry in running():
+        try:
+            entry["in_fit_epoch_seconds"] = lib.fit_epochs(net, x, y, batch, 1 + args.epochs)
+            entry["in_fit_steady_epoch_s"] = statistics.median(
+                entry["in_fit_epoch_seconds"][1:]) * scale
+        except Exception as exc:
+            entry["error"] = f"fit failed: {_error(exc)}"
     _ratios(result)
     nets.clear()
     gc.collect()
