@@ -91,13 +91,3 @@ def spatial_output_shape(
         else:  # same, causal
             out.append(math.ceil(size / s))
     return tuple(out)
-
-
-def output_activation(fn: Any) -> str | None:
-    """'softmax' or 'sigmoid' when `fn` is that built-in (the losses' stable logits path)."""
-    from cornu import activations
-
-    for name in ("softmax", "sigmoid"):
-        if fn is activations.get(name):
-            return name
-    return None

@@ -252,3 +252,31 @@ def _as_shape(shape: Any, argument: str) -> Shape:
                 f"Received: {argument}={shape!r}"
             )
     return dims
+
+
+class ActivatedLayer(Layer):
+    """A layer whose output is `activation(call_logits(x))` with an optional bias added
+    to the logits (Dense, the convolutions): when the activation is softmax or sigmoid, a
+    cross-entropy loss starts from the logits."""
+
+    activation: Any
+
+    def call(self, params: Params, x: jax.Array, *, training: bool, rng):
+        return self.activation(self.call_logits(params, x, training=training, rng=rng))
+
+    @property
+    def output_activation(self) -> str | None:
+        from cornu import activations
+
+        for name in ("softmax", "sigmoid"):
+            if self.activation is activations.get(name):
+                return name
+        return None
+
+    @staticmethod
+    def add_bias(params: Params, y: jax.Array) -> jax.Array:
+        """y plus the layer's bias (when it has one) along the last axis."""
+        if "bias" not in params:
+            return y
+        return y + jnp.reshape(params["bias"], (1,) * (y.ndim - 1) + (-1,))
+

@@ -15,10 +15,10 @@ from jax import lax
 
 from cornu import activations, initializers, regularizers
 from cornu.layers import _args, _conv_ops
-from cornu.layers.base import Layer, Params, Shape
+from cornu.layers.base import ActivatedLayer, Params, Shape
 
 
-class BaseConv(Layer):
+class BaseConv(ActivatedLayer):
     rank: int = 2  # spatial axes
     _paddings: tuple[str, ...] = ("valid", "same")
     weight_names = ("kernel", "bias")
@@ -102,18 +102,9 @@ class BaseConv(Layer):
                                    self.padding.upper())
 
     def call_logits(self, params: Params, x, *, training: bool, rng):
-        y = _conv_ops.conv(x, params["kernel"], self.strides, self._pads(x.shape),
-                           self.dilation_rate, self.groups)
-        if self.use_bias:
-            y = y + jnp.reshape(params["bias"], (1,) * (y.ndim - 1) + (self.filters,))
-        return y
-
-    def call(self, params: Params, x, *, training: bool, rng):
-        return self.activation(self.call_logits(params, x, training=training, rng=rng))
-
-    @property
-    def output_activation(self) -> str | None:
-        return _args.output_activation(self.activation)
+        return self.add_bias(params, _conv_ops.conv(x, params["kernel"], self.strides,
+                                                    self._pads(x.shape), self.dilation_rate,
+                                                    self.groups))
 
     def get_config(self) -> dict[str, Any]:
         return {

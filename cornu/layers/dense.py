@@ -8,11 +8,10 @@ import jax
 import jax.numpy as jnp
 
 from cornu import _deprecation, activations, initializers, regularizers
-from cornu.layers import _args
-from cornu.layers.base import Layer, Params, Shape
+from cornu.layers.base import ActivatedLayer, Params, Shape
 
 
-class Dense(Layer):
+class Dense(ActivatedLayer):
     weight_names = ("kernel", "bias")
 
     def __init__(
@@ -63,17 +62,7 @@ class Dense(Layer):
         return params
 
     def call_logits(self, params: Params, x, *, training: bool, rng):
-        y = jnp.matmul(x, params["kernel"])
-        if self.use_bias:
-            y = y + jnp.reshape(params["bias"], (1,) * (y.ndim - 1) + (self.units,))
-        return y
-
-    def call(self, params: Params, x, *, training: bool, rng):
-        return self.activation(self.call_logits(params, x, training=training, rng=rng))
-
-    @property
-    def output_activation(self) -> str | None:
-        return _args.output_activation(self.activation)
+        return self.add_bias(params, jnp.matmul(x, params["kernel"]))
 
     def get_config(self) -> dict[str, Any]:
         return {
