@@ -6,20 +6,8 @@ import pytest
 
 import cornu
 from cornu import layers
+from cornu.cli.models import mnist_convnet  # the model `cornu mnist --model cnn` trains
 from cornu.utils import to_categorical
-
-
-def mnist_convnet():
-    return cornu.Sequential([
-        cornu.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
 
 
 def test_mnist_convnet_summary_matches_keras(capsys):
