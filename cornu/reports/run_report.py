@@ -196,14 +196,21 @@ class _Checker:
         return value
 
 
+def _read_checked(run_dir, file_name: str, what: str,
+                  fmt: str) -> tuple[dict[str, Any], _Checker]:
+    """The file's top-level object, after checking its "format", and the checker that
+    names the file in its errors."""
+    path = Path(run_dir) / file_name
+    check = _Checker(str(path))
+    data = check.mapping(read_json(path, what), "(top level)")
+    if data.get("format") != fmt:
+        raise check.fail("format", repr(fmt))
+    return data, check
+
+
 def load_history(run_dir: str | os.PathLike) -> dict[str, Any]:
     """history.json, checked: {"history": {name: [number | None]}, "epoch_seconds": [...]}."""
-    path = Path(run_dir) / HISTORY_FILE
-    data = read_json(path, "the history file")
-    check = _Checker(str(path))
-    data = check.mapping(data, "(top level)")
-    if data.get("format") != "cornu.history":
-        raise check.fail("format", "'cornu.history'")
+    data, check = _read_checked(run_dir, HISTORY_FILE, "the history file", "cornu.history")
     history = {str(k): check.numbers(v, f"history.{k}")
                for k, v in check.mapping(data.get("history"), "history").items()}
     seconds = check.numbers(data.get("epoch_seconds", []), "epoch_seconds", optional=False)
@@ -212,12 +219,7 @@ def load_history(run_dir: str | os.PathLike) -> dict[str, Any]:
 
 def load_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:
     """metrics.json, checked field by field (see the module's docstring)."""
-    path = Path(run_dir) / METRICS_FILE
-    data = read_json(path, "the metrics file")
-    check = _Checker(str(path))
-    data = check.mapping(data, "(top level)")
-    if data.get("format") != "cornu.metrics":
-        raise check.fail("format", "'cornu.metrics'")
+    data, check = _read_checked(run_dir, METRICS_FILE, "the metrics file", "cornu.metrics")
     run = {str(k): check.scalar(v, f"run.{k}")
            for k, v in check.mapping(data.get("run", {}), "run").items()}
     test = check.mapping(data.get("test"), "test")
