@@ -460,24 +460,27 @@ class Model:
                 self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
                                       "shuffle_key": shuffle_key}
                 if batch_hooks or chunk_hooks:
-                    if engine.nan_step(sums) is not None:
+                    read = jax.device_get(sums)  # the one host read of this call
+                    if engine.nan_step(read) is not None:
                         sums = self._rewind(engine, snapshot, sums, fit_data)
                         self._stop_on_nan(engine, sums, epoch)
                         break
-                    logs = engine.logs(sums)
+                    logs = engine.logs(read)
                     if batch_hooks:
                         cbs.on_train_batch_end(first, logs)
                     if chunk_hooks:
                         cbs.on_chunk_end(first + size, logs)
                     if self.stop_training:
                         break
-            if engine.nan_step(sums) is not None and not self.stop_training:
+            read = jax.device_get(sums)  # the epoch's host read of its sums
+            if engine.nan_step(read) is not None and not self.stop_training:
                 sums = self._rewind(engine, snapshot, sums, fit_data)
+                read = jax.device_get(sums)
             # the next epoch's key (the step keys are folded from this one); fold_in is the
             # program global_rng compiled already, so nothing new compiles here
             self._train_rng = global_rng.next_epoch_key(self._train_rng)
-            logs = engine.logs(sums)
-            nan = self._stop_on_nan(engine, sums, epoch)
+            logs = engine.logs(read)
+            nan = self._stop_on_nan(engine, read, epoch)
             if val_batches is not None and not nan:
                 val_logs = engine.logs(engine.evaluate_all(self._params, self._state,
                                                            *val_batches))

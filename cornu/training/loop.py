@@ -151,7 +151,7 @@ class Engine:
                                        values[2:]])
 
     def logs(self, sums: Sums) -> dict[str, float]:
-        """Sums read back from the device -> per-sample means (one host sync)."""
+        """Sums (on the device, or already read back) -> per-sample means."""
         values = dict(zip(self.sum_names, jax.device_get(sums).tolist(), strict=True))
         count = max(values.pop("count"), 1.0)
         values.pop("nan_step")
