@@ -441,7 +441,7 @@ class Model:
             order = engine.epoch_order(shuffle_seed, epoch, n, steps, batch_size,
                                        bool(shuffle))
             fit_data = (x_dev, y_dev, sw_dev, order, mask)
-            first_step, sums = 0, jax.device_put(np.zeros(len(engine.sum_names), np.float32))
+            first_step, sums = 0, jax.device_put(engine.zero_sums())
             if resume is not None and resume.get("step"):
                 first_step, sums = resume["step"], jnp.asarray(resume["sums"], jnp.float32)
             resume = None

@@ -107,8 +107,9 @@ class Engine:
             names += [f"{prefix}{m.name}" for m in head.metrics]
         return names
 
-    def zero_sums(self) -> Sums:
-        return jnp.zeros(len(self.sum_names), jnp.float32)
+    def zero_sums(self) -> np.ndarray:
+        """Zeros for the sums, made on the host (outside jit, jnp.zeros compiles)."""
+        return np.zeros(len(self.sum_names), np.float32)
 
     def _per_sample(self, params, state, x, y, *, training: bool, rng, mask=None):
         """Per-head outputs, per-sample loss values and the new layer state."""
