@@ -505,6 +505,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"{_load(report.get('loadavg_at_end'))} (a load above the core count means other work "
         "shared the CPUs) |",
         f"| command | `{m['command']}` |",
+        "| settings | " + (", ".join(f"{k}={v}" for k, v in m.get("environment", {}).items()
+                                    if k not in ("CORNU_DATA", "KERAS_BACKEND")) or "none")
+        + " |",
         f"| dtype policy | {a.get('policy', 'float32')} (both libraries) |",
         "",
     ]

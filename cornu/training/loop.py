@@ -50,19 +50,36 @@ class Head:
 def default_unroll(batch_size: int) -> int:
     """Steps unrolled per loop iteration of the compiled scan.
 
-    Each loop iteration has a fixed cost, which matters when a step is small: measured
-    on an H200, batch 1 runs 1.6x faster unrolled 8 times, batch 100 only 1.15x; on this
-    project's 2-core CPU, unrolling 2 saves 8-10% at batch 1 and 10, 4% at batch 100.
-    Unrolling lengthens compilation (several seconds on a GPU, ~0.6 s on the CPU), so
-    it is used where the saving repays it within the first epoch: batches up to 16 on the
-    CPU (at 32 the longer compilation made the first epoch slower than Keras'), up to 32
-    on a GPU. CORNU_SCAN_UNROLL overrides."""
+    Each loop iteration has a fixed cost, which matters when a step is small: on this
+    project's 2-core CPU, unrolling 2 saves 8-10% at batch 1 and 10, 4% at batch 100, and
+    costs ~0.6 s more compilation, so it is used up to batch 16 (at 32 the longer
+    compilation made the first epoch slower than Keras'). On a GPU nothing is unrolled:
+    on an H100, unrolling batch 1 8 times ran its epochs 1.2x faster but compiled for 45 s
+    instead of 1.8 s. CORNU_SCAN_UNROLL overrides."""
     setting = os.environ.get("CORNU_SCAN_UNROLL")
     if setting:
         return max(1, int(setting))
-    if jax.default_backend() in ("gpu", "cuda", "rocm"):
-        return 8 if batch_size <= 32 else 1
+    if on_gpu():
+        return 1
     return 2 if batch_size <= 16 else 1
+
+
+def on_gpu() -> bool:
+    return jax.default_backend() in ("gpu", "cuda", "rocm")
+
+
+def compiler_options() -> dict[str, Any] | None:
+    """XLA options for cornu's programs (None: XLA's defaults).
+
+    On a GPU, matrix products go to cuBLAS instead of XLA's Triton GEMM fusions, which
+    pad every operand of the lecture's net to tile multiples (784 -> 800, 500 -> 512: 7
+    extra kernels per step) and make the first compilation autotune them.
+    CORNU_GPU_TRITON_GEMM=1 keeps XLA's default."""
+    if not on_gpu():
+        return None
+    if os.environ.get("CORNU_GPU_TRITON_GEMM", "0").lower() in ("1", "true", "on", "yes"):
+        return None
+    return {"xla_gpu_enable_triton_gemm": False}
 
 
 def _as_list(value) -> list:
@@ -91,8 +108,10 @@ class Engine:
         self.regularization = regularization
         self.want_logits = any(h.use_logits for h in self.heads)
         self.traces: Counter[str] = Counter()
-        self.train_chunk = jax.jit(self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1))
-        self.evaluate_all = jax.jit(self._evaluate_all)
+        options = compiler_options()
+        self.train_chunk = jax.jit(self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1),
+                                   compiler_options=options)
+        self.evaluate_all = jax.jit(self._evaluate_all, compiler_options=options)
         self.start_state = jax.jit(self._start_state)
         self.copy_state = jax.jit(self._copy_state)
 
@@ -263,9 +282,10 @@ class Predictor:
     def __init__(self, forward: Forward) -> None:
         self.forward = forward
         self.traces: Counter[str] = Counter()
-        self.predict_all = jax.jit(self._predict_all)
-        self.call = jax.jit(self._call)
-        self.call_training = jax.jit(self._call_training)
+        options = compiler_options()
+        self.predict_all = jax.jit(self._predict_all, compiler_options=options)
+        self.call = jax.jit(self._call, compiler_options=options)
+        self.call_training = jax.jit(self._call_training, compiler_options=options)
 
     def _predict_all(self, params, state, xs):
         """xs: tuple of (steps, batch, ...) arrays -> outputs stacked per step."""
