@@ -660,7 +660,8 @@ class Model:
                     f"set_weights: weight '{k}' of layer '{self.layers[i].name}' has shape "
                     f"{current.shape}, received an array of shape {w.shape}."
                 )
-            trees[kind][i][k] = jnp.asarray(w, dtype=current.dtype)
+            # a private copy, sent with device_put (jnp.asarray compiles a program per shape)
+            trees[kind][i][k] = jax.device_put(np.array(w, dtype=current.dtype))
         self._params, self._state = trees["params"], trees["state"]
 
     def count_params(self) -> int:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from cornu.layers.base import Layer
@@ -101,7 +100,8 @@ def take_weights(tensors: TensorFile, expected: Mapping[str, Expected], n_layers
     trees: Trees = ([{} for _ in range(n_layers)], [{} for _ in range(n_layers)])
     for name in expected:
         _, index, kind, key = name.split(".", 3)
-        trees[_KINDS.index(kind)][int(index)][key] = jnp.asarray(tensors.array(name))
+        # tensors.array is a fresh copy; device_put needs no compiled program per shape
+        trees[_KINDS.index(kind)][int(index)][key] = jax.device_put(tensors.array(name))
     return trees
 
 
@@ -148,7 +148,7 @@ def restore_optimizer(tensors: TensorFile, template: Any, where: str,
         if spec.dtype.name != "uint32" or len(spec.shape) != 1 or not 0 < spec.shape[0] <= 16:
             raise CornuFileError(f"{where}: tensor '{_RNG}' must be a uint32 key, received "
                                  f"{spec.dtype.name} of shape {spec.shape}.")
-        rng = jnp.asarray(tensors.array(_RNG)) if arrays else None
+        rng = jax.device_put(tensors.array(_RNG)) if arrays else None
     if not names:  # saved before the first fit: no optimizer state yet
         return None, rng
     expected = _expected_leaves(template)
@@ -156,7 +156,7 @@ def restore_optimizer(tensors: TensorFile, template: Any, where: str,
     if not arrays:
         return None, None
     treedef = jax.tree_util.tree_structure(template)
-    values = [jnp.asarray(tensors.array(name)) for name in expected]
+    values = [jax.device_put(tensors.array(name)) for name in expected]
     return jax.tree_util.tree_unflatten(treedef, values), rng
 
 

@@ -96,7 +96,10 @@ def test_nan_loss_stops_with_epoch_and_step_and_keeps_last_finite_weights(capsys
     x_bad = x.copy()
     model.fit(x_bad, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     finite = model.get_weights()
-    # a step whose gradient overflows: huge inputs in the second batch of the next epoch
+    # a step that overflows: huge inputs in the second batch of the next epoch, through a
+    # first kernel whose entries are all >= 1, so every unit's sum exceeds float32's range
+    # whatever the initial weights were
+    finite[0] = np.abs(finite[0]) + 1.0
     model.set_weights(finite)
     x_bad[8:16] = 3e38
     history = model.fit(x_bad, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
