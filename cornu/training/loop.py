@@ -82,6 +82,13 @@ def compiler_options() -> dict[str, Any] | None:
     return {"xla_gpu_enable_triton_gemm": False}
 
 
+def _jit_options() -> dict[str, Any]:
+    """jax.jit keyword arguments: compiler options only where there are some (older jax
+    releases have no compiler_options argument)."""
+    options = compiler_options()
+    return {"compiler_options": options} if options else {}
+
+
 def _as_list(value) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
@@ -108,10 +115,10 @@ class Engine:
         self.regularization = regularization
         self.want_logits = any(h.use_logits for h in self.heads)
         self.traces: Counter[str] = Counter()
-        options = compiler_options()
+        options = _jit_options()
         self.train_chunk = jax.jit(self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1),
-                                   compiler_options=options)
-        self.evaluate_all = jax.jit(self._evaluate_all, compiler_options=options)
+                                   **options)
+        self.evaluate_all = jax.jit(self._evaluate_all, **options)
         self.start_state = jax.jit(self._start_state)
         self.copy_state = jax.jit(self._copy_state)
 
@@ -282,10 +289,10 @@ class Predictor:
     def __init__(self, forward: Forward) -> None:
         self.forward = forward
         self.traces: Counter[str] = Counter()
-        options = compiler_options()
-        self.predict_all = jax.jit(self._predict_all, compiler_options=options)
-        self.call = jax.jit(self._call, compiler_options=options)
-        self.call_training = jax.jit(self._call_training, compiler_options=options)
+        options = _jit_options()
+        self.predict_all = jax.jit(self._predict_all, **options)
+        self.call = jax.jit(self._call, **options)
+        self.call_training = jax.jit(self._call_training, **options)
 
     def _predict_all(self, params, state, xs):
         """xs: tuple of (steps, batch, ...) arrays -> outputs stacked per step."""

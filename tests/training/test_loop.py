@@ -289,10 +289,11 @@ def test_gpu_programs_use_cublas_and_no_unroll_unless_told(monkeypatch):
     monkeypatch.delenv("CORNU_GPU_TRITON_GEMM", raising=False)
     monkeypatch.delenv("CORNU_SCAN_UNROLL", raising=False)
     monkeypatch.setattr(loop, "on_gpu", lambda: False)
-    assert loop.compiler_options() is None
+    assert loop.compiler_options() is None and loop._jit_options() == {}
     assert (loop.default_unroll(1), loop.default_unroll(100)) == (2, 1)
     monkeypatch.setattr(loop, "on_gpu", lambda: True)
     assert loop.compiler_options() == {"xla_gpu_enable_triton_gemm": False}
+    assert loop._jit_options() == {"compiler_options": {"xla_gpu_enable_triton_gemm": False}}
     assert (loop.default_unroll(1), loop.default_unroll(100)) == (1, 1)
     monkeypatch.setenv("CORNU_GPU_TRITON_GEMM", "1")
     assert loop.compiler_options() is None
