@@ -29,14 +29,20 @@ def _fans(shape: Sequence[int]) -> tuple[float, float]:
 # The draws are made on the host with NumPy, from a generator seeded by the layer's JAX key:
 # jax.random compiles a program for every weight shape (0.2-0.8 s each on a CPU, building
 # the lecture's net took 1.9 s, 1.6 s of it compiling), while NumPy needs none. Weights
-# stay a function of the key, so cornu.utils.set_random_seed keeps them repeatable. Under
-# a JAX transformation (jax.eval_shape, jit), where the key has no value yet, the same
-# distributions are drawn with jax.random instead.
+# stay a function of the key, so cornu.utils.set_random_seed keeps them repeatable (for a
+# given NumPy release: NumPy does not promise the same draws across releases). Under a JAX
+# transformation (jax.eval_shape, jit, vmap), where the key has no value yet, the same
+# distributions are drawn with jax.random instead: other numbers than for the same key
+# outside the transformation. cornu traces initializers only for shapes (saving).
 def _traced(key) -> bool:
     return isinstance(key, jax.core.Tracer)
 
 
-def _generator(key) -> np.random.Generator:
+def _generator(key, dtype) -> np.random.Generator:
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(
+            f"Random initializers make floating-point weights. Received dtype={dtype!r}; "
+            "use a float dtype such as 'float32'.")
     key = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     return np.random.default_rng(np.asarray(key, np.uint32).ravel().tolist())
 
@@ -46,12 +52,16 @@ def _device(values: np.ndarray, dtype) -> jax.Array:
     return jax.device_put(np.asarray(values, np.dtype(dtype)))
 
 
+def _standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
 def _truncated_standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
     """Standard normal draws limited to [-2, 2]: those outside are drawn again."""
-    values = rng.standard_normal(shape)
+    values = _standard_normal(rng, shape)
     outside = np.abs(values) > 2.0
     while outside.any():
-        values[outside] = rng.standard_normal(int(outside.sum()))
+        values[outside] = _standard_normal(rng, int(outside.sum()))
         outside = np.abs(values) > 2.0
     return values
 
@@ -59,19 +69,22 @@ def _truncated_standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
 def _uniform(key, shape, dtype, limit: float):
     if _traced(key):
         return jax.random.uniform(key, shape, dtype, -limit, limit)
-    return _device(_generator(key).uniform(-limit, limit, tuple(shape)), dtype)
+    values = _generator(key, dtype).random(tuple(shape), dtype=np.float32)
+    return _device(np.float32(2 * limit) * values - np.float32(limit), dtype)
 
 
 def _normal(key, shape, dtype, std: float):
     if _traced(key):
         return std * jax.random.normal(key, shape, dtype)
-    return _device(std * _generator(key).standard_normal(tuple(shape)), dtype)
+    return _device(np.float32(std) * _standard_normal(_generator(key, dtype), tuple(shape)),
+                   dtype)
 
 
 def _truncated_normal(key, shape, dtype, std: float):
     if _traced(key):
         return std * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
-    return _device(std * _truncated_standard_normal(_generator(key), tuple(shape)), dtype)
+    values = _truncated_standard_normal(_generator(key, dtype), tuple(shape))
+    return _device(np.float32(std) * values, dtype)
 
 
 def variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
@@ -127,10 +140,10 @@ def orthogonal(key, shape, dtype=jnp.float32):
     if len(shape) < 2:
         raise ValueError(
             f"orthogonal initializes kernels of at least 2 axes. Received shape {shape}.")
-    if _traced(key):
-        return jax.nn.initializers.orthogonal()(key, shape, dtype)
+    if _traced(key):  # in float32: XLA's QR lacks the half-precision types
+        return jax.nn.initializers.orthogonal()(key, shape, jnp.float32).astype(dtype)
     rows, cols = math.prod(shape[:-1]), shape[-1]
-    values = _generator(key).standard_normal((max(rows, cols), min(rows, cols)))
+    values = _generator(key, dtype).standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(values)
     q *= np.sign(np.diag(r))
     if rows < cols:

@@ -116,3 +116,18 @@ def test_traced_keys_draw_with_jax_random():
     limit = math.sqrt(6 / 500)
     assert np.abs(values).max() <= limit and values.var() == pytest.approx(limit ** 2 / 3,
                                                                             rel=0.03)
+
+
+def test_random_initializers_refuse_integer_dtypes_and_orthogonal_takes_half_precision():
+    with pytest.raises(ValueError, match=r"floating-point.*dtype=.*int32"):
+        initializers.get("glorot_uniform")(KEY, (3, 3), np.int32)
+    import jax.numpy as jnp
+
+    def make(key):
+        return initializers.get("orthogonal")(key, (4, 4), jnp.bfloat16)
+
+    for key_is_traced in (False, True):
+        q = jax.jit(make)(KEY) if key_is_traced else make(KEY)
+        assert q.dtype == jnp.bfloat16
+        np.testing.assert_allclose(np.asarray(q, np.float32).T @ np.asarray(q, np.float32),
+                                   np.eye(4), atol=0.05)

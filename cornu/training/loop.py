@@ -13,6 +13,7 @@ one output has one head, and its logs are Keras' plain 'loss', 'accuracy', ...
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -83,10 +84,12 @@ def compiler_options() -> dict[str, Any] | None:
 
 
 def _jit_options() -> dict[str, Any]:
-    """jax.jit keyword arguments: compiler options only where there are some (older jax
-    releases have no compiler_options argument)."""
+    """jax.jit keyword arguments: compiler options where there are some and this jax takes
+    them (its compiler_options argument arrived in jax 0.4.36; before it, XLA's defaults)."""
     options = compiler_options()
-    return {"compiler_options": options} if options else {}
+    if not options or "compiler_options" not in inspect.signature(jax.jit).parameters:
+        return {}
+    return {"compiler_options": options}
 
 
 def _as_list(value) -> list:

@@ -294,6 +294,14 @@ def test_gpu_programs_use_cublas_and_no_unroll_unless_told(monkeypatch):
     monkeypatch.setattr(loop, "on_gpu", lambda: True)
     assert loop.compiler_options() == {"xla_gpu_enable_triton_gemm": False}
     assert loop._jit_options() == {"compiler_options": {"xla_gpu_enable_triton_gemm": False}}
+    real_jit = jax.jit
+
+    def jit_before_0_4_36(fun, static_argnums=None, donate_argnums=None):
+        return real_jit(fun, static_argnums=static_argnums, donate_argnums=donate_argnums)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(jax, "jit", jit_before_0_4_36)
+        assert loop._jit_options() == {}
     assert (loop.default_unroll(1), loop.default_unroll(100)) == (1, 1)
     monkeypatch.setenv("CORNU_GPU_TRITON_GEMM", "1")
     assert loop.compiler_options() is None
