@@ -30,6 +30,8 @@ for setting in "default" "CORNU_GPU_TRITON_GEMM=1"; do
     env CORNU_COMPILATION_CACHE=/tmp/cornu-cc-$RANDOM ${setting/default/CORNU_GPU_TRITON_GEMM=0} \
         timeout 90 $PY benchmarks/gpu_levers.py "$setting" 1:6000:3 100:60000:20 2>&1 | quiet
 done
+echo "== the lecture's program end to end $(date +%T)"
+timeout 120 $PY benchmarks/lecture_end_to_end.py --rounds 1 --out "$OUT" 2>&1 | quiet | tail -14
 echo "== predict phases $(date +%T)"
 timeout 60 $PY benchmarks/predict_phases.py 2>&1 | quiet
 date +%T
