@@ -59,7 +59,13 @@ def default_unroll(batch_size: int) -> int:
     instead of 1.8 s. CORNU_SCAN_UNROLL overrides."""
     setting = os.environ.get("CORNU_SCAN_UNROLL")
     if setting:
-        return max(1, int(setting))
+        try:
+            return max(1, int(setting))
+        except ValueError:
+            raise ValueError(
+                f"CORNU_SCAN_UNROLL must be a whole number of steps. Received "
+                f"CORNU_SCAN_UNROLL={setting!r}; set it to e.g. 1 or 8, or unset it for "
+                "cornu's default.") from None
     if on_gpu():
         return 1
     return 2 if batch_size <= 16 else 1

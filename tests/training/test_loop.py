@@ -307,3 +307,6 @@ def test_gpu_programs_use_cublas_and_no_unroll_unless_told(monkeypatch):
     assert loop.compiler_options() is None
     monkeypatch.setenv("CORNU_SCAN_UNROLL", "4")
     assert loop.default_unroll(1) == 4
+    monkeypatch.setenv("CORNU_SCAN_UNROLL", "eight")
+    with pytest.raises(ValueError, match=r"CORNU_SCAN_UNROLL='eight'.*e\.g\. 1 or 8"):
+        loop.default_unroll(1)
