@@ -410,10 +410,17 @@ class Model:
         self.nan_stop = None
 
         x_dev, y_dev, sw_dev = jax.device_put((tuple(xs), tuple(ys), sw))
-        self._params, self._state, self._opt_state = engine.start_state(
-            self._params, self._state, self._opt_state)
-        if self._train_rng is None:
-            self._train_rng = global_rng.next_key()
+        if self._opt_state is None or self._train_rng is None:
+            self._params, self._state, self._opt_state = engine.start_state(
+                self._params, self._state, self._opt_state)
+            if self._train_rng is None:
+                self._train_rng = global_rng.next_key()
+        else:
+            # owned copies through the epoch-snapshot program, which has this very shape:
+            # a later fit compiles nothing before its first step
+            _, (self._params, self._state, self._opt_state, self._train_rng) = \
+                engine.copy_state((engine.zero_sums(), TrainState(
+                    self._params, self._state, self._opt_state, self._train_rng)))
         shuffle_key = global_rng.next_key()
 
         self._callbacks = cbs  # BackupAndRestore keeps the other callbacks' state

@@ -210,6 +210,7 @@ class Engine:
         return jax.tree.map(jnp.copy, (params, state, opt_state))
 
     def _copy_state(self, tree):
+        self.traces["copy_state"] += 1
         return jax.tree.map(jnp.copy, tree)
 
     @staticmethod
