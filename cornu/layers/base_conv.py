@@ -16,6 +16,7 @@ from jax import lax
 from cornu import activations, initializers, regularizers
 from cornu.layers import _args, _conv_ops
 from cornu.layers.base import ActivatedLayer, Params, Shape
+from cornu.training import rng as global_rng
 
 
 class BaseConv(ActivatedLayer):
@@ -85,7 +86,7 @@ class BaseConv(ActivatedLayer):
         return (input_shape[0], *spatial, self.filters)
 
     def init(self, key: jax.Array) -> Params:
-        k_kernel, k_bias = jax.random.split(key)
+        k_kernel, k_bias = global_rng.split(key)
         shape = (*self.kernel_size, self.input_shape[-1] // self.groups, self.filters)
         params = {"kernel": self.kernel_initializer(k_kernel, shape, jnp.float32)}
         if self.use_bias:

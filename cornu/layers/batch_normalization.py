@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from cornu import initializers, regularizers
 from cornu.layers.base import Layer, Params, Shape
+from cornu.training import rng as global_rng
 
 
 class BatchNormalization(Layer):
@@ -85,7 +86,7 @@ class BatchNormalization(Layer):
         return self.input_shape[self.axis]
 
     def init(self, key: jax.Array) -> Params:
-        k_gamma, k_beta = jax.random.split(key)
+        k_gamma, k_beta = global_rng.split(key)
         shape = (self._features,)
         params = {}
         if self.scale:

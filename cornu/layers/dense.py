@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from cornu import _deprecation, activations, initializers, regularizers
 from cornu.layers.base import ActivatedLayer, Params, Shape
+from cornu.training import rng as global_rng
 
 
 class Dense(ActivatedLayer):
@@ -54,7 +55,7 @@ class Dense(ActivatedLayer):
         return (*input_shape[:-1], self.units)
 
     def init(self, key: jax.Array) -> Params:
-        k_kernel, k_bias = jax.random.split(key)
+        k_kernel, k_bias = global_rng.split(key)
         fan_in = self.input_shape[-1]
         params = {"kernel": self.kernel_initializer(k_kernel, (fan_in, self.units), jnp.float32)}
         if self.use_bias:

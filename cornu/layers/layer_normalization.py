@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from cornu import initializers, regularizers
 from cornu.layers.base import Layer, Params, Shape
+from cornu.training import rng as global_rng
 
 
 class LayerNormalization(Layer):
@@ -81,7 +82,7 @@ class LayerNormalization(Layer):
         return tuple(self.input_shape[a] for a in self._positive_axes(len(self.input_shape)))
 
     def init(self, key: jax.Array) -> Params:
-        k_gamma, k_beta = jax.random.split(key)
+        k_gamma, k_beta = global_rng.split(key)
         params = {}
         if self.scale:
             params["gamma"] = self._initializers["gamma_initializer"](

@@ -483,8 +483,7 @@ class Model:
             if engine.nan_step(read) is not None and not self.stop_training:
                 sums = self._rewind(engine, snapshot, sums, fit_data)
                 read = jax.device_get(sums)
-            # the next epoch's key (the step keys are folded from this one); fold_in is the
-            # program global_rng compiled already, so nothing new compiles here
+            # the next epoch's key (the step keys are folded from this one), made on the host
             self._train_rng = global_rng.next_epoch_key(self._train_rng)
             logs = engine.logs(read)
             nan = self._stop_on_nan(engine, read, epoch)
