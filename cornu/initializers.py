@@ -35,7 +35,12 @@ def _fans(shape: Sequence[int]) -> tuple[float, float]:
 # distributions are drawn with jax.random instead: other numbers than for the same key
 # outside the transformation. cornu traces initializers only for shapes (saving).
 def _traced(key) -> bool:
-    return isinstance(key, jax.core.Tracer)
+    data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    try:
+        np.asarray(data)
+    except jax.errors.JAXTypeError:  # a tracer: the key has no value yet
+        return True
+    return False
 
 
 def _generator(key, dtype) -> np.random.Generator:

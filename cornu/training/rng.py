@@ -45,12 +45,13 @@ def _threefry2x32(key: tuple[int, int], x0: int, x1: int) -> tuple[int, int]:
 def _host_key(key) -> tuple[int, int] | None:
     """A raw uint32[2] key's words, or None where only jax.random can handle the key (a
     key under a JAX transformation, a typed key)."""
-    if isinstance(key, jax.core.Tracer):
-        return None
     if not isinstance(key, np.ndarray | jax.Array) or key.dtype != np.uint32 \
             or key.shape != (2,):
         return None
-    words = np.asarray(key)
+    try:
+        words = np.asarray(key)
+    except jax.errors.JAXTypeError:  # a tracer: the key has no value yet
+        return None
     return int(words[0]), int(words[1])
 
 
