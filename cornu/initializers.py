@@ -38,7 +38,7 @@ def _traced(key) -> bool:
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     try:
         np.asarray(data)
-    except jax.errors.JAXTypeError:  # a tracer: the key has no value yet
+    except TypeError:  # a tracer (its conversion error is a TypeError): no value yet
         return True
     return False
 

@@ -50,7 +50,7 @@ def _host_key(key) -> tuple[int, int] | None:
         return None
     try:
         words = np.asarray(key)
-    except jax.errors.JAXTypeError:  # a tracer: the key has no value yet
+    except TypeError:  # a tracer (its conversion error is a TypeError): no value yet
         return None
     return int(words[0]), int(words[1])
 
@@ -71,7 +71,7 @@ def split(key, num: int = 2) -> list[jax.Array]:
     """jax.random.split(key, num) as a list, computed on the host for a concrete raw key
     (with JAX's default partitionable Threefry, split's i-th key is fold_in(key, i))."""
     words = _host_key(key)
-    if words is None or not jax.config.jax_threefry_partitionable:
+    if words is None or not getattr(jax.config, "jax_threefry_partitionable", False):
         return list(jax.random.split(key, num))
     return [_device_key(_threefry2x32(words, 0, i)) for i in range(num)]
 
