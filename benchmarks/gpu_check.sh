@@ -1,6 +1,6 @@
 #!/bin/bash
 # Every GPU measurement issue 3 asks for, in one run of about 5 minutes on an H100 (its
-# steps time out after 555 s in all, inside the device tool's 600 s per command):
+# steps time out after 555 s in all, so it fits a 10-minute slot):
 # fit side by side with Keras at batch 1, 10, 100, 1000 and the convnet (with evaluate,
 # predict and latency), the lecture's 20 epochs in one fit, the mixed_bfloat16 policy at
 # batch 100, predict's phases, and the compiler settings at batch 1 and 100.
