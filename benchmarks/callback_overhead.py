@@ -14,32 +14,17 @@ import contextlib
 import io
 import os
 import tempfile
-import time
 
 import numpy as np
+from _shared import epoch_timer, lecture_net
 
 import cornu
 from cornu import callbacks
 from cornu.datasets import mnist
-from cornu.layers import Dense
 
 
-class EpochTimer(callbacks.Callback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.times: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
-def lecture_net() -> cornu.Sequential:
-    model = cornu.Sequential([cornu.Input(shape=(784,)), Dense(500, activation="sigmoid"),
-                              Dense(500, activation="sigmoid"),
-                              Dense(10, activation="softmax")])
+def compiled_lecture_net() -> cornu.Sequential:
+    model = lecture_net(cornu)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
 
@@ -68,8 +53,8 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, verbose, extra in configs():
             cornu.utils.set_random_seed(0)
-            model = lecture_net()
-            timer = EpochTimer()
+            model = compiled_lecture_net()
+            timer = epoch_timer(cornu)
             sink = io.StringIO()  # not a terminal: the one-line-per-epoch writer
             with contextlib.redirect_stdout(sink):
                 model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs,

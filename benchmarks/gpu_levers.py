@@ -33,38 +33,18 @@ def _listen(name, seconds, **kwargs):
 
 jax.monitoring.register_event_duration_secs_listener(_listen)
 
+from _shared import epoch_timer, lecture_net  # noqa: E402
+
 import cornu  # noqa: E402
 from cornu.datasets import mnist  # noqa: E402
-
-
-class EpochTimer(cornu.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
-def lecture_net():
-    layers = cornu.layers
-    return cornu.Sequential([
-        cornu.Input(shape=(784,)),
-        layers.Dense(500, activation="sigmoid"),
-        layers.Dense(500, activation="sigmoid"),
-        layers.Dense(10, activation="softmax"),
-    ])
 
 
 def measure(label, batch_size, n, epochs, data):
     (x, y), (xt, yt) = data
     cornu.utils.set_random_seed(0)
-    model = lecture_net()
+    model = lecture_net(cornu)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    timer = EpochTimer()
+    timer = epoch_timer(cornu)
     before = dict(compile_seconds)
     start = time.perf_counter()
     model.fit(x[:n], y[:n], batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[timer])

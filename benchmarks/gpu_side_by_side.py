@@ -19,6 +19,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
+from _shared import epoch_timer, lecture_net  # noqa: E402
 
 import cornu  # noqa: E402
 from cornu.datasets import mnist  # noqa: E402
@@ -28,31 +29,6 @@ try:
 except ImportError as err:
     keras = None
     print("keras unavailable:", err)
-
-
-def epoch_timer(base):
-    class EpochTimer(base):
-        def __init__(self):
-            super().__init__()
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.start)
-
-    return EpochTimer()
-
-
-def mlp(lib):
-    layers = lib.layers
-    return lib.Sequential([
-        lib.Input(shape=(784,)),
-        layers.Dense(500, activation="sigmoid"),
-        layers.Dense(500, activation="sigmoid"),
-        layers.Dense(10, activation="softmax"),
-    ])
 
 
 def convnet(lib):
@@ -74,7 +50,7 @@ def run(lib, build, batch_size, n, epochs, data):
     lib.utils.set_random_seed(0)
     model = build(lib)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    timer = epoch_timer(lib.callbacks.Callback)
+    timer = epoch_timer(lib)
     start = time.perf_counter()
     model.fit(x[:n], y[:n], batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[timer])
     total = time.perf_counter() - start
@@ -104,7 +80,7 @@ def main(which: str) -> None:
                    ("mlp", 1000, 60000, 5), ("cnn", 128, 60000, 3)]
         for name, batch_size, n, epochs in configs:
             for lib in [cornu, keras] if keras else [cornu]:
-                build, data = (mlp, flat) if name == "mlp" else (convnet, images)
+                build, data = (lecture_net, flat) if name == "mlp" else (convnet, images)
                 try:
                     result = run(lib, build, batch_size, n, epochs, data)
                 except Exception as err:  # keep measuring the other configurations
@@ -113,7 +89,7 @@ def main(which: str) -> None:
                 record(result)
         # the lecture: 20 epochs at batch 100 in one fit call
         cornu.utils.set_random_seed(0)
-        model = mlp(cornu)
+        model = lecture_net(cornu)
         model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
         model.fit(x[:1000], y[:1000], batch_size=100, epochs=1, verbose=0)
         start = time.perf_counter()
@@ -123,7 +99,7 @@ def main(which: str) -> None:
                 "acc": float(model.evaluate(xt, yt, verbose=0)[1])})
     else:
         for batch_size, n in ((1, 6000), (100, 60000)):
-            result = run(cornu, mlp, batch_size, n, 3, flat)
+            result = run(cornu, lecture_net, batch_size, n, 3, flat)
             result.update(lib="cornu", unroll=os.environ.get("CORNU_SCAN_UNROLL"),
                           batch=batch_size)
             record(result)

@@ -17,6 +17,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
+from _shared import lecture_net  # noqa: E402
 
 import cornu  # noqa: E402
 from cornu.data import arrays  # noqa: E402
@@ -26,16 +27,6 @@ try:
     import keras
 except ImportError:
     keras = None
-
-
-def lecture_net(lib):
-    layers = lib.layers
-    return lib.Sequential([
-        lib.Input(shape=(784,)),
-        layers.Dense(500, activation="sigmoid"),
-        layers.Dense(500, activation="sigmoid"),
-        layers.Dense(10, activation="softmax"),
-    ])
 
 
 def median_ms(fn, repeats):
