@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cornu._names import lookup
+from cornu.training import rng as global_rng
 
 Initializer = Callable[[jax.Array, Sequence[int], jnp.dtype], jax.Array]
 
@@ -34,22 +35,14 @@ def _fans(shape: Sequence[int]) -> tuple[float, float]:
 # transformation (jax.eval_shape, jit, vmap), where the key has no value yet, the same
 # distributions are drawn with jax.random instead: other numbers than for the same key
 # outside the transformation. cornu traces initializers only for shapes (saving).
-def _traced(key) -> bool:
-    data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
-    try:
-        np.asarray(data)
-    except TypeError:  # a tracer (its conversion error is a TypeError): no value yet
-        return True
-    return False
-
-
-def _generator(key, dtype) -> np.random.Generator:
+def _generator(key, dtype) -> np.random.Generator | None:
+    """NumPy's generator for a key that has a value, None for a traced key."""
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(
             f"Random initializers make floating-point weights. Received dtype={dtype!r}; "
             "use a float dtype such as 'float32'.")
-    key = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
-    return np.random.default_rng(np.asarray(key, np.uint32).ravel().tolist())
+    words = global_rng.key_words(key)
+    return None if words is None else np.random.default_rng(list(words))
 
 
 def _device(values: np.ndarray, dtype) -> jax.Array:
@@ -72,23 +65,25 @@ def _truncated_standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
 
 
 def _uniform(key, shape, dtype, limit: float):
-    if _traced(key):
+    rng = _generator(key, dtype)
+    if rng is None:
         return jax.random.uniform(key, shape, dtype, -limit, limit)
-    values = _generator(key, dtype).random(tuple(shape), dtype=np.float32)
+    values = rng.random(tuple(shape), dtype=np.float32)
     return _device(np.float32(2 * limit) * values - np.float32(limit), dtype)
 
 
 def _normal(key, shape, dtype, std: float):
-    if _traced(key):
+    rng = _generator(key, dtype)
+    if rng is None:
         return std * jax.random.normal(key, shape, dtype)
-    return _device(np.float32(std) * _standard_normal(_generator(key, dtype), tuple(shape)),
-                   dtype)
+    return _device(np.float32(std) * _standard_normal(rng, tuple(shape)), dtype)
 
 
 def _truncated_normal(key, shape, dtype, std: float):
-    if _traced(key):
+    rng = _generator(key, dtype)
+    if rng is None:
         return std * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
-    values = _truncated_standard_normal(_generator(key, dtype), tuple(shape))
+    values = _truncated_standard_normal(rng, tuple(shape))
     return _device(np.float32(std) * values, dtype)
 
 
@@ -145,10 +140,11 @@ def orthogonal(key, shape, dtype=jnp.float32):
     if len(shape) < 2:
         raise ValueError(
             f"orthogonal initializes kernels of at least 2 axes. Received shape {shape}.")
-    if _traced(key):  # in float32: XLA's QR lacks the half-precision types
+    rng = _generator(key, dtype)
+    if rng is None:  # in float32: XLA's QR lacks the half-precision types
         return jax.nn.initializers.orthogonal()(key, shape, jnp.float32).astype(dtype)
     rows, cols = math.prod(shape[:-1]), shape[-1]
-    values = _generator(key, dtype).standard_normal((max(rows, cols), min(rows, cols)))
+    values = rng.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(values)
     q *= np.sign(np.diag(r))
     if rows < cols:

@@ -42,11 +42,19 @@ def _threefry2x32(key: tuple[int, int], x0: int, x1: int) -> tuple[int, int]:
     return x0, x1
 
 
-def _host_key(key) -> tuple[int, int] | None:
-    """A raw uint32[2] key's words, or None where only jax.random can handle the key (a
-    key under a JAX transformation, a typed key)."""
-    if not isinstance(key, np.ndarray | jax.Array) or key.dtype != np.uint32 \
-            or key.shape != (2,):
+def _typed(key) -> bool:
+    return jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+
+
+def key_words(key) -> tuple[int, int] | None:
+    """The two uint32 words of a Threefry key that has a value (raw uint32[2], or typed),
+    or None where only jax.random can use it: a key under a JAX transformation (jit,
+    eval_shape), a key of another generator."""
+    if not isinstance(key, np.ndarray | jax.Array):
+        return None
+    if _typed(key):
+        key = jax.random.key_data(key)
+    if key.dtype != np.uint32 or key.shape != (2,):
         return None
     try:
         words = np.asarray(key)
@@ -61,7 +69,7 @@ def _device_key(words: tuple[int, int]) -> jax.Array:
 
 def fold_in(key, data: int) -> jax.Array:
     """jax.random.fold_in(key, data), computed on the host for a concrete raw key."""
-    words = _host_key(key)
+    words = None if _typed(key) else key_words(key)
     if words is None:
         return jax.random.fold_in(key, data)
     return _device_key(_threefry2x32(words, 0, int(data) & _MASK))
@@ -70,7 +78,7 @@ def fold_in(key, data: int) -> jax.Array:
 def split(key, num: int = 2) -> list[jax.Array]:
     """jax.random.split(key, num) as a list, computed on the host for a concrete raw key
     (with JAX's default partitionable Threefry, split's i-th key is fold_in(key, i))."""
-    words = _host_key(key)
+    words = None if _typed(key) else key_words(key)
     if words is None or not getattr(jax.config, "jax_threefry_partitionable", False):
         return list(jax.random.split(key, num))
     return [_device_key(_threefry2x32(words, 0, i)) for i in range(num)]
