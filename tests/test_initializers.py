@@ -20,30 +20,24 @@ def draw(name, shape, key=KEY):
     return np.asarray(values)
 
 
-@pytest.mark.parametrize("name, scale, mode", [
-    ("glorot_uniform", 1.0, "fan_avg"), ("he_uniform", 2.0, "fan_in"),
-    ("lecun_uniform", 1.0, "fan_in")])
-def test_variance_scaling_uniform_has_keras_limit_and_variance(name, scale, mode):
+@pytest.mark.parametrize("prefix, scale, mode", [
+    ("glorot", 1.0, "fan_avg"), ("he", 2.0, "fan_in"), ("lecun", 1.0, "fan_in")])
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
+def test_variance_scaling_has_keras_variance_and_range(prefix, scale, mode, distribution):
+    """glorot_*, he_*, lecun_*: variance scale / n; uniform within its limit, normal
+    truncated at two deviations of the untruncated normal."""
     fan_in, fan_out = 300, 200
-    values = draw(name, (fan_in, fan_out))
+    values = draw(f"{prefix}_{distribution}", (fan_in, fan_out))
     n = {"fan_avg": (fan_in + fan_out) / 2, "fan_in": fan_in}[mode]
-    limit = math.sqrt(3 * scale / n)
-    assert np.abs(values).max() <= limit
-    assert np.abs(values).max() > 0.99 * limit
     assert values.var() == pytest.approx(scale / n, rel=0.02)
-    assert abs(values.mean()) < 0.01 * limit
-
-
-@pytest.mark.parametrize("name, scale, mode", [
-    ("glorot_normal", 1.0, "fan_avg"), ("he_normal", 2.0, "fan_in"),
-    ("lecun_normal", 1.0, "fan_in")])
-def test_variance_scaling_normal_is_truncated_at_two_deviations(name, scale, mode):
-    fan_in, fan_out = 300, 200
-    values = draw(name, (fan_in, fan_out))
-    n = {"fan_avg": (fan_in + fan_out) / 2, "fan_in": fan_in}[mode]
-    std = math.sqrt(scale / n) / 0.87962566103423978  # before truncation
-    assert np.abs(values).max() <= 2 * std * (1 + 1e-6)
-    assert values.var() == pytest.approx(scale / n, rel=0.02)
+    if distribution == "uniform":
+        limit = math.sqrt(3 * scale / n)
+        assert np.abs(values).max() <= limit
+        assert np.abs(values).max() > 0.99 * limit
+        assert abs(values.mean()) < 0.01 * limit
+    else:
+        std = math.sqrt(scale / n) / 0.87962566103423978  # before truncation
+        assert np.abs(values).max() <= 2 * std * (1 + 1e-6)
 
 
 def test_fixed_range_initializers():
