@@ -84,12 +84,18 @@ def split(key, num: int = 2) -> list[jax.Array]:
     return [_device_key(_threefry2x32(words, 0, i)) for i in range(num)]
 
 
+def _seed_words(seed: int) -> tuple[int, int] | None:
+    """The words of jax.random.PRNGKey(seed); None for seeds past 63 bits (left to JAX)."""
+    if seed >= 2**63:
+        return None
+    high = (seed >> 32) & _MASK if jax.config.jax_enable_x64 else 0
+    return high, seed & _MASK
+
+
 def seed_key(seed: int) -> jax.Array:
     """jax.random.PRNGKey(seed) (raw uint32[2]) for a non-negative seed."""
-    if seed >= 2**63:
-        return jax.random.PRNGKey(seed)
-    high = (seed >> 32) & _MASK if jax.config.jax_enable_x64 else 0
-    return _device_key((high, seed & _MASK))
+    words = _seed_words(seed)
+    return jax.random.PRNGKey(seed) if words is None else _device_key(words)
 
 
 def next_key() -> jax.Array:
@@ -97,7 +103,11 @@ def next_key() -> jax.Array:
     global _seed, _counter
     if _seed is None:
         _seed = int.from_bytes(os.urandom(4), "little")
-    key = fold_in(seed_key(_seed), _counter)
+    words = _seed_words(_seed)
+    if words is None:
+        key = jax.random.fold_in(jax.random.PRNGKey(_seed), _counter)
+    else:  # all on the host: no device round trip for the seed key
+        key = _device_key(_threefry2x32(words, 0, _counter & _MASK))
     _counter += 1
     return key
 

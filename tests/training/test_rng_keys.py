@@ -43,6 +43,11 @@ def test_host_keys_equal_jax_random_bit_for_bit():
     for seed in (0, 7, 2**31 + 5, 2**32 - 1, 2**32 + 3):
         np.testing.assert_array_equal(np.asarray(rng.seed_key(seed)),
                                       np.asarray(jax.random.PRNGKey(seed)))
+        rng.set_seed(seed)  # the global sequence: fold_in(PRNGKey(seed), counter)
+        for counter in range(3):
+            np.testing.assert_array_equal(
+                np.asarray(rng.next_key()),
+                np.asarray(jax.random.fold_in(jax.random.PRNGKey(seed), counter)))
     # keys only jax.random can handle: under a transformation, typed keys
     traced = jax.jit(lambda k: rng.fold_in(k, 3))(jax.random.PRNGKey(1))
     np.testing.assert_array_equal(np.asarray(traced),
