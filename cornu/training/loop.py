@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -81,12 +82,36 @@ def compiler_options() -> dict[str, Any] | None:
     On a GPU, matrix products go to cuBLAS instead of XLA's Triton GEMM fusions, which
     pad every operand of the lecture's net to tile multiples (784 -> 800, 500 -> 512: 7
     extra kernels per step) and make the first compilation autotune them.
-    CORNU_GPU_TRITON_GEMM=1 keeps XLA's default."""
-    if not on_gpu():
+    CORNU_GPU_TRITON_GEMM=1 keeps XLA's default.
+
+    On the CPU, XLA's own loops are vectorized 512 bits wide where the processor has
+    AVX-512 (the Adam update of the lecture's net took 0.10 s an epoch at XLA's default
+    of 256 bits, 0.072 s at 512; LLVM keeps 256 on processors without AVX-512), and
+    matrix products are XLA's Eigen calls instead of YNNPACK fusions (the lecture net's
+    forward products, 100x784 by 784x500, ran 12-19% faster). Together: 0.70 -> 0.62 s an
+    epoch at batch 100 on this project's 2-core machine. CORNU_CPU_XLA_DEFAULTS=1 keeps
+    XLA's defaults."""
+    if on_gpu():
+        if _env_flag("CORNU_GPU_TRITON_GEMM"):
+            return None
+        return {"xla_gpu_enable_triton_gemm": False}
+    if jax.default_backend() != "cpu" or _env_flag("CORNU_CPU_XLA_DEFAULTS"):
         return None
-    if os.environ.get("CORNU_GPU_TRITON_GEMM", "0").lower() in ("1", "true", "on", "yes"):
-        return None
-    return {"xla_gpu_enable_triton_gemm": False}
+    options: dict[str, Any] = {"xla_cpu_prefer_vector_width": 512}
+    if _has_ynn_fusions():
+        options["xla_cpu_experimental_ynn_fusion_type"] = ""
+    return options
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "0").lower() in ("1", "true", "on", "yes")
+
+
+def _has_ynn_fusions() -> bool:
+    """Whether this jaxlib's XLA:CPU has the YNNPACK fusion option (from jaxlib 0.10.1;
+    naming an option an XLA lacks fails the compilation)."""
+    found = re.match(r"(\d+)\.(\d+)\.(\d+)", getattr(jax.lib, "__version__", ""))
+    return found is not None and tuple(map(int, found.groups())) >= (0, 10, 1)
 
 
 def _jit_options() -> dict[str, Any]:

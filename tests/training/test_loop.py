@@ -8,6 +8,7 @@ import pytest
 import cornu
 from cornu import optimizers
 from cornu.layers import Dense
+from cornu.training.state import TrainState
 
 
 def small_model(seed=0):
@@ -285,13 +286,12 @@ def test_first_fit_lowers_three_programs_and_later_fits_none():
 def test_gpu_programs_use_cublas_and_no_unroll_unless_told(monkeypatch):
     """On a GPU cornu asks XLA for cuBLAS matrix products (Triton's GEMM fusions compiled
     for 4.6 s instead of 0.5 s on an H100) and does not unroll the scan (unrolling batch 1
-    compiled for 45 s); environment settings restore either. On the CPU: XLA's defaults."""
+    compiled for 45 s); environment settings restore either."""
     from cornu.training import loop
 
     monkeypatch.delenv("CORNU_GPU_TRITON_GEMM", raising=False)
     monkeypatch.delenv("CORNU_SCAN_UNROLL", raising=False)
     monkeypatch.setattr(loop, "on_gpu", lambda: False)
-    assert loop.compiler_options() is None and loop._jit_options() == {}
     assert (loop.default_unroll(1), loop.default_unroll(100)) == (2, 1)
     monkeypatch.setattr(loop, "on_gpu", lambda: True)
     assert loop.compiler_options() == {"xla_gpu_enable_triton_gemm": False}
@@ -312,3 +312,39 @@ def test_gpu_programs_use_cublas_and_no_unroll_unless_told(monkeypatch):
     monkeypatch.setenv("CORNU_SCAN_UNROLL", "eight")
     with pytest.raises(ValueError, match=r"CORNU_SCAN_UNROLL='eight'.*e\.g\. 1 or 8"):
         loop.default_unroll(1)
+
+
+def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
+    """On the CPU cornu asks XLA for 512-bit loops and Eigen matrix products instead of
+    YNNPACK fusions (faster on this project's machine, see docs/performance.md), where
+    this jaxlib has that option; CORNU_CPU_XLA_DEFAULTS=1 keeps XLA's defaults. The
+    options reach the compiled training program."""
+    from cornu.training import loop
+
+    monkeypatch.delenv("CORNU_CPU_XLA_DEFAULTS", raising=False)
+    monkeypatch.setattr(loop, "on_gpu", lambda: False)
+    options = loop.compiler_options()
+    assert options["xla_cpu_prefer_vector_width"] == 512
+    assert ("xla_cpu_experimental_ynn_fusion_type" in options) == loop._has_ynn_fusions()
+    monkeypatch.setattr(jax.lib, "__version__", "0.10.0")
+    assert not loop._has_ynn_fusions()
+    monkeypatch.setattr(jax.lib, "__version__", "0.11.2")
+    assert loop._has_ynn_fusions()
+    monkeypatch.setattr(jax.lib, "__version__", "unknown")
+    assert not loop._has_ynn_fusions()
+    monkeypatch.undo()
+    monkeypatch.setenv("CORNU_CPU_XLA_DEFAULTS", "1")
+    assert loop.compiler_options() is None
+    monkeypatch.delenv("CORNU_CPU_XLA_DEFAULTS")
+    if jax.default_backend() != "cpu" or not loop._has_ynn_fusions():
+        return
+    model = small_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x, y = data(16)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    engine = model._engine
+    ts = TrainState(model._params, model._state, model._opt_state, model._train_rng)
+    text = engine.train_chunk.lower(ts, engine.zero_sums(), (x,), (y,), None,
+                                    np.zeros((2, 8), np.int32), np.ones((2, 8), np.float32),
+                                    0, 2).compile().as_text()
+    assert "ynn_fusion" not in text
