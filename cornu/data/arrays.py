@@ -138,11 +138,10 @@ def pad_batches(array: np.ndarray, batch_size: int) -> np.ndarray:
 
 # XLA:CPU uses a host array in place, without copying it, when its data starts on a 64-byte
 # boundary. numpy aligns large arrays to 16 bytes only, so jax.device_put copies those
-# (70 ms for MNIST's 188 MB of float32 pixels). Copying into an aligned buffer of our own
-# was measured too: 16 ms when the memory comes back from a recent free, but 200-330 ms
-# whenever the system has to provide fresh pages (a third of the fit calls on this
-# project's VM), so only arrays that are aligned already, such as those pad_batches makes,
-# skip the copy.
+# (70 ms for MNIST's 188 MB of float32 pixels). Copying into a freshly allocated aligned
+# buffer was measured too: 16 ms when the memory comes back from a recent free, but
+# 150-440 ms whenever the system has to provide fresh pages, so arrays that pad_batches
+# makes skip the copy, and fit keeps buffers between its calls (cornu.data.staging).
 _ALIGN = 64
 
 
@@ -153,6 +152,11 @@ def empty_aligned(shape: tuple, dtype) -> np.ndarray:
     raw = np.empty(nbytes + _ALIGN, np.uint8)
     start = -raw.ctypes.data % _ALIGN
     return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def is_aligned(array: np.ndarray) -> bool:
+    """Whether XLA:CPU can use `array` in place (C-contiguous from a 64-byte boundary)."""
+    return bool(array.flags.c_contiguous) and array.ctypes.data % _ALIGN == 0
 
 
 def batch_mask(n: int, batch_size: int) -> np.ndarray:

@@ -21,6 +21,7 @@ from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
 from cornu.data import arrays
+from cornu.data.staging import HostStaging
 from cornu.layers.base import Layer, Shape
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
@@ -73,6 +74,7 @@ class Model:
         self.nan_stop: tuple[int, int] | None = None
         self._resume: dict[str, Any] | None = None
         self._fit_position: dict[str, Any] | None = None
+        self._staging = HostStaging()  # host buffers of the training arrays between fits
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self.history: History | None = None
@@ -409,7 +411,10 @@ class Model:
         self.stop_training = False
         self.nan_stop = None
 
-        x_dev, y_dev, sw_dev = jax.device_put((tuple(xs), tuple(ys), sw))
+        leaves = self._staging.device_put(
+            [*xs, *ys, sw], wait=lambda: jax.block_until_ready(self._params))
+        x_dev, y_dev, sw_dev = (tuple(leaves[:len(xs)]), tuple(leaves[len(xs):-1]),
+                                leaves[-1])
         if self._opt_state is None or self._train_rng is None:
             self._params, self._state, self._opt_state = engine.start_state(
                 self._params, self._state, self._opt_state)

@@ -1,0 +1,102 @@
+"""fit's host staging: later calls copy the training arrays into kept aligned buffers that
+XLA:CPU reads in place; the values are always the caller's current ones."""
+
+import jax
+import numpy as np
+import pytest
+
+import cornu
+from cornu.data import staging
+from cornu.data.arrays import is_aligned
+from cornu.layers import Dense
+
+pytestmark = pytest.mark.skipif(jax.default_backend() != "cpu", reason="staging is CPU-only")
+
+
+def unaligned(shape, seed=0):
+    """A float32 array whose data starts 16 bytes past a 64-byte boundary."""
+    values = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    raw = np.empty(values.nbytes + 128, np.uint8)
+    start = (-raw.ctypes.data % 64) + 16
+    array = raw[start:start + values.nbytes].view(np.float32).reshape(shape)
+    array[...] = values
+    assert not is_aligned(array)
+    return array
+
+
+def no_wait():
+    pass
+
+
+def test_second_call_reads_kept_buffers_in_place_with_current_values():
+    stage = staging.HostStaging()
+    x, y = unaligned((300, 7)), unaligned((300, 2), seed=1)
+    first = stage.device_put([x, y, None], no_wait)
+    np.testing.assert_array_equal(np.asarray(first[0]), x)
+    assert first[2] is None
+    stage._worker.join()  # the buffers are made in the background during the first call
+    signature, buffers = stage._buffers
+    assert signature == (((300, 7), "<f4"), ((300, 2), "<f4"))
+    x[0, 0] = 42.0  # the caller changes its array between the calls
+    second = stage.device_put([x, y, None], no_wait)
+    assert second[0].unsafe_buffer_pointer() == buffers[0].ctypes.data  # no device copy
+    assert second[1].unsafe_buffer_pointer() == buffers[1].ctypes.data
+    np.testing.assert_array_equal(np.asarray(second[0]), x)
+    np.testing.assert_array_equal(np.asarray(second[1]), y)
+
+
+def test_new_shapes_replace_the_buffers_and_aligned_arrays_are_not_staged():
+    stage = staging.HostStaging()
+    aligned = np.zeros((64, 16), np.float32)
+    if not is_aligned(aligned):
+        aligned = cornu.data.arrays.empty_aligned((64, 16), np.float32)
+        aligned[...] = 0
+    stage.device_put([aligned], no_wait)
+    assert stage._worker is None and stage._buffers is None  # nothing to stage
+    stage.device_put([unaligned((40, 3))], no_wait)
+    stage._worker.join()
+    stage.device_put([unaligned((50, 3))], no_wait)  # other shape: new buffers
+    stage._worker.join()
+    assert stage._buffers[0] == (((50, 3), "<f4"),)
+
+
+def test_arrays_over_the_limit_are_copied_per_call(monkeypatch):
+    monkeypatch.setattr(staging, "LIMIT_BYTES", 100)
+    stage = staging.HostStaging()
+    out = stage.device_put([unaligned((40, 3))], no_wait)
+    assert stage._worker is None and stage._buffers is None
+    assert out[0].shape == (40, 3)
+
+
+def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
+    stage = staging.HostStaging()
+    x = unaligned((30, 4))
+    stage.device_put([x], no_wait)
+    stage._worker.join()
+    calls = []
+    stage.device_put([x], lambda: calls.append("waited"))
+    assert calls == ["waited"]
+
+
+def test_fit_with_staging_trains_as_fit_without(monkeypatch):
+    """Three fit calls (the later two through the kept buffers) give the weights of three
+    fit calls that copy per call; a change to x between calls is used by both."""
+
+    def train(limit):
+        monkeypatch.setattr(staging, "LIMIT_BYTES", limit)
+        cornu.utils.set_random_seed(3)
+        model = cornu.Sequential([Dense(8, input_shape=(7,), activation="sigmoid"),
+                                  Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        x = unaligned((96, 7))
+        y = np.eye(2, dtype=np.float32)[np.arange(96) % 2]
+        for call in range(3):
+            model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+            x *= 0.5  # in place, between calls
+        return [np.asarray(w) for w in model.get_weights()], model._staging._buffers
+
+    staged, buffers = train(staging.LIMIT_BYTES)
+    copied, none = train(0)
+    assert buffers is not None and none is None
+    for a, b in zip(staged, copied, strict=True):
+        np.testing.assert_array_equal(a, b)
