@@ -126,11 +126,14 @@ def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) 
     return y.astype(np.float32)
 
 
-def pad_batches(array: np.ndarray, batch_size: int) -> np.ndarray:
-    """(n, ...) -> (steps, batch_size, ...), zero-padded at the end (64-byte aligned)."""
+def pad_batches(array: np.ndarray, batch_size: int, out: np.ndarray | None = None
+                ) -> np.ndarray:
+    """(n, ...) -> (steps, batch_size, ...), zero-padded at the end (64-byte aligned), in
+    `out` (an aligned (steps * batch_size, ...) array) when given."""
     n = array.shape[0]
     steps = -(-n // batch_size)
-    padded = empty_aligned((steps * batch_size, *array.shape[1:]), array.dtype)
+    padded = (empty_aligned((steps * batch_size, *array.shape[1:]), array.dtype)
+              if out is None else out)
     padded[:n] = array
     padded[n:] = 0
     return padded.reshape(steps, batch_size, *array.shape[1:])

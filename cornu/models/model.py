@@ -21,7 +21,7 @@ from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
 from cornu.data import arrays
-from cornu.data.staging import HostStaging
+from cornu.data.staging import HostStaging, PaddedBuffers
 from cornu.layers.base import Layer, Shape
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
@@ -75,6 +75,7 @@ class Model:
         self._resume: dict[str, Any] | None = None
         self._fit_position: dict[str, Any] | None = None
         self._staging = HostStaging()  # host buffers of the training arrays between fits
+        self._padded = PaddedBuffers()  # and of evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self.history: History | None = None
@@ -535,14 +536,19 @@ class Model:
         return True
 
     # -- evaluate / predict -------------------------------------------------------------------
-    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int):
+    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int,
+                      pad=None):
+        """Padded batches on the device; `pad(key, array, batch_size)` from
+        PaddedBuffers.lease, or fresh buffers (fit's validation data, which a callback's
+        evaluate must not overwrite)."""
+        pad = pad or (lambda key, array, size: arrays.pad_batches(array, size))
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         return jax.device_put((
-            tuple(arrays.pad_batches(a, batch_size) for a in xs),
-            tuple(arrays.pad_batches(a, batch_size) for a in ys),
+            tuple(pad(("x", i), a, batch_size) for i, a in enumerate(xs)),
+            tuple(pad(("y", i), a, batch_size) for i, a in enumerate(ys)),
             arrays.batch_mask(n, batch_size),
-            None if sw is None else arrays.pad_batches(sw, batch_size)))
+            None if sw is None else pad(("sw",), sw, batch_size)))
 
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:
@@ -586,8 +592,9 @@ class Model:
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
         start = time.perf_counter()
-        logs = engine.logs(engine.evaluate_all(self._params, self._state,
-                                               *self._eval_batches(xs, ys, sw, batch_size)))
+        with self._padded.lease() as pad:
+            logs = engine.logs(engine.evaluate_all(
+                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad)))
         if verbose:
             n = xs[0].shape[0]
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
@@ -609,16 +616,18 @@ class Model:
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         start = time.perf_counter()
-        outs = self._predictor.predict_all(
-            self._params, self._state,
-            jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
 
         def unbatch(o):
             o = np.asarray(o)
             return o.reshape(-1, *o.shape[2:])[:n]
 
-        result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
-                  else unbatch(outs))
+        with self._padded.lease() as pad:
+            outs = self._predictor.predict_all(
+                self._params, self._state,
+                jax.device_put(tuple(pad(("predict", i), a, batch_size)
+                                     for i, a in enumerate(xs))))
+            result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
+                      else unbatch(outs))
         if verbose:
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
                                            time.perf_counter() - start, n, {}), flush=True)

@@ -68,6 +68,20 @@ def test_arrays_over_the_limit_are_copied_per_call(monkeypatch):
     assert out[0].shape == (40, 3)
 
 
+def test_no_memory_for_the_buffers_means_copies_per_call(monkeypatch):
+    def no_memory(shape, dtype):
+        raise MemoryError
+
+    monkeypatch.setattr(staging, "empty_aligned", no_memory)
+    stage = staging.HostStaging()
+    x = unaligned((30, 4))
+    stage.device_put([x], no_wait)
+    stage._worker.join()
+    out = stage.device_put([x], no_wait)
+    assert stage._failed and stage._worker is None and stage._buffers is None
+    np.testing.assert_array_equal(np.asarray(out[0]), x)
+
+
 def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
     stage = staging.HostStaging()
     x = unaligned((30, 4))
@@ -100,3 +114,66 @@ def test_fit_with_staging_trains_as_fit_without(monkeypatch):
     assert buffers is not None and none is None
     for a, b in zip(staged, copied, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def small_net():
+    cornu.utils.set_random_seed(5)
+    model = cornu.Sequential([Dense(6, input_shape=(7,), activation="sigmoid"),
+                              Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values():
+    model = small_net()
+    x1, x2 = unaligned((10, 7), seed=1), unaligned((10, 7), seed=2)
+    y = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
+    first = model.predict(x1, batch_size=4, verbose=0)
+    kept = model._padded._kept[("predict", 0)]
+    assert kept.shape == (12, 7) and is_aligned(kept)
+    second = model.predict(x2, batch_size=4, verbose=0)
+    assert model._padded._kept[("predict", 0)] is kept  # the same buffer, refilled
+    np.testing.assert_allclose(first, np.asarray(model(x1)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(second, np.asarray(model(x2)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(kept[10:], 0)  # the padding rows are zeros again
+    one = model.evaluate(x1, y, batch_size=4, verbose=0)
+    again = model.evaluate(x2, y, batch_size=4, verbose=0)
+    model._padded = staging.PaddedBuffers()
+    with model._padded._lock:  # held elsewhere: this call pads into fresh buffers
+        fresh = model.evaluate(x2, y, batch_size=4, verbose=0)
+    assert model._padded._kept == {}
+    assert again == fresh and one != again
+
+
+def test_padded_buffers_respect_the_limit_and_are_cpu_only(monkeypatch):
+    buffers = staging.PaddedBuffers()
+    with buffers.lease() as pad:
+        pad("a", unaligned((10, 7)), 4)
+    assert list(buffers._kept) == ["a"]
+    monkeypatch.setattr(staging, "LIMIT_BYTES", 12 * 7 * 4 + 10)
+    with buffers.lease() as pad:
+        out = pad("b", unaligned((10, 7)), 4)  # would exceed the limit with "a"
+    assert list(buffers._kept) == ["a"] and out.shape == (3, 4, 7)
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    with buffers.lease() as pad:
+        assert pad is staging._fresh
+
+
+def test_an_evaluate_in_a_callback_leaves_fit_validation_data_alone():
+    """Validation batches are padded into fresh buffers: a callback that evaluates other
+    data during fit (into the kept buffers) does not change what fit validates on."""
+    x, xv, other = unaligned((40, 7), 1), unaligned((12, 7), 2), unaligned((12, 7), 3)
+    y = np.eye(3, dtype=np.float32)[np.arange(40) % 3]
+    yv = y[:12]
+
+    def run(with_callback):
+        model = small_net()
+        callbacks = [cornu.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: model.evaluate(other, yv, batch_size=5,
+                                                              verbose=0))] \
+            if with_callback else []
+        history = model.fit(x, y, batch_size=5, epochs=3, verbose=0,
+                            validation_data=(xv, yv), callbacks=callbacks)
+        return history.history["val_loss"]
+
+    assert run(True) == run(False)
