@@ -104,7 +104,7 @@ def test_fit_with_staging_trains_as_fit_without(monkeypatch):
         model.compile(optimizer="adam", loss="categorical_crossentropy")
         x = unaligned((96, 7))
         y = np.eye(2, dtype=np.float32)[np.arange(96) % 2]
-        for call in range(3):
+        for _ in range(3):
             model.fit(x, y, batch_size=16, epochs=1, verbose=0)
             x *= 0.5  # in place, between calls
         return [np.asarray(w) for w in model.get_weights()], model._staging._buffers
