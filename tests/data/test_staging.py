@@ -34,7 +34,9 @@ def test_second_call_reads_kept_buffers_in_place_with_current_values():
     first = stage.device_put([x, y, None], no_wait)
     np.testing.assert_array_equal(np.asarray(first[0]), x)
     assert first[2] is None
-    stage._worker.join()  # the buffers are made in the background during the first call
+    assert stage._worker is None  # a single fit call makes no buffers
+    stage.device_put([x, y, None], no_wait)
+    stage._worker.join()  # they are made in the background during the second call
     signature, buffers = stage._buffers
     assert signature == (((300, 7), "<f4"), ((300, 2), "<f4"))
     x[0, 0] = 42.0  # the caller changes its array between the calls
@@ -52,10 +54,14 @@ def test_new_shapes_replace_the_buffers_and_aligned_arrays_are_not_staged():
         aligned = cornu.data.arrays.empty_aligned((64, 16), np.float32)
         aligned[...] = 0
     stage.device_put([aligned], no_wait)
+    stage.device_put([aligned], no_wait)
     assert stage._worker is None and stage._buffers is None  # nothing to stage
-    stage.device_put([unaligned((40, 3))], no_wait)
+    for _ in range(2):
+        stage.device_put([unaligned((40, 3))], no_wait)
     stage._worker.join()
-    stage.device_put([unaligned((50, 3))], no_wait)  # other shape: new buffers
+    stage.device_put([unaligned((50, 3))], no_wait)  # other shapes: the old ones go
+    assert stage._worker is None and stage._buffers is None
+    stage.device_put([unaligned((50, 3))], no_wait)
     stage._worker.join()
     assert stage._buffers[0] == (((50, 3), "<f4"),)
 
@@ -63,6 +69,7 @@ def test_new_shapes_replace_the_buffers_and_aligned_arrays_are_not_staged():
 def test_arrays_over_the_limit_are_copied_per_call(monkeypatch):
     monkeypatch.setattr(staging, "LIMIT_BYTES", 100)
     stage = staging.HostStaging()
+    stage.device_put([unaligned((40, 3))], no_wait)
     out = stage.device_put([unaligned((40, 3))], no_wait)
     assert stage._worker is None and stage._buffers is None
     assert out[0].shape == (40, 3)
@@ -76,6 +83,7 @@ def test_no_memory_for_the_buffers_means_copies_per_call(monkeypatch):
     stage = staging.HostStaging()
     x = unaligned((30, 4))
     stage.device_put([x], no_wait)
+    stage.device_put([x], no_wait)
     stage._worker.join()
     out = stage.device_put([x], no_wait)
     assert stage._failed and stage._worker is None and stage._buffers is None
@@ -86,6 +94,7 @@ def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
     stage = staging.HostStaging()
     x = unaligned((30, 4))
     stage.device_put([x], no_wait)
+    stage.device_put([x], no_wait)
     stage._worker.join()
     calls = []
     stage.device_put([x], lambda: calls.append("waited"))
@@ -93,7 +102,7 @@ def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
 
 
 def test_fit_with_staging_trains_as_fit_without(monkeypatch):
-    """Three fit calls (the later two through the kept buffers) give the weights of three
+    """Four fit calls (the later two through the kept buffers) give the weights of four
     fit calls that copy per call; a change to x between calls is used by both."""
 
     def train(limit):
@@ -104,7 +113,7 @@ def test_fit_with_staging_trains_as_fit_without(monkeypatch):
         model.compile(optimizer="adam", loss="categorical_crossentropy")
         x = unaligned((96, 7))
         y = np.eye(2, dtype=np.float32)[np.arange(96) % 2]
-        for _ in range(3):
+        for _ in range(4):
             model.fit(x, y, batch_size=16, epochs=1, verbose=0)
             x *= 0.5  # in place, between calls
         return [np.asarray(w) for w in model.get_weights()], model._staging._buffers
