@@ -27,16 +27,20 @@ from cornu.data.arrays import empty_aligned, is_aligned, pad_batches
 
 LIMIT_BYTES = 1 << 30
 
-Signature = tuple[tuple[tuple[int, ...], str], ...]
+Signature = tuple[tuple[tuple[int, ...], str] | None, ...]
 
 
 class HostStaging:
-    """Aligned host buffers for one model's training arrays, reused between fit calls."""
+    """Aligned host buffers for one model's training arrays, reused between fit calls.
+
+    The buffers are keyed by the arrays' positions and shapes, not by their alignment: a
+    fresh array each call (`fit(x / 255, ...)` in a loop, or cornu's own label copies)
+    starts on a 64-byte boundary in some calls and not in others."""
 
     def __init__(self) -> None:
-        self._buffers: tuple[Signature, list[np.ndarray]] | None = None
-        self._worker: threading.Thread | None = None
         self._seen: Signature | None = None  # the shapes of the last call
+        self._buffers: dict[int, np.ndarray] = {}  # position -> buffer, for _seen
+        self._worker: threading.Thread | None = None
         self._failed = False
 
     def device_put(self, leaves: Sequence[np.ndarray | None],
@@ -46,43 +50,40 @@ class HostStaging:
         if self._worker is not None:
             self._worker.join()
             self._worker = None
-        staged = [a is not None and not is_aligned(a) for a in leaves]
-        signature = tuple((a.shape, a.dtype.str) for a, s in zip(leaves, staged, strict=True)
-                          if s)
-        size = sum(a.nbytes for a, s in zip(leaves, staged, strict=True) if s)
-        if (not signature or size > LIMIT_BYTES or self._failed
-                or jax.default_backend() != "cpu"):
+        signature = tuple(None if a is None else (a.shape, a.dtype.str) for a in leaves)
+        unaligned = [i for i, a in enumerate(leaves) if a is not None and not is_aligned(a)]
+        if signature != self._seen:
+            self._seen, self._buffers = signature, {}  # the old buffers go
+            return jax.device_put(list(leaves))  # a first call with these shapes
+        if not unaligned or self._failed or jax.default_backend() != "cpu":
             return jax.device_put(list(leaves))
-        if self._buffers is None or self._buffers[0] != signature:
-            self._buffers = None  # the old ones go before new ones are made
-            if self._seen == signature:  # a second call with these shapes
-                self._worker = threading.Thread(target=self._make, args=(signature,),
-                                                daemon=True)
-                self._worker.start()
-            self._seen = signature
-            return jax.device_put(list(leaves))
-        wait()
-        buffers = iter(self._buffers[1])
-        out = []
-        for array, stage in zip(leaves, staged, strict=True):
-            if stage:
-                buffer = next(buffers)
-                np.copyto(buffer, array)
-                array = buffer
-            out.append(array)
+        missing = [i for i in unaligned if i not in self._buffers]
+        size = sum(b.nbytes for b in self._buffers.values()) + sum(
+            leaves[i].nbytes for i in missing)
+        if missing and size <= LIMIT_BYTES:  # made while this call trains, used by the next
+            self._worker = threading.Thread(
+                target=self._make, args=({i: signature[i] for i in missing},), daemon=True)
+            self._worker.start()
+        out = list(leaves)
+        if any(i in self._buffers for i in unaligned):
+            wait()
+            for i in unaligned:
+                if i in self._buffers:
+                    np.copyto(self._buffers[i], leaves[i])
+                    out[i] = self._buffers[i]
         return jax.device_put(out)
 
-    def _make(self, signature: Signature) -> None:
-        buffers = []
+    def _make(self, wanted: dict[int, tuple[tuple[int, ...], str]]) -> None:
+        made = {}
         try:
-            for shape, dtype in signature:
+            for i, (shape, dtype) in wanted.items():
                 buffer = empty_aligned(shape, np.dtype(dtype))
-                buffer.fill(0)  # the system provides the pages now, not in the next fit call
-                buffers.append(buffer)
+                buffer.fill(0)  # the system provides the pages now, not in a fit call
+                made[i] = buffer
         except MemoryError:
             self._failed = True
             return
-        self._buffers = (signature, buffers)
+        self._buffers = {**self._buffers, **made}
 
 
 class PaddedBuffers:
