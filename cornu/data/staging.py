@@ -9,14 +9,16 @@ shapes between fit calls: a later call copies the (possibly changed) arrays into
 15 ms for MNIST) and XLA reads them in place. The buffers are made and touched by a
 background thread during the second call with the same shapes, so a model trained by one
 fit call pays nothing (a thread started in the first call made that call ~0.1 s slower
-in some runs: it competes with the compilation for the cores). Only on the CPU, and only
-up to `LIMIT_BYTES` of arrays: the buffers stay allocated while the model lives. Should
-making them fail for lack of memory, every later call copies as the first one did.
+in some runs: it competes with the compilation for the cores). Only on the CPU, only up
+to `LIMIT_BYTES` of arrays, and not with CORNU_HOST_BUFFERS=0: the buffers stay allocated
+while the model lives. Should making them fail for lack of memory, every later call
+copies as the first one did.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 
@@ -26,6 +28,13 @@ import numpy as np
 from cornu.data.arrays import empty_aligned, is_aligned, pad_batches
 
 LIMIT_BYTES = 1 << 30
+
+
+def _enabled() -> bool:
+    """Kept buffers only on the CPU, and not with CORNU_HOST_BUFFERS=0."""
+    return (jax.default_backend() == "cpu"
+            and os.environ.get("CORNU_HOST_BUFFERS", "1").lower() not in ("0", "false", "off",
+                                                                           "no"))
 
 Signature = tuple[tuple[tuple[int, ...], str] | None, ...]
 
@@ -43,10 +52,14 @@ class HostStaging:
         self._worker: threading.Thread | None = None
         self._failed = False
 
+    def __deepcopy__(self, memo: dict) -> HostStaging:
+        return HostStaging()  # a copied model makes buffers of its own when it trains
+
     def device_put(self, leaves: Sequence[np.ndarray | None],
                    wait: Callable[[], None]) -> list[jax.Array | None]:
-        """The arrays on the device. `wait` blocks until no earlier program reads the
-        buffers any more (they are overwritten here)."""
+        """The arrays on the device. `wait` blocks until the programs of the previous fit
+        call are done (fit waits for the model's weights, which each of its programs
+        writes): the buffers are overwritten here."""
         if self._worker is not None:
             self._worker.join()
             self._worker = None
@@ -55,12 +68,12 @@ class HostStaging:
         if signature != self._seen:
             self._seen, self._buffers = signature, {}  # the old buffers go
             return jax.device_put(list(leaves))  # a first call with these shapes
-        if not unaligned or self._failed or jax.default_backend() != "cpu":
+        if not unaligned or self._failed or not _enabled():
             return jax.device_put(list(leaves))
         missing = [i for i in unaligned if i not in self._buffers]
         size = sum(b.nbytes for b in self._buffers.values()) + sum(
             leaves[i].nbytes for i in missing)
-        if missing and size <= LIMIT_BYTES:  # made while this call trains, used by the next
+        if missing and size <= LIMIT_BYTES:  # made while this call trains, used once made
             self._worker = threading.Thread(
                 target=self._make, args=({i: signature[i] for i in missing},), daemon=True)
             self._worker.start()
@@ -94,19 +107,23 @@ class PaddedBuffers:
     freed and 17-60 ms when the system had to provide fresh pages (predict of 10,000 MNIST
     images at batch 1000 on this project's machine). One call at a time uses the kept
     buffers (`lease`); a call made while another holds them (another thread) pads into
-    fresh ones. Up to LIMIT_BYTES in all; on a GPU every call pads into fresh buffers."""
+    fresh ones. Up to LIMIT_BYTES in all; on a GPU, or with CORNU_HOST_BUFFERS=0, every call
+pads into fresh buffers."""
 
     def __init__(self) -> None:
         self._kept: dict[Hashable, np.ndarray] = {}
         self._lock = threading.Lock()
 
+    def __deepcopy__(self, memo: dict) -> PaddedBuffers:
+        return PaddedBuffers()
+
     @contextlib.contextmanager
     def lease(self) -> Iterator[Callable[[Hashable, np.ndarray, int], np.ndarray]]:
         """A `pad(key, array, batch_size)` function for the duration of one call, whose
         results must be read back before the block ends."""
-        owned = jax.default_backend() == "cpu" and self._lock.acquire(blocking=False)
+        owned = _enabled() and self._lock.acquire(blocking=False)
         try:
-            yield self._pad if owned else _fresh
+            yield self._pad if owned else fresh_batches
         finally:
             if owned:
                 self._lock.release()
@@ -119,11 +136,12 @@ class PaddedBuffers:
             kept = sum(b.nbytes for b in self._kept.values())
             nbytes = int(np.prod(shape, dtype=np.int64)) * array.dtype.itemsize
             if kept + nbytes > LIMIT_BYTES:
-                return _fresh(key, array, batch_size)
+                return fresh_batches(key, array, batch_size)
             buffer = empty_aligned(shape, array.dtype)
         self._kept[key] = buffer
         return pad_batches(array, batch_size, out=buffer)
 
 
-def _fresh(key: Hashable, array: np.ndarray, batch_size: int) -> np.ndarray:
+def fresh_batches(key: Hashable, array: np.ndarray, batch_size: int) -> np.ndarray:
+    """`pad` without kept buffers: a new aligned buffer per call."""
     return pad_batches(array, batch_size)

@@ -20,7 +20,7 @@ from cornu import _deprecation, activations, losses, metrics, optimizers
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
-from cornu.data import arrays
+from cornu.data import arrays, staging
 from cornu.data.staging import HostStaging, PaddedBuffers
 from cornu.layers.base import Layer, Shape
 from cornu.reports import progbar
@@ -541,7 +541,7 @@ class Model:
         """Padded batches on the device; `pad(key, array, batch_size)` from
         PaddedBuffers.lease, or fresh buffers (fit's validation data, which a callback's
         evaluate must not overwrite)."""
-        pad = pad or (lambda key, array, size: arrays.pad_batches(array, size))
+        pad = pad or staging.fresh_batches
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         return jax.device_put((
@@ -624,7 +624,7 @@ class Model:
         with self._padded.lease() as pad:
             outs = self._predictor.predict_all(
                 self._params, self._state,
-                jax.device_put(tuple(pad(("predict", i), a, batch_size)
+                jax.device_put(tuple(pad(("x", i), a, batch_size)
                                      for i, a in enumerate(xs))))
             result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
                       else unbatch(outs))

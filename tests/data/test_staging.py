@@ -96,12 +96,33 @@ def test_no_memory_for_the_buffers_means_copies_per_call(monkeypatch):
 def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
     stage = staging.HostStaging()
     x = unaligned((30, 4))
-    stage.device_put([x], no_wait)
-    stage.device_put([x], no_wait)
-    stage._worker.join()
-    calls = []
-    stage.device_put([x], lambda: calls.append("waited"))
-    assert calls == ["waited"]
+    for _ in range(3):
+        stage.device_put([x], no_wait)
+    seen, other = [], unaligned((30, 4), seed=9)
+    stage.device_put([other], lambda: seen.append(stage._buffers[0].copy()))
+    np.testing.assert_array_equal(seen[0], x)  # still the previous call's values
+    np.testing.assert_array_equal(stage._buffers[0], other)
+
+
+def test_copies_of_a_model_and_the_opt_out(monkeypatch):
+    import copy
+
+    model = small_net()
+    x = unaligned((10, 7))
+    y = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
+    for _ in range(3):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    model.predict(x, batch_size=4, verbose=0)
+    twin = copy.deepcopy(model)  # the kept buffers and the lock are not copied
+    assert twin._staging._buffers == {} and twin._padded._kept == {}
+    np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0))
+    monkeypatch.setenv("CORNU_HOST_BUFFERS", "0")
+    fresh = small_net()
+    for _ in range(3):
+        fresh.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    fresh.predict(x, batch_size=4, verbose=0)
+    assert fresh._staging._buffers == {} and fresh._staging._worker is None
+    assert fresh._padded._kept == {}
 
 
 def test_fit_with_staging_trains_as_fit_without(monkeypatch):
@@ -141,10 +162,10 @@ def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values():
     x1, x2 = unaligned((10, 7), seed=1), unaligned((10, 7), seed=2)
     y = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
     first = model.predict(x1, batch_size=4, verbose=0)
-    kept = model._padded._kept[("predict", 0)]
+    kept = model._padded._kept[("x", 0)]  # evaluate and predict share the inputs' buffers
     assert kept.shape == (12, 7) and is_aligned(kept)
     second = model.predict(x2, batch_size=4, verbose=0)
-    assert model._padded._kept[("predict", 0)] is kept  # the same buffer, refilled
+    assert model._padded._kept[("x", 0)] is kept  # the same buffer, refilled
     np.testing.assert_allclose(first, np.asarray(model(x1)), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(second, np.asarray(model(x2)), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(kept[10:], 0)  # the padding rows are zeros again
@@ -168,7 +189,7 @@ def test_padded_buffers_respect_the_limit_and_are_cpu_only(monkeypatch):
     assert list(buffers._kept) == ["a"] and out.shape == (3, 4, 7)
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     with buffers.lease() as pad:
-        assert pad is staging._fresh
+        assert pad is staging.fresh_batches
 
 
 def test_an_evaluate_in_a_callback_leaves_fit_validation_data_alone():

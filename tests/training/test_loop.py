@@ -321,11 +321,15 @@ def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
     options reach the compiled training program."""
     from cornu.training import loop
 
+    on_cpu = jax.default_backend() == "cpu"
     monkeypatch.delenv("CORNU_CPU_XLA_DEFAULTS", raising=False)
     monkeypatch.setattr(loop, "on_gpu", lambda: False)
+    monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
     options = loop.compiler_options()
     assert options["xla_cpu_prefer_vector_width"] == 512
     assert ("xla_cpu_experimental_ynn_fusion_type" in options) == loop._has_ynn_fusions()
+    monkeypatch.setenv("CORNU_CPU_XLA_DEFAULTS", "1")
+    assert loop.compiler_options() is None
     monkeypatch.setattr(jax.lib, "__version__", "0.10.0")
     assert not loop._has_ynn_fusions()
     monkeypatch.setattr(jax.lib, "__version__", "0.11.2")
@@ -333,10 +337,7 @@ def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
     monkeypatch.setattr(jax.lib, "__version__", "unknown")
     assert not loop._has_ynn_fusions()
     monkeypatch.undo()
-    monkeypatch.setenv("CORNU_CPU_XLA_DEFAULTS", "1")
-    assert loop.compiler_options() is None
-    monkeypatch.delenv("CORNU_CPU_XLA_DEFAULTS")
-    if jax.default_backend() != "cpu" or not loop._has_ynn_fusions():
+    if not on_cpu or not loop._has_ynn_fusions():
         return
     model = small_model()
     model.compile(optimizer="adam", loss="categorical_crossentropy")
