@@ -67,6 +67,7 @@ class HostStaging:
         unaligned = [i for i, a in enumerate(leaves) if a is not None and not is_aligned(a)]
         if signature != self._seen:
             self._seen, self._buffers = signature, {}  # the old buffers go
+            self._failed = False  # other shapes may fit where these did not
             return jax.device_put(list(leaves))  # a first call with these shapes
         if not unaligned or self._failed or not _enabled():
             return jax.device_put(list(leaves))
@@ -93,7 +94,7 @@ class HostStaging:
                 buffer = empty_aligned(shape, np.dtype(dtype))
                 buffer.fill(0)  # the system provides the pages now, not in a fit call
                 made[i] = buffer
-        except MemoryError:
+        except Exception:  # MemoryError above all: later calls copy as the first did
             self._failed = True
             return
         self._buffers = {**self._buffers, **made}

@@ -91,6 +91,8 @@ def test_no_memory_for_the_buffers_means_copies_per_call(monkeypatch):
     out = stage.device_put([x], no_wait)
     assert stage._failed and stage._worker is None and stage._buffers == {}
     np.testing.assert_array_equal(np.asarray(out[0]), x)
+    stage.device_put([unaligned((20, 4))], no_wait)  # other shapes: tried again
+    assert not stage._failed
 
 
 def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
