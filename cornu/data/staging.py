@@ -18,13 +18,13 @@ copies as the first one did.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 
 import jax
 import numpy as np
 
+from cornu import _settings
 from cornu.data.arrays import empty_aligned, is_aligned, pad_batches
 
 LIMIT_BYTES = 1 << 30
@@ -32,9 +32,7 @@ LIMIT_BYTES = 1 << 30
 
 def _enabled() -> bool:
     """Kept buffers only on the CPU, and not with CORNU_HOST_BUFFERS=0."""
-    return (jax.default_backend() == "cpu"
-            and os.environ.get("CORNU_HOST_BUFFERS", "1").lower() not in ("0", "false", "off",
-                                                                           "no"))
+    return jax.default_backend() == "cpu" and _settings.switch("CORNU_HOST_BUFFERS", True)
 
 Signature = tuple[tuple[tuple[int, ...], str] | None, ...]
 

@@ -21,7 +21,6 @@ from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
 from cornu.data import arrays, staging
-from cornu.data.staging import HostStaging, PaddedBuffers
 from cornu.layers.base import Layer, Shape
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
@@ -74,8 +73,8 @@ class Model:
         self.nan_stop: tuple[int, int] | None = None
         self._resume: dict[str, Any] | None = None
         self._fit_position: dict[str, Any] | None = None
-        self._staging = HostStaging()  # host buffers of the training arrays between fits
-        self._padded = PaddedBuffers()  # and of evaluate's and predict's padded batches
+        self._staging = staging.HostStaging()  # host buffers of the training arrays between fits
+        self._padded = staging.PaddedBuffers()  # and of evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self.history: History | None = None

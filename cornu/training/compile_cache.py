@@ -9,12 +9,14 @@ from pathlib import Path
 
 import jax
 
+from cornu import _settings
+
 
 def cache_folder() -> Path | None:
     setting = os.environ.get("CORNU_COMPILATION_CACHE", "")
-    if setting.lower() in ("0", "false", "off", "no"):
+    if setting.strip().lower() in _settings.OFF:
         return None
-    if setting and setting.lower() not in ("1", "true", "on", "yes"):
+    if setting and setting.strip().lower() not in _settings.ON:  # a folder
         return Path(setting).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "cornu" / "jax-compilation-cache"

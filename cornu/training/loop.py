@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from cornu import _settings
 from cornu.losses import Loss
 from cornu.metrics import Metric
 from cornu.training import rng as global_rng
@@ -92,19 +93,15 @@ def compiler_options() -> dict[str, Any] | None:
     epoch at batch 100 on this project's 2-core machine. CORNU_CPU_XLA_DEFAULTS=1 keeps
     XLA's defaults."""
     if on_gpu():
-        if _env_flag("CORNU_GPU_TRITON_GEMM"):
+        if _settings.switch("CORNU_GPU_TRITON_GEMM", False):
             return None
         return {"xla_gpu_enable_triton_gemm": False}
-    if jax.default_backend() != "cpu" or _env_flag("CORNU_CPU_XLA_DEFAULTS"):
+    if jax.default_backend() != "cpu" or _settings.switch("CORNU_CPU_XLA_DEFAULTS", False):
         return None
     options: dict[str, Any] = {"xla_cpu_prefer_vector_width": 512}
     if _has_ynn_fusions():
         options["xla_cpu_experimental_ynn_fusion_type"] = ""
     return options
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "0").lower() in ("1", "true", "on", "yes")
 
 
 def _has_ynn_fusions() -> bool:
