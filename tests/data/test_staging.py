@@ -24,6 +24,14 @@ def unaligned(shape, seed=0):
     return array
 
 
+def small_net():
+    cornu.utils.set_random_seed(5)
+    model = cornu.Sequential([Dense(6, input_shape=(7,), activation="sigmoid"),
+                              Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def no_wait():
     pass
 
@@ -133,12 +141,9 @@ def test_fit_with_staging_trains_as_fit_without(monkeypatch):
 
     def train(limit):
         monkeypatch.setattr(staging, "LIMIT_BYTES", limit)
-        cornu.utils.set_random_seed(3)
-        model = cornu.Sequential([Dense(8, input_shape=(7,), activation="sigmoid"),
-                                  Dense(2, activation="softmax")])
-        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        model = small_net()
         x = unaligned((96, 7))
-        y = np.eye(2, dtype=np.float32)[np.arange(96) % 2]
+        y = np.eye(3, dtype=np.float32)[np.arange(96) % 3]
         for _ in range(4):
             model.fit(x, y, batch_size=16, epochs=1, verbose=0)
             x *= 0.5  # in place, between calls
@@ -149,14 +154,6 @@ def test_fit_with_staging_trains_as_fit_without(monkeypatch):
     assert 0 in buffers and none == {}
     for a, b in zip(staged, copied, strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-def small_net():
-    cornu.utils.set_random_seed(5)
-    model = cornu.Sequential([Dense(6, input_shape=(7,), activation="sigmoid"),
-                              Dense(3, activation="softmax")])
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
 
 
 def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values():
