@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 import jax
@@ -192,6 +193,18 @@ class Optimizer:
 
         inject = optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)
         return inject(learning_rate=self.learning_rate)
+
+    def transform_key(self) -> Hashable | None:
+        """What `transform()` is made from: optimizers with equal keys make equal
+        transforms, so programs built on one serve the other. None for optimizer classes
+        defined outside cornu (their rule may read more than their config)."""
+        if _CLASSES.get(type(self).__name__) is not type(self):
+            return None
+        config = {k: v for k, v in self.get_config().items() if k != "name"}
+        try:
+            return type(self).__name__, json.dumps(config, sort_keys=True, allow_nan=True)
+        except (TypeError, ValueError):
+            return None
 
     def get_config(self) -> dict[str, Any]:
         """JSON-serialisable constructor arguments, `name` included."""

@@ -224,7 +224,7 @@ class Model:
                               float(weights[k]), use_logits))
         self._heads = heads
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
-                              self._regularization())
+                              self._regularization(), tx_key=self.optimizer.transform_key())
 
     def _regularization(self):
         """params -> the sum of the layers' regularization penalties, or None."""

@@ -13,11 +13,12 @@ one output has one head, and its logs are Keras' plain 'loss', 'accuracy', ...
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import jax
@@ -128,6 +129,33 @@ def _take(tree, idx):
     return jax.tree.map(lambda a: jnp.take(a, idx, axis=0), tree)
 
 
+#: traces of the programs every model of the process shares (by name)
+SHARED_TRACES: Counter[str] = Counter()
+
+
+def _start_state(tx: optax.GradientTransformation, params, state, opt_state):
+    """The state fit trains: the optimizer's slots made on the first fit (opt_state None),
+    and every buffer copied once, since the compiled steps donate theirs (no aliasing
+    between params, slots or arrays the caller still holds). One program instead of an
+    operation-by-operation start that compiled a dozen small ones."""
+    SHARED_TRACES["start_state"] += 1
+    if opt_state is None:
+        opt_state = tx.init(params)
+    return jax.tree.map(jnp.copy, (params, state, opt_state))
+
+
+def _copy_tree(tree):
+    SHARED_TRACES["copy_state"] += 1
+    return jax.tree.map(jnp.copy, tree)
+
+
+# Keyed by the arrays' shapes alone (jit's own cache), so shared by all models: a second
+# model of the same shapes in one process (a notebook re-running its cells, a search over
+# settings) compiles neither this nor, with the same optimizer settings, start_state.
+_copy_state = jax.jit(_copy_tree)
+_START_PROGRAMS: dict[Hashable, Callable] = {}
+
+
 class Engine:
     """The jitted programs of one compiled model; `traces` counts compilations by name."""
 
@@ -138,6 +166,7 @@ class Engine:
         tx: optax.GradientTransformation,
         regularization: Callable[[Any], jax.Array] | None = None,
         unroll: int | None = None,
+        tx_key: Hashable | None = None,
     ) -> None:
         self.forward = forward
         self.heads = list(heads)
@@ -150,8 +179,12 @@ class Engine:
         self.train_chunk = jax.jit(self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1),
                                    **options)
         self.evaluate_all = jax.jit(self._evaluate_all, **options)
-        self.start_state = jax.jit(self._start_state)
-        self.copy_state = jax.jit(self._copy_state)
+        # shared by the models of this process with the same optimizer configuration
+        # (tx_key) and array shapes: a second model compiles neither
+        self.start_state = (jax.jit(functools.partial(_start_state, tx)) if tx_key is None
+                            else _START_PROGRAMS.setdefault(
+                                tx_key, jax.jit(functools.partial(_start_state, tx))))
+        self.copy_state = _copy_state
 
     # -- pieces ----------------------------------------------------------------------------
     @property
@@ -221,20 +254,6 @@ class Engine:
         return marker - 1 if marker > 0 else None
 
     # -- programs ---------------------------------------------------------------------------
-    def _start_state(self, params, state, opt_state):
-        """The state fit trains: the optimizer's slots made on the first fit (opt_state
-        None), and every buffer copied once, since the compiled steps donate theirs (no
-        aliasing between params, slots or arrays the caller still holds). One program
-        instead of an operation-by-operation start that compiled a dozen small ones."""
-        self.traces["start_state"] += 1
-        if opt_state is None:
-            opt_state = self.tx.init(params)
-        return jax.tree.map(jnp.copy, (params, state, opt_state))
-
-    def _copy_state(self, tree):
-        self.traces["copy_state"] += 1
-        return jax.tree.map(jnp.copy, tree)
-
     @staticmethod
     def epoch_mask(n: int, steps: int, batch_size: int) -> jax.Array:
         """(steps, batch) float mask: 1 for the n real samples, 0 for the last batch's

@@ -8,6 +8,7 @@ import pytest
 import cornu
 from cornu import optimizers
 from cornu.layers import Dense
+from cornu.training.loop import SHARED_TRACES
 from cornu.training.state import TrainState
 
 
@@ -94,9 +95,13 @@ def test_nothing_recompiles_after_the_first_epoch():
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
                   steps_per_execution=4)
     x, y = data(47)  # 37 for training: 10 steps of 4 (the last partial): chunks 4, 4, 2
+    shared = dict(SHARED_TRACES)
     model.fit(x, y, batch_size=4, epochs=1, verbose=0, validation_split=0.2)
     traces = dict(model._engine.traces)
     assert traces["train"] == 2  # the full chunk and the remainder chunk, once each
+    # (once in the process: an earlier test may have traced them for these shapes)
+    first = dict(SHARED_TRACES)
+    assert all(first[k] - shared.get(k, 0) <= 1 for k in ("start_state", "copy_state"))
     model.fit(x, y, batch_size=4, epochs=3, verbose=0, validation_split=0.2)
     model.optimizer.learning_rate = 1e-4
     model.fit(x, y, batch_size=4, epochs=2, verbose=0, validation_split=0.2)
@@ -105,12 +110,40 @@ def test_nothing_recompiles_after_the_first_epoch():
     after = dict(model._engine.traces)
     assert after["train"] == traces["train"]
     # later fits copy the state with the epoch-snapshot program: no new start_state
-    assert after["start_state"] == traces["start_state"] == 1
-    assert after["copy_state"] == traces["copy_state"] == 1
+    assert dict(SHARED_TRACES) == first
     assert after["evaluate"] == traces["evaluate"] + 1  # validation set, then x itself
     model.predict(x)
     model.predict(x)
     assert model._predictor.traces["predict"] == 1
+
+
+def test_models_of_the_same_shapes_share_start_state_and_copy_state():
+    """A second model with the same shapes compiles neither program again (Keras' own
+    helpers are global too); other optimizer settings need their own start_state, and
+    an optimizer class defined outside cornu always gets its own."""
+
+    def first_fit(optimizer):
+        before = dict(SHARED_TRACES)
+        cornu.utils.set_random_seed(3)
+        model = cornu.Sequential([Dense(11, input_shape=(5,), activation="sigmoid"),
+                                  Dense(2, activation="softmax")])
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+        x = np.random.default_rng(0).normal(size=(12, 5)).astype(np.float32)
+        model.fit(x, np.eye(2, dtype=np.float32)[np.arange(12) % 2], batch_size=4,
+                  verbose=0)
+        return {k: SHARED_TRACES[k] - before.get(k, 0) for k in ("start_state", "copy_state")}
+
+    class Mine(optimizers.Adam):
+        pass
+
+    first_fit(optimizers.Adam(learning_rate=0.0123))
+    assert first_fit(optimizers.Adam(learning_rate=0.0123, name="again")) == {
+        "start_state": 0, "copy_state": 0}
+    assert first_fit(optimizers.Adam(learning_rate=0.0456)) == {
+        "start_state": 1, "copy_state": 0}
+    assert first_fit(Mine(learning_rate=0.0123)) == {"start_state": 1, "copy_state": 0}
+    assert Mine().transform_key() is None
+    assert optimizers.Adam(epsilon=1e-5).transform_key() != optimizers.Adam().transform_key()
 
 
 def test_learning_rate_is_read_and_changed_between_epochs():
