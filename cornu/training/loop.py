@@ -78,8 +78,13 @@ def on_gpu() -> bool:
     return jax.default_backend() in ("gpu", "cuda", "rocm")
 
 
-def compiler_options() -> dict[str, Any] | None:
-    """XLA options for cornu's programs (None: XLA's defaults).
+#: training programs from this batch size on let YNNPACK sum over the batch (CPU)
+YNN_REDUCE_MIN_BATCH = 100
+
+
+def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
+    """XLA options for cornu's programs (None: XLA's defaults); `batch_size` for a
+    training program.
 
     On a GPU, matrix products go to cuBLAS instead of XLA's Triton GEMM fusions, which
     pad every operand of the lecture's net to tile multiples (784 -> 800, 500 -> 512: 7
@@ -94,7 +99,11 @@ def compiler_options() -> dict[str, Any] | None:
     epoch at batch 100 on this project's 2-core machine. XLA's copy insertion also uses
     its region analysis: without it the training loop copied the 500x500 weights every
     step before updating them in place (batch 100: 0.692 -> 0.673 s an epoch; batch 1
-    4.5% faster). CORNU_CPU_XLA_DEFAULTS=1 keeps XLA's defaults."""
+    4.5% faster). Training programs for batches of YNN_REDUCE_MIN_BATCH and more leave
+    the sums over the batch (the bias gradients) to YNNPACK: four fewer loops for LLVM
+    to compile in the lecture's net (0.46 -> 0.39 s of compilation), the same epoch
+    times at batch 100 and 1000, but 10-20% slower epochs at batch 1.
+    CORNU_CPU_XLA_DEFAULTS=1 keeps XLA's defaults."""
     if on_gpu():
         if _settings.switch("CORNU_GPU_TRITON_GEMM", False):
             return None
@@ -103,7 +112,10 @@ def compiler_options() -> dict[str, Any] | None:
         return None
     options: dict[str, Any] = {"xla_cpu_prefer_vector_width": 512}
     if _has_ynn_fusions():
-        options["xla_cpu_experimental_ynn_fusion_type"] = ""
+        reduce = (batch_size is not None and batch_size >= YNN_REDUCE_MIN_BATCH
+                  and jaxlib_version() >= (0, 10, 2))
+        options["xla_cpu_experimental_ynn_fusion_type"] = (
+            "LIBRARY_FUSION_TYPE_REDUCE" if reduce else "")
     if jaxlib_version() >= (0, 10, 2):  # the jaxlib it was measured with
         options["xla_cpu_copy_insertion_use_region_analysis"] = True
     return options
@@ -122,10 +134,10 @@ def _has_ynn_fusions() -> bool:
     return jaxlib_version() >= (0, 10, 1)
 
 
-def _jit_options() -> dict[str, Any]:
+def _jit_options(batch_size: int | None = None) -> dict[str, Any]:
     """jax.jit keyword arguments: compiler options where there are some and this jax takes
     them (its compiler_options argument arrived in jax 0.4.36; before it, XLA's defaults)."""
-    options = compiler_options()
+    options = compiler_options(batch_size)
     if not options or "compiler_options" not in inspect.signature(jax.jit).parameters:
         return {}
     return {"compiler_options": options}
@@ -186,8 +198,8 @@ class Engine:
         self.want_logits = any(h.use_logits for h in self.heads)
         self.traces: Counter[str] = Counter()
         options = _jit_options()
-        self.train_chunk = jax.jit(self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1),
-                                   **options)
+        # jitted _train_chunk by compiler options, and by batch size once asked for
+        self._train_programs: dict[Any, Callable] = {}
         self.evaluate_all = jax.jit(self._evaluate_all, **options)
         # shared by the models of this process with the same optimizer configuration
         # (tx_key) and array shapes: a second model compiles neither
@@ -195,6 +207,26 @@ class Engine:
                             else _START_PROGRAMS.setdefault(
                                 tx_key, jax.jit(functools.partial(_start_state, tx))))
         self.copy_state = _copy_state
+
+    def train_program(self, batch_size: int) -> Callable:
+        """The jitted `_train_chunk` for this batch size: one per set of compiler options
+        (on the CPU, small and large batches differ; see compiler_options)."""
+        program = self._train_programs.get(batch_size)
+        if program is None:
+            options = _jit_options(batch_size)
+            key = repr(sorted(options.get("compiler_options", {}).items()))
+            program = self._train_programs.get(key)
+            if program is None:
+                program = self._train_programs[key] = jax.jit(
+                    self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1), **options)
+            self._train_programs[batch_size] = program
+        return program
+
+    def train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
+                    steps: int):
+        """`steps` optimizer steps (see _train_chunk), compiled for the batch size."""
+        return self.train_program(order.shape[1])(ts, sums, x, y, sw, order, mask, start,
+                                                  steps)
 
     # -- pieces ----------------------------------------------------------------------------
     @property

@@ -367,6 +367,13 @@ def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
     assert ("xla_cpu_experimental_ynn_fusion_type" in options) == loop._has_ynn_fusions()
     assert options.get("xla_cpu_copy_insertion_use_region_analysis", False) == (
         loop.jaxlib_version() >= (0, 10, 2))
+    if loop._has_ynn_fusions():  # YNNPACK sums over large batches only, and no products
+        assert options["xla_cpu_experimental_ynn_fusion_type"] == ""
+        assert loop.compiler_options(loop.YNN_REDUCE_MIN_BATCH - 1)[
+            "xla_cpu_experimental_ynn_fusion_type"] == ""
+        assert loop.compiler_options(loop.YNN_REDUCE_MIN_BATCH)[
+            "xla_cpu_experimental_ynn_fusion_type"] == (
+            "LIBRARY_FUSION_TYPE_REDUCE" if loop.jaxlib_version() >= (0, 10, 2) else "")
     monkeypatch.setenv("CORNU_CPU_XLA_DEFAULTS", "1")
     assert loop.compiler_options() is None
     monkeypatch.setattr(jax.lib, "__version__", "0.10.0")
@@ -386,11 +393,30 @@ def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # 32: a loop of single steps
     engine = model._engine
     ts = TrainState(model._params, model._state, model._opt_state, model._train_rng)
-    text = engine.train_chunk.lower(ts, engine.zero_sums(), (x,), (y,), None,
+    text = engine.train_program(32).lower(ts, engine.zero_sums(), (x,), (y,), None,
                                     np.zeros((2, 32), np.int32), np.ones((2, 32), np.float32),
                                     0, 2).compile().as_text()
     assert "ynn_fusion" not in text
     # the 13x17 kernel is read by the backward pass and updated in place in the same
     # step: XLA's default copy insertion copies it every step (checked: it does)
-    if loop.jaxlib_version() >= (0, 10, 2):
-        assert not re.search(r"= f32\[13,17\]\{1,0\} copy\(", text)
+    if loop.jaxlib_version() < (0, 10, 2):
+        return
+    assert not re.search(r"= f32\[13,17\]\{1,0\} copy\(", text)
+    # from YNN_REDUCE_MIN_BATCH on, another program: the hidden layers' bias gradients
+    # (sums over the batch) are YNNPACK fusions, the products stay XLA's Eigen calls
+    assert engine.train_program(128) is engine.train_program(1000)
+    assert engine.train_program(128) is not engine.train_program(32)
+    cornu.utils.set_random_seed(0)
+    wide = cornu.Sequential([Dense(64, input_shape=(8,), activation="sigmoid"),
+                             Dense(64, activation="sigmoid"), Dense(2, activation="softmax")])
+    wide.compile(optimizer="adam", loss="categorical_crossentropy")
+    x = np.random.default_rng(2).normal(size=(256, 8)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[np.arange(256) % 2]
+    wide.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    ts = TrainState(wide._params, wide._state, wide._opt_state, wide._train_rng)
+    text = wide._engine.train_program(128).lower(
+        ts, wide._engine.zero_sums(), (x,), (y,), None, np.zeros((2, 128), np.int32),
+        np.ones((2, 128), np.float32), 0, 2).compile().as_text()
+    ynn = [line for line in text.splitlines() if "kind=kCustom" in line]
+    assert len(ynn) == 2 and all(re.search(r"= f32\[64\]\{0\} fusion", line) for line in ynn)
+    assert len(re.findall(r"\bdot\(", text)) >= 5  # the products are XLA dots
