@@ -35,12 +35,12 @@ from _shared import lecture_net  # noqa: E402
 def parse_setting(text: str) -> dict[str, Any]:
     setting: dict[str, Any] = {}
     for pair in filter(None, text.split(",")):
-        name, sep, value = pair.partition("=")
+        name, sep, value = (part.strip() for part in pair.partition("="))
         if not sep or not name.startswith("xla_"):
             raise argparse.ArgumentTypeError(
                 f"a setting is option=value pairs separated by commas, e.g. "
                 f"xla_cpu_prefer_vector_width=256. Received: {text!r}")
-        lowered = value.strip().lower()
+        lowered = value.lower()
         if lowered in ("true", "false"):
             setting[name] = lowered == "true"
         elif lowered.lstrip("-").isdigit():

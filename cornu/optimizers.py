@@ -195,12 +195,16 @@ class Optimizer:
         return inject(learning_rate=self.learning_rate)
 
     def transform_key(self) -> Hashable | None:
-        """What `transform()` is made from: optimizers with equal keys make equal
-        transforms, so programs built on one serve the other. None for optimizer classes
-        defined outside cornu (their rule may read more than their config)."""
-        if _CLASSES.get(type(self).__name__) is not type(self):
+        """What `transform()` is made from, but for the learning rate: optimizers with
+        equal keys make transforms that differ at most in the learning rate their states
+        start with (which `set_learning_rate` replaces), so programs built on one serve
+        the other. None for optimizer classes defined outside cornu, or with attributes
+        replaced by functions (their rule may read more than their config)."""
+        if _CLASSES.get(type(self).__name__) is not type(self) or any(
+                callable(v) for v in vars(self).values()):
             return None
-        config = {k: v for k, v in self.get_config().items() if k != "name"}
+        config = {k: v for k, v in self.get_config().items()
+                  if k not in ("name", "learning_rate")}
         try:
             return type(self).__name__, json.dumps(config, sort_keys=True, allow_nan=True)
         except (TypeError, ValueError):

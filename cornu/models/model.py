@@ -418,6 +418,9 @@ class Model:
         if self._opt_state is None or self._train_rng is None:
             self._params, self._state, self._opt_state = engine.start_state(
                 self._params, self._state, self._opt_state)
+            # the program is shared by optimizers that differ in their learning rate only
+            self._opt_state = optimizers.set_learning_rate(
+                self._opt_state, self.optimizer.learning_rate)
             if self._train_rng is None:
                 self._train_rng = global_rng.next_key()
         else:

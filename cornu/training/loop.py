@@ -113,25 +113,34 @@ def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
     options: dict[str, Any] = {"xla_cpu_prefer_vector_width": 512}
     if _has_ynn_fusions():
         reduce = (batch_size is not None and batch_size >= YNN_REDUCE_MIN_BATCH
-                  and jaxlib_version() >= (0, 10, 2))
+                  and _measured_on(jaxlib_version()))
         options["xla_cpu_experimental_ynn_fusion_type"] = (
             "LIBRARY_FUSION_TYPE_REDUCE" if reduce else "")
-    if jaxlib_version() >= (0, 10, 2):  # the jaxlib it was measured with
+    if _measured_on(jaxlib_version()):
         options["xla_cpu_copy_insertion_use_region_analysis"] = True
     return options
 
 
+#: jaxlib releases whose XLA has the experimental CPU options cornu sets: naming an option
+#: an XLA lacks fails every compilation, and experimental options come and go, so a
+#: release outside these gets XLA's defaults for them until it is measured
+_EXPERIMENTAL_OPTIONS_FROM, _EXPERIMENTAL_OPTIONS_BEFORE = (0, 10, 1), (0, 11, 0)
+
+
 def jaxlib_version() -> tuple[int, int, int]:
-    """(major, minor, patch) of this jaxlib; (0, 0, 0) where it cannot be read. Naming an
-    option an XLA lacks fails the compilation, so options are set from the versions that
-    have them."""
+    """(major, minor, patch) of this jaxlib; (0, 0, 0) where it cannot be read."""
     found = re.match(r"(\d+)\.(\d+)\.(\d+)", getattr(jax.lib, "__version__", ""))
     return tuple(map(int, found.groups())) if found else (0, 0, 0)  # type: ignore[return-value]
 
 
 def _has_ynn_fusions() -> bool:
-    """Whether this jaxlib's XLA:CPU has the YNNPACK fusion option (from jaxlib 0.10.1)."""
-    return jaxlib_version() >= (0, 10, 1)
+    """Whether this jaxlib's XLA:CPU has the YNNPACK fusion option (0.10.1 and 0.10.2)."""
+    return _EXPERIMENTAL_OPTIONS_FROM <= jaxlib_version() < _EXPERIMENTAL_OPTIONS_BEFORE
+
+
+def _measured_on(version: tuple[int, int, int]) -> bool:
+    """The jaxlib releases the later options were measured on (0.10.2)."""
+    return (0, 10, 2) <= version < _EXPERIMENTAL_OPTIONS_BEFORE
 
 
 def _jit_options(batch_size: int | None = None) -> dict[str, Any]:

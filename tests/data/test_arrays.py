@@ -35,12 +35,33 @@ def test_padded_batches_are_aligned_for_the_device(monkeypatch):
 @pytest.mark.parametrize("where", [0, 65535, 65536, 200_000 - 1])
 def test_non_finite_values_are_found_across_the_chunks_of_the_check(where):
     """The finite check runs over chunks of 65,536 values (no array-sized temporary): a NaN
-    or infinity anywhere, first or last in a chunk, in a strided view, is still found."""
+    or infinity anywhere, first or last in a chunk, in any memory order, is found, and the
+    error names the first one in row-major order, as np.argwhere would."""
     x = np.zeros((2000, 100), np.float32)
-    assert arrays._all_finite(x) and arrays._all_finite(x[:, ::3])
+    for view in (x, np.asfortranarray(x), x.T, x[:, ::3], x[:, :50]):
+        assert arrays._first_non_finite(view) is None
     x.flat[where] = np.nan
-    with pytest.raises(ValueError, match=r"x contains NaN or infinity \(first at index"):
+    if where < x.size - 1:
+        x.flat[-1] = np.inf  # a later one: not the one reported
+    expected = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+    with pytest.raises(ValueError, match=rf"x contains NaN or infinity \(first at index "
+                                         rf"\({expected[0]}, {expected[1]}\): np.float32\(nan\)"):
         arrays.as_numeric(x, "x")
-    x.flat[where] = -np.inf
-    assert not arrays._all_finite(x)
-    assert arrays._all_finite(x[:, ::3]) == (where % 100 % 3 != 0)
+    for view in (np.asfortranarray(x), x.T, x[:, ::3], x[:, 1:]):
+        first = np.argwhere(~np.isfinite(view))
+        assert arrays._first_non_finite(view) == tuple(int(i) for i in first[0])
+    assert arrays._first_non_finite(np.zeros((3, 0), np.float32)) is None
+    assert arrays._first_non_finite(np.array([1, np.nan], np.float16)) == (1,)
+
+
+def test_the_finite_check_of_an_array_in_another_memory_order_makes_no_copy_of_it():
+    import tracemalloc
+
+    x = np.asfortranarray(np.zeros((3000, 784), np.float64))  # 18.8 MB
+    tracemalloc.start()
+    try:
+        assert arrays._first_non_finite(x) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000  # a chunk and its flags, not a copy of x
