@@ -39,3 +39,21 @@ def _fresh_names():
 
     clear_session()
     yield
+
+
+@pytest.fixture
+def classifier():
+    """make(features, hidden, classes, activation, seed): a seeded two-layer Sequential
+    classifier (Dense hidden -> Dense softmax), compiled with Adam, categorical
+    cross-entropy and accuracy."""
+    def make(features: int, hidden: int, classes: int, activation: str, seed: int):
+        import cornu
+        from cornu.layers import Dense
+
+        cornu.utils.set_random_seed(seed)
+        model = cornu.Sequential([Dense(hidden, input_shape=(features,), activation=activation),
+                                  Dense(classes, activation="softmax")])
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    return make

@@ -207,8 +207,8 @@ class Engine:
         self.want_logits = any(h.use_logits for h in self.heads)
         self.traces: Counter[str] = Counter()
         options = _jit_options()
-        # jitted _train_chunk by compiler options, and by batch size once asked for
-        self._train_programs: dict[Any, Callable] = {}
+        self._train_programs: dict[str, Callable] = {}  # jitted _train_chunk by options
+        self._train_program_of: dict[int, Callable] = {}  # ... and by batch size
         self.evaluate_all = jax.jit(self._evaluate_all, **options)
         # shared by the models of this process with the same optimizer configuration
         # (tx_key) and array shapes: a second model compiles neither
@@ -220,15 +220,14 @@ class Engine:
     def train_program(self, batch_size: int) -> Callable:
         """The jitted `_train_chunk` for this batch size: one per set of compiler options
         (on the CPU, small and large batches differ; see compiler_options)."""
-        program = self._train_programs.get(batch_size)
-        if program is None:
+        program = self._train_program_of.get(batch_size)
+        if program is None:  # options read once per batch size (inspect is slow per call)
             options = _jit_options(batch_size)
             key = repr(sorted(options.get("compiler_options", {}).items()))
-            program = self._train_programs.get(key)
-            if program is None:
-                program = self._train_programs[key] = jax.jit(
+            if key not in self._train_programs:
+                self._train_programs[key] = jax.jit(
                     self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1), **options)
-            self._train_programs[batch_size] = program
+            program = self._train_program_of[batch_size] = self._train_programs[key]
         return program
 
     def train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,

@@ -8,7 +8,6 @@ import pytest
 import cornu
 from cornu.data import staging
 from cornu.data.arrays import is_aligned
-from cornu.layers import Dense
 
 pytestmark = pytest.mark.skipif(jax.default_backend() != "cpu", reason="staging is CPU-only")
 
@@ -24,12 +23,9 @@ def unaligned(shape, seed=0):
     return array
 
 
-def small_net():
-    cornu.utils.set_random_seed(5)
-    model = cornu.Sequential([Dense(6, input_shape=(7,), activation="sigmoid"),
-                              Dense(3, activation="softmax")])
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
+@pytest.fixture
+def small_net(classifier):
+    return lambda: classifier(7, 6, 3, "sigmoid", seed=5)
 
 
 def no_wait():
@@ -114,7 +110,7 @@ def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
     np.testing.assert_array_equal(stage._buffers[0], other)
 
 
-def test_copies_of_a_model_and_the_opt_out(monkeypatch):
+def test_copies_of_a_model_and_the_opt_out(monkeypatch, small_net):
     import copy
 
     model = small_net()
@@ -135,7 +131,7 @@ def test_copies_of_a_model_and_the_opt_out(monkeypatch):
     assert fresh._padded._kept == {}
 
 
-def test_fit_with_staging_trains_as_fit_without(monkeypatch):
+def test_fit_with_staging_trains_as_fit_without(monkeypatch, small_net):
     """Four fit calls (the later two through the kept buffers) give the weights of four
     fit calls that copy per call; a change to x between calls is used by both."""
 
@@ -156,7 +152,7 @@ def test_fit_with_staging_trains_as_fit_without(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values():
+def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values(small_net):
     model = small_net()
     x1, x2 = unaligned((10, 7), seed=1), unaligned((10, 7), seed=2)
     y = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
@@ -191,7 +187,7 @@ def test_padded_buffers_respect_the_limit_and_are_cpu_only(monkeypatch):
         assert pad is staging.fresh_batches
 
 
-def test_an_evaluate_in_a_callback_leaves_fit_validation_data_alone():
+def test_an_evaluate_in_a_callback_leaves_fit_validation_data_alone(small_net):
     """Validation batches are padded into fresh buffers: a callback that evaluates other
     data during fit (into the kept buffers) does not change what fit validates on."""
     x, xv, other = unaligned((40, 7), 1), unaligned((12, 7), 2), unaligned((12, 7), 3)

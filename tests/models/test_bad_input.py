@@ -9,12 +9,8 @@ from cornu.layers import Dense
 
 
 @pytest.fixture
-def model():
-    cornu.utils.set_random_seed(0)
-    m = cornu.Sequential([Dense(8, input_shape=(4,), activation="relu"),
-                          Dense(3, activation="softmax")])
-    m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    return m
+def model(classifier):
+    return classifier(4, 8, 3, "relu", seed=0)
 
 
 X = np.random.default_rng(0).random((10, 4)).astype(np.float32)
