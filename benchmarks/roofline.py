@@ -16,7 +16,9 @@ reaches every item alike), in seconds per epoch of 60,000 samples:
 - bare JAX: the whole step (batch gather, forward, cross-entropy, gradients, optax's adam)
   in one `lax.scan`, cornu's compiler options, no metrics;
 - cornu: a steady epoch of `model.fit` (the second epoch of a 2-epoch call);
-- keras: a steady epoch of Keras 3 (JAX backend) when it is installed.
+- keras: a steady epoch of Keras 3 (JAX backend) when it is installed;
+- with --each, every product of the step alone (one `lax.scan` of `steps` products, the
+  left operand nudged by each result so the product stays inside the loop).
 
 The epoch's work is 2 * batch * steps * (3 * weights - the first layer's input gradient),
 counting multiply-adds of the products only. Results go to
@@ -58,6 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=100, help="batch size (default 100)")
     p.add_argument("--rounds", type=int, default=5, help="rounds of every item (default 5)")
     p.add_argument("--no-keras", action="store_true", help="leave Keras out")
+    p.add_argument("--each", action="store_true", help="time each product alone too")
     p.add_argument("--data", type=Path, default=None, help="folder that holds mnist/")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
@@ -99,7 +102,8 @@ def timed(fn) -> float:
 class Items:
     """Every measured item: a callable returning seconds per epoch of 60,000 samples."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch: int, keras: Any) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch: int, keras: Any,
+                 each: bool = False) -> None:
         import jax
         import jax.numpy as jnp
         import optax
@@ -193,6 +197,8 @@ class Items:
                 return timer.times[1]
             return epoch
 
+        self.flops = {name: epoch_flops(batch, self.steps)
+                      for name in ("peak", "products", "bare JAX", "cornu", "keras")}
         self.items = {
             "peak": peak,
             "products": lambda: timed(lambda: jax.block_until_ready(products_program(start))),
@@ -201,11 +207,44 @@ class Items:
         }
         if keras is not None:
             self.items["keras"] = library_epoch(keras)
+        if each:
+            self.items.update(self._each_product(batch, weights, options))
+
+    def _each_product(self, batch: int, weights: list[Any], options: dict[str, Any]):
+        """(name -> timer) for each product of the step alone."""
+        import jax
+        import jax.numpy as jnp
+
+        rng = np.random.default_rng(4)
+        activations = [jnp.asarray(rng.random((batch, n), np.float32)) for n in SIZES]
+        items = {}
+        for i, w in enumerate(weights):
+            a, d = activations[i], activations[i + 1]
+            n_in, n_out = w.shape
+            cases = [(f"{batch}x{n_in} by {n_in}x{n_out}", lambda a, w=w, d=d: a @ w, a)]
+            if i > 0:
+                cases.append((f"{batch}x{n_out} by ({n_in}x{n_out})^T",
+                              lambda d, w=w: d @ w.T, d))
+            cases.append((f"({batch}x{n_in})^T by {batch}x{n_out}",
+                          lambda a, d=d: a.T @ d, a))
+            for name, fn, left in cases:
+                def step(carry, _, fn=fn):
+                    out = fn(carry)
+                    return carry + jnp.float32(1e-12) * out[0, 0], None
+
+                program = jax.jit(lambda c, step=step: jax.lax.scan(
+                    step, c, None, length=self.steps)[0], compiler_options=options)
+                jax.block_until_ready(program(left))
+                items[name] = (lambda program=program, left=left:
+                               timed(lambda: jax.block_until_ready(program(left))))
+                m, k = fn(left).shape[0], (left.shape[0] if "^T by" in name else left.shape[1])
+                self.flops[name] = 2.0 * self.steps * m * k * fn(left).shape[1]
+        return items
 
 
 def markdown(report: dict[str, Any]) -> str:
     m, r = report["machine"], report["results"]
-    peak = r["peak"]["median_s"]
+    peak_rate = report["peak_gflops_median"]
     lines = [
         f"# Roofline of the lecture's net, batch {report['batch']} "
         f"({m['slug']}, {m['date']})",
@@ -216,16 +255,17 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['loadavg_at_end']}.",
         "",
         f"An epoch: {report['steps']} steps, {report['epoch_gflop']:.0f} GFLOP of matrix "
-        f"products; the {PEAK_N}x{PEAK_N} product ran at "
-        f"{report['peak_gflops_median']:.0f} GFLOP/s (median of the rounds' best).",
+        f"products; the {PEAK_N}x{PEAK_N} product ran at {peak_rate:.0f} GFLOP/s (median of "
+        "the rounds' best). Peak: the epoch's products at that rate. Seconds per epoch "
+        "(each product alone: its calls of one epoch).",
         "",
-        "| item | seconds per epoch (median) | min | share of the peak | x the peak's time |",
+        "| item | seconds (median) | min | GFLOP/s (median) | share of the peak rate |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, entry in r.items():
-        t = entry["median_s"]
-        lines.append(f"| {name} | {t:.3f} | {entry['min_s']:.3f} | {peak / t:.0%} | "
-                     f"{t / peak:.2f} |")
+        t, rate = entry["median_s"], entry["gflop"] / entry["median_s"]
+        lines.append(f"| {name} | {t:.3f} | {entry['min_s']:.3f} | {rate:.0f} | "
+                     f"{rate / peak_rate:.0%} |")
     lines += ["", "Ratios of the medians: " + ", ".join(
         f"{a} / {b} {r[a]['median_s'] / r[b]['median_s']:.2f}"
         for a, b in (("cornu", "products"), ("cornu", "bare JAX"), ("keras", "cornu"))
@@ -246,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     x, y, source = load_data()
     print(f"roofline batch {args.batch} on {machine['slug']}: compiling ...", file=sys.stderr,
           flush=True)
-    items = Items(x, y, args.batch, keras)
+    items = Items(x, y, args.batch, keras, args.each)
     times: dict[str, list[float]] = {name: [] for name in items.items}
     for r in range(args.rounds):
         names = list(items.items) if r % 2 == 0 else list(items.items)[::-1]
@@ -261,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         "epoch_gflop": flops / 1e9,
         "peak_gflops_median": statistics.median(2 * PEAK_N ** 3 / s / 1e9
                                                 for s in items.peak_seconds),
-        "results": {name: {"seconds": t, "median_s": statistics.median(t), "min_s": min(t)}
+        "results": {name: {"seconds": t, "median_s": statistics.median(t), "min_s": min(t),
+                           "gflop": items.flops[name] / 1e9}
                     for name, t in times.items()},
         "loadavg_at_end": _loadavg(),
     }
