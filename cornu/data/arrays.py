@@ -6,8 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from jax import dtypes as jax_dtypes
 
 from cornu.losses import Loss
+
+
+def is_floating(dtype) -> bool:
+    """numpy's floats and the ml_dtypes ones JAX computes in (bfloat16, float8...), which
+    numpy itself does not count as floating."""
+    return jax_dtypes.issubdtype(dtype, np.floating)
 
 
 def as_numeric(data: Any, argument: str) -> np.ndarray:
@@ -23,7 +30,7 @@ def as_numeric(data: Any, argument: str) -> np.ndarray:
         ) from None
     if array.dtype == bool:
         array = array.astype(np.float32)
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+    if not (np.issubdtype(array.dtype, np.integer) or is_floating(array.dtype)):
         raise TypeError(
             f"{argument} must hold numbers, not {array.dtype}. Received: {argument} with "
             f"dtype={array.dtype}, e.g. {array.flat[0]!r}. Convert it with "
@@ -39,7 +46,7 @@ def as_numeric(data: Any, argument: str) -> np.ndarray:
             f"{argument} is empty. Received: {argument} with shape {array.shape}. "
             "Pass at least one sample."
         )
-    bad = _first_non_finite(array) if np.issubdtype(array.dtype, np.floating) else None
+    bad = _first_non_finite(array) if is_floating(array.dtype) else None
     if bad is not None:
         raise ValueError(
             f"{argument} contains NaN or infinity (first at index {bad}: "
@@ -107,7 +114,7 @@ def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) 
                     f"one-hot labels, or pass {argument}.argmax(-1)."
                 )
             y = y.reshape(y.shape[:-1])
-        if np.issubdtype(y.dtype, np.floating) and not np.array_equal(y, np.round(y)):
+        if is_floating(y.dtype) and not np.array_equal(y, np.round(y)):
             raise ValueError(
                 f"{loss.name} expects integer class labels. Received: {argument} with "
                 f"non-integer values such as {y[y != np.round(y)].flat[0]!r}."

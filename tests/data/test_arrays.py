@@ -65,3 +65,24 @@ def test_the_finite_check_of_an_array_in_another_memory_order_makes_no_copy_of_i
     finally:
         tracemalloc.stop()
     assert peak < 2_000_000  # a chunk and its flags, not a copy of x
+
+
+def test_bfloat16_arrays_are_numbers_and_train_as_their_float32_values(classifier):
+    """NumPy does not count ml_dtypes' bfloat16 as floating; Keras trains on it."""
+    import ml_dtypes
+
+    rng = np.random.default_rng(0)
+    x = rng.random((48, 6)).astype(ml_dtypes.bfloat16)
+    y = np.eye(3, dtype=np.float32)[np.arange(48) % 3]
+    assert arrays.as_numeric(x, "x").dtype == ml_dtypes.bfloat16
+    losses = []
+    for features in (x, x.astype(np.float32)):
+        model = classifier(6, 8, 3, "sigmoid", seed=5)
+        history = model.fit(features, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        losses.append(history.history["loss"])
+    assert losses[0] == losses[1]
+
+    bad = x.copy()
+    bad[4, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x contains NaN or infinity \(first at index \(4, 1\)"):
+        arrays.as_numeric(bad, "x")
