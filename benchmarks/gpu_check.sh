@@ -1,9 +1,10 @@
 #!/bin/bash
 # Every GPU measurement issue 3 asks for, in one run of about 5 minutes on an H100 (its
-# steps time out after 555 s in all, so it fits a 10-minute slot):
+# steps time out after 595 s in all, so it fits a 10-minute slot):
 # fit side by side with Keras at batch 1, 10, 100, 1000 and the convnet (with evaluate,
 # predict and latency), the lecture's 20 epochs in one fit, the mixed_bfloat16 policy at
-# batch 100, predict's phases, and the compiler settings at batch 1 and 100.
+# batch 100, predict's phases, the compiler settings at batch 1 and 100, and batch 100's
+# epoch against the step's matrix products alone (roofline.py).
 #
 # Run from the repository root. MNIST is read from $CORNU_DATA (default .bench/data);
 # Keras is installed from the wheels in .bench/whl when it is not importable. Results go
@@ -33,6 +34,8 @@ for setting in "default" "CORNU_GPU_TRITON_GEMM=1"; do
 done
 echo "== the lecture's program end to end $(date +%T)"
 timeout 90 $PY benchmarks/lecture_end_to_end.py --rounds 1 --out "$OUT" 2>&1 | quiet | tail -14
+echo "== roofline, batch 100 $(date +%T)"
+timeout 40 $PY benchmarks/roofline.py --rounds 3 --out "$OUT" 2>&1 | quiet | tail -14
 echo "== predict phases $(date +%T)"
 timeout 45 $PY benchmarks/predict_phases.py 2>&1 | quiet
 date +%T
