@@ -180,9 +180,9 @@ class Items:
 
         def bare() -> float:
             o = order()
-            start = time.perf_counter()
+            begin = time.perf_counter()
             self.bare_state = jax.block_until_ready(bare_program(self.bare_state, o))
-            return time.perf_counter() - start
+            return time.perf_counter() - begin
 
         def library_epoch(lib: Any) -> Any:
             lib.utils.set_random_seed(3)
