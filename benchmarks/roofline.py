@@ -6,19 +6,23 @@
 One process measures, in rounds (alternating order, so a change of the machine's speed
 reaches every item alike), in seconds per epoch of 60,000 samples:
 
-- peak: a 2048x2048 float32 product under jax.jit, best of 5 per round; the epoch's
-  floating-point work divided by this rate is what an epoch would take if every
-  operation ran at that speed;
-- products: the eight matrix products of a training step (forward, the weight gradients
-  and the two input gradients the backward pass needs), with a plain SGD update so each
-  step depends on the last, in one `lax.scan` compiled with cornu's options: what any
+- peak: an NxN float32 product under jax.jit (N = 2048 on a CPU, 8192 on a GPU, where a
+  smaller one is mostly launch time), best of 5 per round; the epoch's floating-point
+  work divided by this rate is what an epoch would take if every operation ran at that
+  speed;
+- products + SGD: the eight matrix products of a training step (forward, the weight
+  gradients and the two input gradients the backward pass needs) and a plain SGD update
+  of the weights (so that, as in training, the weights change every step and each step
+  depends on the last), in one `lax.scan` compiled with cornu's options: about what any
   library using XLA's matrix kernels pays at this batch size;
 - bare JAX: the whole step (batch gather, forward, cross-entropy, gradients, optax's adam)
   in one `lax.scan`, cornu's compiler options, no metrics;
 - cornu: a steady epoch of `model.fit` (the second epoch of a 2-epoch call);
 - keras: a steady epoch of Keras 3 (JAX backend) when it is installed;
-- with --each, every product of the step alone (one `lax.scan` of `steps` products, the
-  left operand nudged by each result so the product stays inside the loop).
+- with --each, every product of the step alone (one `lax.scan` of `steps` products of
+  the program's arguments, each result carried out of its step and the left operand
+  nudged by it, so the product stays inside the loop and whole).
+  These sum to a little less than "products + SGD", which also updates the weights.
 
 The epoch's work is 2 * batch * steps * (3 * weights - the first layer's input gradient),
 counting multiply-adds of the products only. Results go to
@@ -52,7 +56,7 @@ from fit_speed import (  # noqa: E402
 )
 
 SIZES = (784, 500, 500, 10)
-PEAK_N = 2048
+PEAK_N = {"cpu": 2048}  # else 8192
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -67,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in ("batch", "rounds"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1. Received: --{name}={getattr(args, name)}")
+    if args.batch > FULL_N:
+        p.error(f"--batch must be at most {FULL_N:,} (one epoch of MNIST). "
+                f"Received: --batch={args.batch}")
     return args
 
 
@@ -119,7 +126,8 @@ class Items:
         weights = [jnp.asarray(rng.standard_normal((a, b), np.float32) * s)
                    for a, b, s in zip(SIZES[:-1], SIZES[1:], scale, strict=True)]
 
-        a = jnp.asarray(rng.random((PEAK_N, PEAK_N), np.float32))
+        self.peak_n = n = PEAK_N.get(jax.default_backend(), 8192)
+        a = jnp.asarray(rng.random((n, n), np.float32))
         square = jax.jit(lambda m: m @ m, compiler_options=options)
         jax.block_until_ready(square(a))
         self.peak_seconds: list[float] = []
@@ -127,7 +135,7 @@ class Items:
         def peak() -> float:
             best = min(timed(lambda: jax.block_until_ready(square(a))) for _ in range(5))
             self.peak_seconds.append(best)
-            return epoch_flops(batch, self.steps) / (2.0 * PEAK_N ** 3 / best)
+            return epoch_flops(batch, self.steps) / (2.0 * n ** 3 / best)
 
         def products_step(carry, _):
             xb, w1, w2, w3 = carry
@@ -198,10 +206,10 @@ class Items:
             return epoch
 
         self.flops = {name: epoch_flops(batch, self.steps)
-                      for name in ("peak", "products", "bare JAX", "cornu", "keras")}
+                      for name in ("peak", "products + SGD", "bare JAX", "cornu", "keras")}
         self.items = {
             "peak": peak,
-            "products": lambda: timed(lambda: jax.block_until_ready(products_program(start))),
+            "products + SGD": lambda: timed(lambda: jax.block_until_ready(products_program(start))),
             "bare JAX": bare,
             "cornu": library_epoch(cornu),
         }
@@ -211,7 +219,9 @@ class Items:
             self.items.update(self._each_product(batch, weights, options))
 
     def _each_product(self, batch: int, weights: list[Any], options: dict[str, Any]):
-        """(name -> timer) for each product of the step alone."""
+        """(name -> timer) for each product of the step alone. The operands are arguments
+        of the program (not constants XLA could transform while compiling) and the whole
+        product is carried out of every step."""
         import jax
         import jax.numpy as jnp
 
@@ -221,42 +231,49 @@ class Items:
         for i, w in enumerate(weights):
             a, d = activations[i], activations[i + 1]
             n_in, n_out = w.shape
-            cases = [(f"{batch}x{n_in} by {n_in}x{n_out}", lambda a, w=w, d=d: a @ w, a)]
+            # (name, product of (left, right), left, right, contracted length)
+            cases = [(f"{batch}x{n_in} by {n_in}x{n_out}", lambda u, v: u @ v, a, w, n_in)]
             if i > 0:
                 cases.append((f"{batch}x{n_out} by ({n_in}x{n_out})^T",
-                              lambda d, w=w: d @ w.T, d))
+                              lambda u, v: u @ v.T, d, w, n_out))
             cases.append((f"({batch}x{n_in})^T by {batch}x{n_out}",
-                          lambda a, d=d: a.T @ d, a))
-            for name, fn, left in cases:
+                          lambda u, v: u.T @ v, a, d, batch))
+            for name, fn, left, right, k in cases:
                 def step(carry, _, fn=fn):
-                    out = fn(carry)
-                    return carry + jnp.float32(1e-12) * out[0, 0], None
+                    u, v, _ = carry
+                    out = fn(u, v)
+                    return (u + jnp.float32(1e-12) * out[0, 0], v, out), None
 
-                program = jax.jit(lambda c, step=step: jax.lax.scan(
-                    step, c, None, length=self.steps)[0], compiler_options=options)
-                jax.block_until_ready(program(left))
-                items[name] = (lambda program=program, left=left:
-                               timed(lambda: jax.block_until_ready(program(left))))
-                m, k = fn(left).shape[0], (left.shape[0] if "^T by" in name else left.shape[1])
-                self.flops[name] = 2.0 * self.steps * m * k * fn(left).shape[1]
+                def run(u, v, fn=fn, step=step):
+                    first = jnp.zeros(jax.eval_shape(fn, u, v).shape, jnp.float32)
+                    return jax.lax.scan(step, (u, v, first), None, length=self.steps)[0]
+
+                program = jax.jit(run, compiler_options=options)
+                jax.block_until_ready(program(left, right))
+                items[name] = (lambda program=program, left=left, right=right:
+                               timed(lambda: jax.block_until_ready(program(left, right))))
+                rows, cols = jax.eval_shape(fn, left, right).shape
+                self.flops[name] = 2.0 * self.steps * rows * cols * k
         return items
 
 
 def markdown(report: dict[str, Any]) -> str:
     m, r = report["machine"], report["results"]
-    peak_rate = report["peak_gflops_median"]
+    peak_rate = report["peak_gflops"]
     lines = [
         f"# Roofline of the lecture's net, batch {report['batch']} "
         f"({m['slug']}, {m['date']})",
         "",
-        f"{m['cpu_model']}; jax {m['jax']} on {m['jax_device_kind']}; keras {m['keras']}; "
+        f"{m['cpu_model']}; jax {m['jax']} on {m['jax_device_kind']}; "
+        f"keras {m['keras'] or 'not run'}; "
         f"cornu {m['cornu']} ({m['cornu_git']}); data: {report['data']}; "
         f"{report['rounds']} rounds; load average {m['loadavg_at_start']} -> "
         f"{report['loadavg_at_end']}.",
         "",
         f"An epoch: {report['steps']} steps, {report['epoch_gflop']:.0f} GFLOP of matrix "
-        f"products; the {PEAK_N}x{PEAK_N} product ran at {peak_rate:.0f} GFLOP/s (median of "
-        "the rounds' best). Peak: the epoch's products at that rate. Seconds per epoch "
+        f"products; the {report['peak_n']}x{report['peak_n']} product ran at {peak_rate:.0f} "
+        "GFLOP/s (the median round's best). Peak: the epoch's products at that rate. "
+        "Seconds per epoch "
         "(each product alone: its calls of one epoch).",
         "",
         "| item | seconds (median) | min | GFLOP/s (median) | share of the peak rate |",
@@ -268,7 +285,7 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{rate / peak_rate:.0%} |")
     lines += ["", "Ratios of the medians: " + ", ".join(
         f"{a} / {b} {r[a]['median_s'] / r[b]['median_s']:.2f}"
-        for a, b in (("cornu", "products"), ("cornu", "bare JAX"), ("keras", "cornu"))
+        for a, b in (("cornu", "products + SGD"), ("cornu", "bare JAX"), ("keras", "cornu"))
         if a in r and b in r), ""]
     return "\n".join(lines)
 
@@ -299,8 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine, "batch": args.batch, "rounds": args.rounds, "steps": items.steps,
         "data": source, "notes": [keras_note] if keras_note else [],
         "epoch_gflop": flops / 1e9,
-        "peak_gflops_median": statistics.median(2 * PEAK_N ** 3 / s / 1e9
-                                                for s in items.peak_seconds),
+        "peak_n": items.peak_n,
+        "peak_product_seconds": items.peak_seconds,  # each round's best
+        # the rate of the peak row (epoch-equivalent seconds, median of the rounds)
+        "peak_gflops": flops / statistics.median(times["peak"]) / 1e9,
         "results": {name: {"seconds": t, "median_s": statistics.median(t), "min_s": min(t),
                            "gflop": items.flops[name] / 1e9}
                     for name, t in times.items()},

@@ -17,6 +17,11 @@ def is_floating(dtype) -> bool:
     return jax_dtypes.issubdtype(dtype, np.floating)
 
 
+def is_integer(dtype) -> bool:
+    """numpy's integers and ml_dtypes' (int4, uint4...)."""
+    return jax_dtypes.issubdtype(dtype, np.integer)
+
+
 def as_numeric(data: Any, argument: str) -> np.ndarray:
     """A numpy array of numbers, or a TypeError naming `argument`."""
     if data is None:
@@ -30,7 +35,7 @@ def as_numeric(data: Any, argument: str) -> np.ndarray:
         ) from None
     if array.dtype == bool:
         array = array.astype(np.float32)
-    if not (np.issubdtype(array.dtype, np.integer) or is_floating(array.dtype)):
+    if not (is_integer(array.dtype) or is_floating(array.dtype)):
         raise TypeError(
             f"{argument} must hold numbers, not {array.dtype}. Received: {argument} with "
             f"dtype={array.dtype}, e.g. {array.flat[0]!r}. Convert it with "
@@ -128,7 +133,7 @@ def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) 
             )
         return y.astype(np.int32)
     if kind == "categorical" and (
-        np.issubdtype(y.dtype, np.integer) and (y.ndim == 1 or y.shape[-1] == 1) and classes > 1
+        is_integer(y.dtype) and (y.ndim == 1 or y.shape[-1] == 1) and classes > 1
     ):
         raise ValueError(
             f"categorical_crossentropy expects one-hot labels of shape (n, {classes}), but "

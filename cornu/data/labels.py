@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from jax import dtypes as jax_dtypes
 from numpy.typing import ArrayLike, DTypeLike
 
 __all__ = ["to_categorical"]
@@ -77,10 +78,10 @@ def _integer_labels(y: Any) -> np.ndarray:
         raise TypeError(
             f"y must be an array of integer class labels. Received: y={_short(y)} ({err})"
         ) from err
-    kind = array.dtype.kind
-    if kind == "b":
+    if array.dtype.kind == "b":
         array = array.astype(np.intp)
-    elif kind == "f":
+    elif jax_dtypes.issubdtype(array.dtype, np.floating):  # ml_dtypes' bfloat16 too
+        array = array.astype(np.float64)  # exact for them all; numpy's own math from here
         if array.size and not np.all(np.isfinite(array)):
             raise ValueError(
                 f"labels y must be whole numbers, but y holds NaN or infinity. "
@@ -94,7 +95,9 @@ def _integer_labels(y: Any) -> np.ndarray:
                 "cast the labels to integers; for probabilities or one-hot targets, "
                 "to_categorical is not needed."
             )
-    elif kind not in "iu":
+    elif jax_dtypes.issubdtype(array.dtype, np.integer):
+        array = array.astype(np.int64)  # ml_dtypes' int4 and the like: numpy's min/max
+    else:
         raise TypeError(
             f"y must be an array of integer class labels, but it has dtype {array.dtype}. "
             f"Received: y={_short(y)}"

@@ -82,6 +82,15 @@ def test_bfloat16_arrays_are_numbers_and_train_as_their_float32_values(classifie
         losses.append(history.history["loss"])
     assert losses[0] == losses[1]
 
+    # sparse labels and sample weights in bfloat16 too, and predict answers in float32
+    sparse = classifier(6, 8, 3, "sigmoid", seed=5)
+    sparse.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = sparse.fit(x, (np.arange(48) % 3).astype(ml_dtypes.bfloat16), batch_size=16,
+                         sample_weight=np.ones(48, ml_dtypes.bfloat16), shuffle=False,
+                         verbose=0)
+    assert history.history["loss"][0] == pytest.approx(losses[1][0], rel=1e-6)
+    assert sparse.predict(x, verbose=0).dtype == np.float32
+
     bad = x.copy()
     bad[4, 1] = np.nan
     with pytest.raises(ValueError, match=r"x contains NaN or infinity \(first at index \(4, 1\)"):

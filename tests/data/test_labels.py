@@ -111,3 +111,19 @@ def test_errors_name_argument_and_value(kwargs, exc, words):
 
 def test_numpy_integer_num_classes_ok():
     assert to_categorical([1], np.int64(3)).shape == (1, 3)
+
+
+def test_ml_dtypes_labels_encode_like_numpy_ones():
+    """bfloat16 and int4 labels (ml_dtypes: NumPy counts neither as a number kind), as
+    Keras' to_categorical takes them; bad ones get the same errors."""
+    import ml_dtypes
+
+    labels = [0, 2, 1, 2]
+    expected = to_categorical(np.array(labels), 4)
+    for dtype in (ml_dtypes.bfloat16, ml_dtypes.int4):
+        np.testing.assert_array_equal(to_categorical(np.array(labels, dtype=dtype), 4),
+                                      expected)
+    with pytest.raises(ValueError, match="whole numbers"):
+        to_categorical(np.array([0.5], dtype=ml_dtypes.bfloat16))
+    with pytest.raises(ValueError, match="non-negative"):
+        to_categorical(np.array([-1], dtype=ml_dtypes.int4))
