@@ -4,7 +4,7 @@
 # fit side by side with Keras at batch 1, 10, 100, 1000 and the convnet (with evaluate,
 # predict and latency), the lecture's 20 epochs in one fit, the mixed_bfloat16 policy at
 # batch 100, predict's phases, the compiler settings at batch 1 and 100, and batch 100's
-# epoch against the step's matrix products alone (roofline.py).
+# epoch against the step's matrix products (roofline.py, cornu alone).
 #
 # Run from the repository root. MNIST is read from $CORNU_DATA (default .bench/data);
 # Keras is installed from the wheels in .bench/whl when it is not importable. Results go
@@ -35,7 +35,7 @@ done
 echo "== the lecture's program end to end $(date +%T)"
 timeout 90 $PY benchmarks/lecture_end_to_end.py --rounds 1 --out "$OUT" 2>&1 | quiet | tail -14
 echo "== roofline, batch 100 $(date +%T)"
-timeout 40 $PY benchmarks/roofline.py --rounds 3 --out "$OUT" 2>&1 | quiet | tail -14
+timeout 40 $PY benchmarks/roofline.py --rounds 3 --no-keras --out "$OUT" 2>&1 | quiet | tail -16
 echo "== predict phases $(date +%T)"
 timeout 45 $PY benchmarks/predict_phases.py 2>&1 | quiet
 date +%T
