@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -34,7 +35,9 @@ from _shared import lecture_net  # noqa: E402
 
 def parse_setting(text: str) -> dict[str, Any]:
     setting: dict[str, Any] = {}
-    for pair in filter(None, text.split(",")):
+    # pairs are separated by commas followed by the next option's name, so a value may be
+    # a list itself: xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_REDUCE,LIBR...
+    for pair in filter(None, re.split(r",(?=\s*xla_)", text)):
         name, sep, value = (part.strip() for part in pair.partition("="))
         if not sep or not name.startswith("xla_"):
             raise argparse.ArgumentTypeError(
