@@ -20,6 +20,8 @@ import os
 
 import numpy as np
 
+from cornu.data.arrays import is_floating, is_integer
+
 __all__ = ["DigitImageError", "load_digit", "prepare_digit"]
 
 SIZE = 28  # the field
@@ -94,10 +96,10 @@ def _grayscale(array: np.ndarray) -> np.ndarray:
                               f"3 or 4) color. Received an array of shape {array.shape}")
     if array.dtype == bool:
         values = array.astype(np.float32)
-    elif np.issubdtype(array.dtype, np.integer):
+    elif is_integer(array.dtype):
         top = 65535.0 if array.dtype.itemsize > 1 and array.max(initial=0) > 255 else 255.0
         values = array.astype(np.float32) / top
-    elif np.issubdtype(array.dtype, np.floating):
+    elif is_floating(array.dtype):  # ml_dtypes' bfloat16 too
         values = array.astype(np.float32)
         if not np.isfinite(values).all():
             raise DigitImageError("the picture holds NaN or infinite values")

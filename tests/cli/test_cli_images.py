@@ -122,3 +122,12 @@ def test_load_digit_refuses_what_is_not_a_picture(tmp_path):
         load_digit(tmp_path / "notes.png")
     with pytest.raises(FileNotFoundError):
         load_digit(tmp_path / "missing.png")
+
+
+def test_bfloat16_pictures_read_like_float32_ones():
+    import ml_dtypes
+
+    picture = seven(150, 150, 30, 20, 100) / 255.0
+    np.testing.assert_array_equal(prepare_digit(picture.astype(ml_dtypes.bfloat16)),
+                                  prepare_digit(picture.astype(ml_dtypes.bfloat16)
+                                                .astype(np.float32)))
