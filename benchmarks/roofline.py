@@ -52,7 +52,8 @@ from fit_speed import (  # noqa: E402
     _loadavg,
     import_keras,
     locate_data,
-    machine_info,  # noqa: E402
+    machine_info,
+    timed,
 )
 
 SIZES = (784, 500, 500, 10)
@@ -98,12 +99,6 @@ def load_data() -> tuple[np.ndarray, np.ndarray, str]:
         source = f"random numbers ({type(exc).__name__}: MNIST not found)"
     x = x.reshape(len(x), -1).astype(np.float32)[:FULL_N] / (255.0 if source == "MNIST" else 1)
     return x, cornu.utils.to_categorical(y[:FULL_N], 10).astype(np.float32), source
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 class Items:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from jax import dtypes as jax_dtypes
 from numpy.typing import ArrayLike, DTypeLike
+
+from cornu.data.arrays import is_floating, is_integer
 
 __all__ = ["to_categorical"]
 
@@ -80,7 +81,7 @@ def _integer_labels(y: Any) -> np.ndarray:
         ) from err
     if array.dtype.kind == "b":
         array = array.astype(np.intp)
-    elif jax_dtypes.issubdtype(array.dtype, np.floating):  # ml_dtypes' bfloat16 too
+    elif is_floating(array.dtype):  # ml_dtypes' bfloat16 too
         array = array.astype(np.float64)  # exact for them all; numpy's own math from here
         if array.size and not np.all(np.isfinite(array)):
             raise ValueError(
@@ -95,7 +96,7 @@ def _integer_labels(y: Any) -> np.ndarray:
                 "cast the labels to integers; for probabilities or one-hot targets, "
                 "to_categorical is not needed."
             )
-    elif jax_dtypes.issubdtype(array.dtype, np.integer):
+    elif is_integer(array.dtype):
         array = array.astype(np.int64)  # ml_dtypes' int4 and the like: numpy's min/max
     else:
         raise TypeError(

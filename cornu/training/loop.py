@@ -212,9 +212,12 @@ class Engine:
         self.evaluate_all = jax.jit(self._evaluate_all, **options)
         # shared by the models of this process with the same optimizer configuration
         # (tx_key) and array shapes: a second model compiles neither
-        self.start_state = (jax.jit(functools.partial(_start_state, tx)) if tx_key is None
-                            else _START_PROGRAMS.setdefault(
-                                tx_key, jax.jit(functools.partial(_start_state, tx))))
+        if tx_key is None or tx_key not in _START_PROGRAMS:
+            self.start_state = jax.jit(functools.partial(_start_state, tx))
+            if tx_key is not None:
+                _START_PROGRAMS[tx_key] = self.start_state
+        else:
+            self.start_state = _START_PROGRAMS[tx_key]
         self.copy_state = _copy_state
 
     def train_program(self, batch_size: int) -> Callable:
