@@ -7,6 +7,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from cornu import variables
 from cornu._names import lookup
 
 Array = jax.Array
@@ -37,8 +38,17 @@ def linear(x: Array) -> Array:
     return x
 
 
+def _record(output: Array, logits: Array, kind: str) -> Array:
+    """Tell the scope a compiled step traces in that `output` came from `logits`: a
+    cross-entropy on this output is then computed from the logits (no clipped logs)."""
+    scope = variables.current_scope()
+    if scope is not None:
+        scope.record_logits(output, logits, kind)
+    return output
+
+
 def sigmoid(x: Array) -> Array:
-    return jax.nn.sigmoid(x)
+    return _record(jax.nn.sigmoid(x), x, "sigmoid")
 
 
 def hard_sigmoid(x: Array) -> Array:
@@ -71,7 +81,8 @@ def softsign(x: Array) -> Array:
 
 
 def softmax(x: Array, axis: int = -1) -> Array:
-    return jax.nn.softmax(x, axis=axis)
+    y = jax.nn.softmax(x, axis=axis)
+    return _record(y, x, "softmax") if axis in (-1, x.ndim - 1) else y
 
 
 def silu(x: Array) -> Array:

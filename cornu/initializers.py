@@ -1,20 +1,29 @@
-"""Weight initializers by their Keras 3 names: `fn(key, shape, dtype) -> Array`."""
+"""Weight initializers with Keras 3's names and classes.
+
+An initializer is called as Keras calls it, `init(shape, dtype=None) -> Array`; the
+engine and tests may draw from a given key with `init.sample(key, shape, dtype)`. Without
+a seed, each call draws a new key from the global sequence (`cornu.utils.set_random_seed`
+makes it repeatable); with `seed=` every call returns the same values, as in Keras.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from cornu._names import lookup
-from cornu.training import rng as global_rng
+from cornu.random import keys as global_rng
 
-Initializer = Callable[[jax.Array, Sequence[int], jnp.dtype], jax.Array]
-
-__all__ = ["get", "serialize"]
+__all__ = [
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+    "Initializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal",
+    "RandomUniform", "TruncatedNormal", "VarianceScaling", "Zeros", "get", "serialize",
+]
 
 
 def _fans(shape: Sequence[int]) -> tuple[float, float]:
@@ -87,107 +96,270 @@ def _truncated_normal(key, shape, dtype, std: float):
     return _device(np.float32(std) * values, dtype)
 
 
-def variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
-    def init(key, shape, dtype=jnp.float32):
+
+class Initializer:
+    """Base class: subclasses implement `sample(key, shape, dtype)` (or, as in Keras,
+    override `__call__(shape, dtype=None)`) and `get_config`."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None. Received: "
+                             f"seed={seed!r}")
+        self.seed = seed
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None) -> jax.Array:
+        key = global_rng.next_key() if self.seed is None else global_rng.seed_key(self.seed)
+        return self.sample(key, tuple(shape), jnp.float32 if dtype is None else dtype)
+
+    def sample(self, key, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__ or sample.")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed} if "seed" in vars(self) else {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
+        return cls(**config)
+
+    def clone(self) -> Initializer:
+        return type(self).from_config(self.get_config())
+
+
+def _number(value: Any, argument: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value) or (positive and value <= 0):
+        raise ValueError(f"{argument} must be a {'positive' if positive else 'finite'} number. "
+                         f"Received: {argument}={value!r}")
+    return float(value)
+
+
+class VarianceScaling(Initializer):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.scale = _number(scale, "scale", positive=True)
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError("mode must be 'fan_in', 'fan_out' or 'fan_avg'. Received: "
+                             f"mode={mode!r}")
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+            raise ValueError("distribution must be 'truncated_normal', 'untruncated_normal' or "
+                             f"'uniform'. Received: distribution={distribution!r}")
+        self.mode, self.distribution = mode, distribution
+
+    def sample(self, key, shape, dtype=jnp.float32):
         fan_in, fan_out = _fans(shape)
-        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
-        variance = scale / max(1.0, n)
-        if distribution == "uniform":
-            limit = math.sqrt(3.0 * variance)
-            return _uniform(key, shape, dtype, limit)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, n)
+        if self.distribution == "uniform":
+            return _uniform(key, shape, dtype, math.sqrt(3.0 * variance))
+        if self.distribution == "untruncated_normal":
+            return _normal(key, shape, dtype, math.sqrt(variance))
         # truncated normal on [-2, 2], corrected so the variance is `variance`
         return _truncated_normal(key, shape, dtype, math.sqrt(variance) / 0.87962566103423978)
 
-    return init
+    def get_config(self) -> dict[str, Any]:
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
 
 
-def zeros(key, shape, dtype=jnp.float32):
-    return _device(np.zeros(tuple(shape)), dtype)
+def _scaling(name: str, scale: float, mode: str, distribution: str) -> type[VarianceScaling]:
+    def __init__(self, seed: int | None = None) -> None:  # noqa: N807
+        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
+                                           "__doc__": f"VarianceScaling({scale}, {mode!r}, "
+                                                      f"{distribution!r})."})
 
 
-def ones(key, shape, dtype=jnp.float32):
-    return _device(np.ones(tuple(shape)), dtype)
+GlorotUniform = _scaling("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeUniform = _scaling("HeUniform", 2.0, "fan_in", "uniform")
+HeNormal = _scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
+LecunUniform = _scaling("LecunUniform", 1.0, "fan_in", "uniform")
+LecunNormal = _scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
 
 
-def random_uniform(key, shape, dtype=jnp.float32):
-    return _uniform(key, shape, dtype, 0.05)
+class RandomUniform(Initializer):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05,
+                 seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.minval, self.maxval = _number(minval, "minval"), _number(maxval, "maxval")
+
+    def sample(self, key, shape, dtype=jnp.float32):
+        half = (self.maxval - self.minval) / 2.0
+        values = _uniform(key, shape, dtype, half)
+        return values + jnp.asarray(self.minval + half, values.dtype) if \
+            self.minval + half != 0.0 else values
+
+    def get_config(self) -> dict[str, Any]:
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
-def random_normal(key, shape, dtype=jnp.float32):
-    return _normal(key, shape, dtype, 0.05)
+class RandomNormal(Initializer):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.mean, self.stddev = _number(mean, "mean"), _number(stddev, "stddev")
+
+    def sample(self, key, shape, dtype=jnp.float32):
+        values = _normal(key, shape, dtype, self.stddev)
+        return values + jnp.asarray(self.mean, values.dtype) if self.mean else values
+
+    def get_config(self) -> dict[str, Any]:
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-def truncated_normal(key, shape, dtype=jnp.float32):
-    return _truncated_normal(key, shape, dtype, 0.05)
+class TruncatedNormal(RandomNormal):
+    def sample(self, key, shape, dtype=jnp.float32):
+        values = _truncated_normal(key, shape, dtype, self.stddev)
+        return values + jnp.asarray(self.mean, values.dtype) if self.mean else values
 
 
-def constant(key, shape, dtype=jnp.float32):
-    """Keras' Constant() default: value 0."""
-    return zeros(key, shape, dtype)
+class Constant(Initializer):
+    def __init__(self, value: float = 0.0) -> None:
+        super().__init__(None)
+        del self.seed
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return self.sample(None, shape, jnp.float32 if dtype is None else dtype)
+
+    def sample(self, key, shape, dtype=jnp.float32):
+        return _device(np.broadcast_to(np.asarray(self.value), tuple(shape)), dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        value = self.value
+        return {"value": value.tolist() if isinstance(value, np.ndarray) else value}
 
 
-def identity(key, shape, dtype=jnp.float32):
-    if len(shape) != 2:
-        raise ValueError(
-            f"identity initializes 2-D kernels only. Received shape {tuple(shape)}.")
-    return _device(np.eye(*shape), dtype)
+class Zeros(Constant):
+    def __init__(self) -> None:
+        super().__init__(0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
 
 
-def orthogonal(key, shape, dtype=jnp.float32):
+class Ones(Constant):
+    def __init__(self) -> None:
+        super().__init__(1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+class Identity(Initializer):
+    def __init__(self, gain: float = 1.0) -> None:
+        super().__init__(None)
+        del self.seed
+        self.gain = _number(gain, "gain")
+
+    def __call__(self, shape, dtype=None):
+        return self.sample(None, shape, jnp.float32 if dtype is None else dtype)
+
+    def sample(self, key, shape, dtype=jnp.float32):
+        if len(shape) != 2:
+            raise ValueError(
+                f"identity initializes 2-D kernels only. Received shape {tuple(shape)}.")
+        return _device(self.gain * np.eye(*shape), dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain}
+
+
+class Orthogonal(Initializer):
     """As Keras: the Q of a QR decomposition of a normal matrix, signs fixed by R's
     diagonal; kernels of more than 2 axes are flattened to (prod(leading), last)."""
-    shape = tuple(shape)
-    if len(shape) < 2:
-        raise ValueError(
-            f"orthogonal initializes kernels of at least 2 axes. Received shape {shape}.")
-    rng = _generator(key, dtype)
-    if rng is None:  # in float32: XLA's QR lacks the half-precision types
-        return jax.nn.initializers.orthogonal()(key, shape, jnp.float32).astype(dtype)
-    rows, cols = math.prod(shape[:-1]), shape[-1]
-    values = rng.standard_normal((max(rows, cols), min(rows, cols)))
-    q, r = np.linalg.qr(values)
-    q *= np.sign(np.diag(r))
-    if rows < cols:
-        q = q.T
-    return _device(q.reshape(shape), dtype)
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.gain = _number(gain, "gain")
+
+    def sample(self, key, shape, dtype=jnp.float32):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"orthogonal initializes kernels of at least 2 axes. Received shape {shape}.")
+        rng = _generator(key, dtype)
+        if rng is None:  # in float32: XLA's QR lacks the half-precision types
+            return (self.gain * jax.nn.initializers.orthogonal()(key, shape, jnp.float32)
+                    ).astype(dtype)
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        values = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(values)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return _device(self.gain * q.reshape(shape), dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain, "seed": self.seed}
 
 
-_TABLE: dict[str, Initializer] = {
-    "glorot_uniform": variance_scaling(1.0, "fan_avg", "uniform"),
-    "glorot_normal": variance_scaling(1.0, "fan_avg", "normal"),
-    "he_uniform": variance_scaling(2.0, "fan_in", "uniform"),
-    "he_normal": variance_scaling(2.0, "fan_in", "normal"),
-    "lecun_uniform": variance_scaling(1.0, "fan_in", "uniform"),
-    "lecun_normal": variance_scaling(1.0, "fan_in", "normal"),
-    "zeros": zeros,
-    "ones": ones,
-    "random_uniform": random_uniform,
-    "random_normal": random_normal,
-    "truncated_normal": truncated_normal,
-    "orthogonal": orthogonal,
-    "constant": constant,
-    "identity": identity,
-    "variance_scaling": variance_scaling(1.0, "fan_in", "normal"),
+_CLASSES: dict[str, type[Initializer]] = {cls.__name__: cls for cls in (
+    Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, LecunNormal,
+    LecunUniform, Ones, Orthogonal, RandomNormal, RandomUniform, TruncatedNormal,
+    VarianceScaling, Zeros)}
+_TABLE: dict[str, type[Initializer]] = {
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "zeros": Zeros, "ones": Ones, "random_uniform": RandomUniform,
+    "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "orthogonal": Orthogonal, "constant": Constant, "identity": Identity,
+    "variance_scaling": VarianceScaling,
 }
 # Keras' aliases, the lecture's Keras 1 names among them.
 _ALIASES = {"zero": "zeros", "one": "ones", "uniform": "random_uniform", "normal": "random_normal",
             "identity_initializer": "identity"}
 
 
-def get(identifier: str | Initializer, argument: str = "kernel_initializer") -> Initializer:
+def get(identifier: Any, argument: str = "kernel_initializer") -> Initializer | Callable:
+    """An initializer from a name, a class, an instance, a Keras config dict
+    ({"class_name": ..., "config": ...}, built-in classes only) or a callable
+    `(shape, dtype) -> array`."""
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        config = identifier.get("config", {})
+        if cls is None or not isinstance(config, dict):
+            raise ValueError(f"{argument}: unknown initializer {identifier.get('class_name')!r}"
+                             f". Known: {', '.join(sorted(_CLASSES))}.")
+        try:
+            return cls.from_config(dict(config))
+        except TypeError as exc:
+            raise ValueError(f"{argument}: bad config for {cls.__name__}: {exc}") from None
     if callable(identifier) and not isinstance(identifier, str):
         return identifier
     table = dict(_TABLE)
     table.update({alias: _TABLE[name] for alias, name in _ALIASES.items()})
-    return lookup("initializer", argument, identifier, table)
+    return lookup("initializer", argument, identifier, table)()
 
 
-def serialize(identifier: str | Initializer) -> str:
+def call(initializer: Callable, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+    """Values from an initializer object or a user function `(shape, dtype)`."""
+    return initializer(shape, dtype=dtype)
+
+
+def serialize(identifier: Any) -> Any:
+    """A name for the built-in classes with their defaults (what files held so far),
+    else a Keras config dict."""
     if isinstance(identifier, str):
         return identifier
-    for name, fn in _TABLE.items():
-        if fn is identifier:
-            return name
+    cls = type(identifier)
+    if isinstance(identifier, Initializer) and cls in _CLASSES.values():
+        config = identifier.get_config()
+        names = [n for n, c in _TABLE.items() if c is cls]
+        if names and config == cls().get_config():
+            return names[0]
+        return {"class_name": cls.__name__, "config": config}
     raise ValueError(
-        f"Only built-in initializers can be saved by name. Received: {identifier!r}."
+        f"Only built-in initializers can be saved. Received: {identifier!r}. Pass a "
+        "cornu.initializers class, or register your own class for saving."
     )

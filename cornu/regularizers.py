@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from cornu._names import lookup
 
-__all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "serialize"]
+__all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"]
 
 
 def _factor(value: Any, argument: str) -> float:
@@ -93,6 +93,8 @@ class L1L2(Regularizer):
 
 
 _TABLE: dict[str, type[Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": L1L2}
+# Keras' lower-case spellings: cornu.regularizers.l2(0.01)
+l1, l2, l1_l2 = L1, L2, L1L2
 _CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cornu.data.labels import to_categorical
 from cornu.layers.base import reset_names
-from cornu.training.rng import set_seed
+from cornu.random.keys import set_seed
 
 
 def set_random_seed(seed: int) -> None:

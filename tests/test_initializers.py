@@ -14,7 +14,7 @@ KEY = jax.random.PRNGKey(7)
 
 
 def draw(name, shape, key=KEY):
-    values = initializers.get(name)(key, shape, np.float32)
+    values = initializers.get(name).sample(key, shape, np.float32)
     assert isinstance(values, jax.Array) and values.shape == shape
     assert values.dtype == np.float32
     return np.asarray(values)
@@ -65,7 +65,7 @@ def test_values_are_a_function_of_the_key():
     a = draw("glorot_uniform", (20, 30))
     np.testing.assert_array_equal(a, draw("glorot_uniform", (20, 30)))
     assert not np.array_equal(a, draw("glorot_uniform", (20, 30), jax.random.PRNGKey(8)))
-    typed = initializers.get("he_normal")(jax.random.key(7), (5, 5))
+    typed = initializers.get("he_normal").sample(jax.random.key(7), (5, 5))
     np.testing.assert_array_equal(np.asarray(typed), draw("he_normal", (5, 5)))
 
 
@@ -96,7 +96,7 @@ def test_a_new_weight_shape_compiles_no_program():
     compiled.clear()
     for i, name in enumerate(["glorot_uniform", "he_normal", "random_uniform",
                               "truncated_normal", "orthogonal", "zeros", "ones"]):
-        initializers.get(name)(keys[i % 2], (37 + i, 23), np.float32)
+        initializers.get(name).sample(keys[i % 2], (37 + i, 23), np.float32)
     assert compiled == []
 
 
@@ -114,11 +114,11 @@ def test_traced_keys_draw_with_jax_random():
 
 def test_random_initializers_refuse_integer_dtypes_and_orthogonal_takes_half_precision():
     with pytest.raises(ValueError, match=r"floating-point.*dtype=.*int32"):
-        initializers.get("glorot_uniform")(KEY, (3, 3), np.int32)
+        initializers.get("glorot_uniform").sample(KEY, (3, 3), np.int32)
     import jax.numpy as jnp
 
     def make(key):
-        return initializers.get("orthogonal")(key, (4, 4), jnp.bfloat16)
+        return initializers.get("orthogonal").sample(key, (4, 4), jnp.bfloat16)
 
     for key_is_traced in (False, True):
         q = jax.jit(make)(KEY) if key_is_traced else make(KEY)

@@ -29,10 +29,10 @@ import numpy as np
 
 from cornu.callbacks._monitor import check_save_freq, steps_due
 from cornu.callbacks.base import Callback, CallbackList, overrides
+from cornu.random import keys as global_rng
 from cornu.saving import archive, jsonio, limits, tensors
 from cornu.saving.errors import CornuFileError
 from cornu.saving.weights import read_tensors, write_tensors
-from cornu.training import rng as global_rng
 
 FILE_NAME = "backup.cornu-backup"
 PREVIOUS_NAME = "backup.previous.cornu-backup"

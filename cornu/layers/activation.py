@@ -1,29 +1,23 @@
-"""Activation: applies a named activation function."""
+"""Activation: applies an activation function."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cornu import activations
-from cornu.layers.base import Layer, Params
+from cornu.layers.base import Layer
 
 
 class Activation(Layer):
-    def __init__(self, activation: str, **kwargs: Any) -> None:
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
-        self._activation_name = activations.serialize(self.activation)
 
-    def call(self, params: Params, x, *, training: bool, rng):
-        return self.activation(x)
+    def call(self, inputs):
+        return self.activation(inputs)
 
-    @property
-    def output_activation(self) -> str | None:
-        name = self._activation_name
-        return name if name in ("softmax", "sigmoid") else None
-
-    def call_logits(self, params: Params, x, *, training: bool, rng):
-        return x
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "activation": self._activation_name}
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from cornu.layers.base import Params
 from cornu.layers.base_merge import BaseElementwise
 
 
 class Add(BaseElementwise):
-    def call(self, params: Params, xs, *, training: bool, rng):
+    def call(self, xs):
         total = xs[0]
         for x in xs[1:]:
             total = total + x

@@ -1,26 +1,41 @@
-"""The one layer pattern every cornu layer follows.
+"""The one layer pattern, the one Keras 3 users write.
 
-`__init__` validates and stores config and creates no arrays; `build(input_shape)`
-returns the output shape; `init(key)` returns the parameters; `call` is pure;
-`get_config` / `from_config` round-trip the config. Shapes include the batch axis
-as `None`, as Keras prints them.
+    class Scale(cornu.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)            # config only: no arrays here
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            return inputs * self.w                # cornu.ops / jax.numpy
+
+`__call__` builds the layer on the first input's shape, then calls `call`. On symbolic
+tensors (`cornu.Input`) it records a node of the functional graph and returns symbolic
+outputs, their shapes from `compute_output_shape` or from tracing `call`. Layers held in
+attributes (directly, or in lists and dicts) are tracked, so their weights are the outer
+layer's too. The engine reads `call` as a pure function: it traces it in a
+`StatelessScope` where every variable reads its traced value.
 """
 
 from __future__ import annotations
 
-import math
+import inspect
 import re
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from cornu import _deprecation, mixed_precision, regularizers
-from cornu.layers.keras_tensor import KerasTensor
+from cornu import _deprecation, mixed_precision, regularizers, variables
+from cornu.layers.keras_tensor import KerasTensor, Node
+from cornu.variables import Variable
 
 Shape = tuple[int | None, ...]
 ShapeOrShapes = Shape | list[Shape]
-Params = dict[str, jax.Array]
 
 _name_counts: dict[str, int] = {}
 
@@ -42,18 +57,67 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Layer:
-    """Base class. Subclasses override `build`, `init` (if they have weights) and `call`."""
+# -- the call context: `training` flows from an outer call to the layers inside -------------
+_context = threading.local()
 
-    #: names of the weights in Keras order (kernel before bias)
-    weight_names: tuple[str, ...] = ()
+
+def _training_stack() -> list:
+    if not hasattr(_context, "training"):
+        _context.training = []
+    return _context.training
+
+
+def current_training() -> Any:
+    stack = _training_stack()
+    return stack[-1] if stack else None
+
+
+#: attributes that hold bookkeeping, not sublayers
+_UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_weights",
+                        "_tracker_parent", "_compiled", "_engine", "_predictor", "optimizer",
+                        "history", "_callbacks", "_staging", "_padded", "_heads",
+                        "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
+                        "_opt_state", "_train_rng", "_build_shapes", "_output_shapes"})
+
+
+def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[Any]:
+    """Objects of `kind` in a value: itself, or inside lists, tuples and dicts."""
+    if isinstance(value, kind):
+        if id(value) not in seen:
+            seen.add(id(value))
+            yield value
+    elif depth < 4 and isinstance(value, list | tuple):
+        for item in value:
+            yield from _walk(item, kind, seen, depth + 1)
+    elif depth < 4 and isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item, kind, seen, depth + 1)
+
+
+class Layer:
+    """Base class of every layer and model. Override `build`, `call`, `get_config`."""
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        layer = super().__new__(cls)
+        # bookkeeping exists before a subclass' __init__ sets its first attribute
+        object.__setattr__(layer, "_own_weights", [])
+        object.__setattr__(layer, "_losses", [])
+        object.__setattr__(layer, "_inbound_nodes", [])
+        object.__setattr__(layer, "_trainable", True)
+        object.__setattr__(layer, "built", False)
+        object.__setattr__(layer, "_output_shapes", None)
+        object.__setattr__(layer, "_build_shapes", None)
+        return layer
 
     def __init__(
         self,
         *,
+        activity_regularizer: Any = None,
+        trainable: bool = True,
+        dtype: str | mixed_precision.DTypePolicy | None = None,
+        autocast: bool = True,
         name: str | None = None,
         input_shape: tuple[int | None, ...] | None = None,
-        dtype: str | mixed_precision.DTypePolicy | None = None,
         **kwargs: Any,
     ) -> None:
         self.dtype_policy = (mixed_precision.global_policy() if dtype is None
@@ -63,6 +127,10 @@ class Layer:
             depth=2 + sum(1 for k in type(self).__mro__[1:] if k is not Layer and k is not object
                           and "__init__" in vars(k)),
         )
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        kwargs.pop("batch_size", None)
+        if batch_input_shape is not None and input_shape is None:
+            input_shape = tuple(batch_input_shape)[1:]
         if input_dim is not None:
             if input_shape is not None:
                 raise TypeError(
@@ -75,139 +143,184 @@ class Layer:
                 f"{type(self).__name__} got unexpected keyword arguments: "
                 f"{', '.join(sorted(kwargs))}. Check the spelling against the Keras 3 docs."
             )
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"name must be a non-empty string. Received: name={name!r}")
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"name must be a non-empty string without '/'. Received: "
+                             f"name={name!r}")
         self.name = name or unique_name(_snake(type(self).__name__))
         self._input_shape_arg: Shape | None = None
         if input_shape is not None:
             self._input_shape_arg = _as_shape(input_shape, "input_shape")
-        self.input_shape: ShapeOrShapes | None = None
-        self.output_shape: Shape | None = None
-        self.built = False
-        self._regularizers: dict[str, regularizers.Regularizer] = {}
-        self._inbound: list[KerasTensor] | None = None  # set when called on symbolic tensors
+        self._trainable = bool(trainable)
+        self.autocast = bool(autocast)
+        self.activity_regularizer = regularizers.get(activity_regularizer,
+                                                     "activity_regularizer")
+        self.supports_masking = getattr(self, "supports_masking", False)
 
-    # -- the pattern -------------------------------------------------------------------
-    def compute_output_shape(self, input_shape: ShapeOrShapes) -> Shape:
-        return input_shape
+    # -- weights ---------------------------------------------------------------------------
+    def add_weight(
+        self,
+        shape: Any = None,
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        autocast: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        aggregation: str = "none",
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> Variable:
+        """A new weight of this layer (Keras 3's add_weight): `initializer` is a name, an
+        initializer object, or a callable `(shape, dtype)`; by default glorot_uniform for
+        floats and zeros otherwise."""
+        if kwargs:
+            raise TypeError(f"add_weight got unexpected keyword arguments: "
+                            f"{', '.join(sorted(kwargs))}.")
+        shape = () if shape is None else shape
+        if dtype is None:
+            dtype = self.dtype_policy.variable_dtype
+        if initializer is None:
+            floating = jnp.issubdtype(jnp.dtype(dtype), jnp.floating)
+            initializer = "glorot_uniform" if floating else "zeros"
+        from cornu import constraints, initializers
 
-    def build(self, input_shape: ShapeOrShapes) -> Shape:
-        """Record the input shape (a list of shapes for merge layers) and return the output
-        shape (no arrays made here)."""
-        if isinstance(input_shape, list) and input_shape \
-                and all(isinstance(s, list | tuple) for s in input_shape):
-            self.input_shape = [tuple(s) for s in input_shape]
-        else:
-            self.input_shape = tuple(input_shape)
-        self.output_shape = tuple(self.compute_output_shape(self.input_shape))
-        self.built = True
-        return self.output_shape
+        initializer = initializers.get(initializer, "initializer")
+        if name is None:
+            name = f"variable_{len(self._own_weights)}" if self._own_weights else "variable"
+        variable = Variable(initializer, shape=shape, dtype=dtype, trainable=trainable,
+                            autocast=autocast, name=name, aggregation=aggregation)
+        variable.path = f"{self.name}/{name}"
+        variable.regularizer = regularizers.get(regularizer, "regularizer")
+        variable.constraint = constraints.get(constraint, "constraint")
+        self._own_weights.append(variable)
+        return variable
 
-    def init(self, key: jax.Array) -> Params:
-        """Fresh parameters for the built layer."""
-        return {}
+    def add_variable(self, shape: Any, initializer: Any, dtype: Any = None,
+                     trainable: bool = True, autocast: bool = True, regularizer: Any = None,
+                     constraint: Any = None, name: str | None = None) -> Variable:
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast,
+                               regularizer=regularizer, constraint=constraint, name=name)
 
-    def init_state(self) -> Params:
-        """Non-trainable state (moving statistics); none by default."""
-        return {}
-
-    def call(self, params: Params, x: jax.Array, *, training: bool, rng: jax.Array | None):
-        raise NotImplementedError
-
-    #: normalization layers compute in float32 under a mixed policy, as in Keras
-    float32_compute = False
-
-    @property
-    def compute_dtype(self) -> str:
-        return "float32" if self.float32_compute else self.dtype_policy.compute_dtype
-
-    def _policy_cast(self, tree):
-        return tree if self.float32_compute else self.dtype_policy.cast(tree)
-
-    #: layers whose training statistics must skip the padding of a partial last batch
-    #: (BatchNormalization) take `sample_mask` in `apply`
-    uses_sample_mask = False
-
-    def run(self, params, state, x, *, training: bool, rng: jax.Array | None,
-            sample_mask: jax.Array | None = None):
-        """`apply` in the layer's compute dtype (what models call). `sample_mask` (batch,)
-        is 1 for real samples and 0 for the padding of a partial batch."""
-        cast = self._policy_cast
-        if self.uses_sample_mask:
-            return self.apply(cast(params), state, cast(x), training=training, rng=rng,
-                              sample_mask=sample_mask)
-        return self.apply(cast(params), state, cast(x), training=training, rng=rng)
-
-    def run_logits(self, params, x, *, training: bool, rng: jax.Array | None):
-        """`call_logits` in the layer's compute dtype."""
-        cast = self._policy_cast
-        return self.call_logits(cast(params), cast(x), training=training, rng=rng)
-
-    def apply(self, params, state, x, *, training: bool, rng: jax.Array | None):
-        """(output, new_state). Stateless layers only implement `call`."""
-        return self.call(params, x, training=training, rng=rng), state
-
-    # -- the functional API: layer(tensor) -> tensor --------------------------------------
-    def __call__(self, inputs: KerasTensor | list[KerasTensor]) -> KerasTensor:
-        """Build the layer on a symbolic tensor (or a list, for merge layers) and return its
-        output tensor: `y = Dense(10)(cornu.Input(shape=(784,)))`."""
-        tensors = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
-        bad = [t for t in tensors if not isinstance(t, KerasTensor)]
-        if bad or not tensors:
-            got = type(bad[0]).__name__ if bad else "an empty list"
-            raise TypeError(
-                f"Layer '{self.name}' ({type(self).__name__}) can only be called on symbolic "
-                f"tensors: cornu.Input(shape=...) or another layer's output. Received: {got}. "
-                "To compute on arrays, put the layer in a model and use model.predict(x)."
-            )
-        if self._inbound is not None:
-            raise NotImplementedError(
-                f"Layer '{self.name}' was already called on "
-                f"{[t.name for t in self._inbound]}; calling a layer a second time (sharing "
-                "its weights) is not supported yet. Create a new layer for the second call."
-            )
-        shape = tensors[0].shape if len(tensors) == 1 else [t.shape for t in tensors]
-        output_shape = self.build(shape)
-        self._inbound = tensors
-        return KerasTensor(output_shape, self, self.name)
-
-    # -- penalties added to the loss (kernel_regularizer and the like) ---------------------
-    def _set_regularizer(self, weight: str, identifier: Any, argument: str):
-        """Validate `argument` (e.g. kernel_regularizer) and attach it to weight `weight`."""
-        regularizer = regularizers.get(identifier, argument)
-        if regularizer is None:
-            self._regularizers.pop(weight, None)
-        else:
-            self._regularizers[weight] = regularizer
-        return regularizer
+    def _tracked(self, kind: type) -> list[Any]:
+        seen: set[int] = {id(self)}
+        found = []
+        for key, value in vars(self).items():
+            if key not in _UNTRACKED:
+                found.extend(_walk(value, kind, seen))
+        return found
 
     @property
-    def has_regularization(self) -> bool:
-        return bool(self._regularizers)
+    def _layers(self) -> list[Layer]:
+        """The layers this one holds (its attributes, and lists and dicts of them)."""
+        return self._tracked(Layer)
 
-    def regularization(self, params: Params) -> jax.Array:
-        """The sum of the layer's penalties on its params (only where has_regularization)."""
-        total = jnp.zeros((), jnp.float32)
-        for weight, regularizer in self._regularizers.items():
-            if weight in params:
-                total = total + regularizer(params[weight])
-        return total
+    def _flatten_layers(self, include_self: bool = True) -> list[Layer]:
+        out, seen = [], set()
+        stack = [self] if include_self else list(reversed(self._layers))
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            stack.extend(reversed(layer._layers))
+        return out
 
-    # -- a softmax/sigmoid output feeding a cross-entropy is computed from its logits --
+    def _own_variables(self) -> list[Variable]:
+        """add_weight's variables, then Variables set as attributes."""
+        own = list(self._own_weights)
+        ids = {id(v) for v in own}
+        own += [v for v in self._tracked(Variable) if id(v) not in ids]
+        return own
+
+    def _collect(self, pick) -> list[Variable]:
+        out, seen = [], set()
+        for variable in pick(self):
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                out.append(variable)
+        for layer in self._layers:
+            for variable in layer._collect(pick):
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    out.append(variable)
+        return out
+
     @property
-    def output_activation(self) -> str | None:
-        """'softmax' or 'sigmoid' when this layer ends in one, for the stable loss path."""
-        return None
+    def weights(self) -> list[Variable]:
+        """Every weight (trainable or not) of this layer and the layers it holds."""
+        return self._collect(lambda layer: layer._own_variables())
 
-    def call_logits(self, params: Params, x: jax.Array, *, training: bool, rng):
-        """The output before `output_activation` (only where that is not None)."""
-        raise NotImplementedError
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        out, seen = [], set()
+        for v in self._own_variables():
+            if v.trainable and id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        for layer in self._layers:
+            for v in layer.trainable_weights:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
 
-    # -- bookkeeping ---------------------------------------------------------------------
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Shapes of the weights, derived without making arrays."""
-        shapes = jax.eval_shape(self.init, jax.random.key(0))
-        return {k: tuple(v.shape) for k, v in shapes.items()}
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
+
+    @property
+    def variables(self) -> list[Variable]:
+        """The weights and the random generators' states (as Keras)."""
+        return [*self.weights, *self._seed_states()]
+
+    def _seed_states(self) -> list[Variable]:
+        from cornu.random import SeedGenerator
+
+        return [g.state for layer in self._flatten_layers() for g in
+                layer._tracked(SeedGenerator)]
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        return [*self.non_trainable_weights, *self._seed_states()]
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freezing a layer freezes the layers it holds (recompile to take effect in fit,
+        as in Keras; cornu also picks it up at the next fit)."""
+        for layer in self._flatten_layers():
+            object.__setattr__(layer, "_trainable", bool(value))
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [np.array(v.value) for v in self.weights]
+
+    def set_weights(self, weights: Any) -> None:
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(
+                f"set_weights on layer '{self.name}' expected a list of {len(own)} arrays (the "
+                f"order of get_weights()), received {len(weights)}.")
+        for variable, value in zip(own, weights, strict=True):
+            value = np.asarray(value)
+            if value.shape != variable.shape:
+                raise ValueError(
+                    f"set_weights: weight '{variable.path}' has shape {variable.shape}, "
+                    f"received an array of shape {value.shape}.")
+        for variable, value in zip(own, weights, strict=True):
+            variable.assign(np.array(value, dtype=variable.dtype))
 
     def count_params(self) -> int:
         if not self.built:
@@ -215,14 +328,182 @@ class Layer:
                 f"Layer '{self.name}' is not built yet, so its parameter count is unknown. "
                 "Give the first layer input_shape=... or call the model on data first."
             )
-        return sum(math.prod(s) for s in self.param_shapes().values())
+        return variables.count(self.weights)
 
+    # -- losses ----------------------------------------------------------------------------
+    def add_loss(self, loss: Any) -> None:
+        """Add a scalar to the training loss (inside a compiled step it goes to the step's
+        loss; called eagerly, it is kept in `layer.losses` until the next call)."""
+        scope = variables.current_scope()
+        if scope is not None and scope.collect_losses:
+            scope.losses.append(loss)
+        else:
+            self._losses.append(loss)
+
+    @property
+    def losses(self) -> list[Any]:
+        """add_loss values of the last eager call, then the weights' regularization."""
+        values = [loss for layer in self._flatten_layers() for loss in layer._losses]
+        return values + [v.regularizer(v.value) for v in self.weights
+                         if v.regularizer is not None]
+
+    # -- the pattern ------------------------------------------------------------------------
+    def build(self, input_shape: Any) -> None:
+        """Make the weights (override it); the default makes none."""
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """The output shape for an input shape; by default found by tracing `call`."""
+        return _spec_shapes(self.compute_output_spec(_spec_from_shapes(input_shape)))
+
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        return _trace_output_spec(self, args, kwargs)
+
+    @property
+    def compute_dtype(self) -> str:
+        return self.dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def dtype(self) -> str:
+        return self.dtype_policy.variable_dtype
+
+    def _maybe_build(self, first: Any) -> None:
+        if self.built:
+            return
+        shapes = jax.tree.map(lambda a: tuple(a.shape), first,
+                              is_leaf=lambda a: hasattr(a, "shape"))
+        self._build_shapes = shapes
+        self.build(shapes)
+        object.__setattr__(self, "built", True)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and "inputs" in kwargs:
+            args = (kwargs.pop("inputs"),)
+        if any(isinstance(t, KerasTensor) for t in _leaves((args, kwargs))):
+            return self._symbolic_call(args, kwargs)
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        first = jax.tree.map(self._convert_input, args[0], is_leaf=_is_array_like)
+        args = (first, *args[1:])
+        self._maybe_build(first)
+        return self._call_built(args, kwargs)
+
+    def _convert_input(self, value: Any) -> Any:
+        if isinstance(value, Variable):
+            value = value.value
+        if isinstance(value, np.ndarray | float | int | list) and not isinstance(value, bool):
+            value = jnp.asarray(value)
+        if self.autocast and hasattr(value, "dtype") and jnp.issubdtype(value.dtype,
+                                                                          jnp.floating):
+            dtype = jnp.dtype(self.compute_dtype)
+            if value.dtype != dtype:
+                value = value.astype(dtype)
+        return value
+
+    def _call_built(self, args: tuple, kwargs: dict) -> Any:
+        accepts = _call_arguments(type(self))
+        training = kwargs.get("training") if "training" in kwargs else current_training()
+        if "training" in accepts and "training" not in kwargs and training is not None:
+            kwargs["training"] = training
+        for argument in ("training", "mask"):
+            if argument in kwargs and argument not in accepts:
+                kwargs.pop(argument)
+        if not isinstance(training, bool | type(None)):
+            raise ValueError(f"training must be True, False or None. Received: "
+                             f"training={training!r}")
+        if variables.current_scope() is None:
+            self._losses.clear()
+        stack = _training_stack()
+        stack.append(training)
+        cast = self.compute_dtype if self.dtype_policy.name != "float32" else None
+        try:
+            if cast is not None:
+                with variables.autocast(cast):
+                    outputs = self.call(*args, **kwargs)
+            else:
+                outputs = self.call(*args, **kwargs)
+        finally:
+            stack.pop()
+        if self.activity_regularizer is not None:
+            for output in jax.tree.leaves(outputs):
+                self.add_loss(self.activity_regularizer(output))
+        self._output_shapes = jax.tree.map(lambda a: (None, *a.shape[1:]), outputs,
+                                           is_leaf=lambda a: hasattr(a, "shape"))
+        return outputs
+
+    def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
+        inputs = [t for t in _leaves((args, kwargs)) if isinstance(t, KerasTensor)]
+        first = args[0] if args else inputs[0]
+        if not self.built:
+            shapes = jax.tree.map(lambda t: tuple(t.shape), first,
+                                  is_leaf=lambda t: isinstance(t, KerasTensor))
+            self._build_shapes = shapes
+            self.build(shapes)
+            object.__setattr__(self, "built", True)
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            shapes = jax.tree.map(lambda t: tuple(t.shape), first,
+                                  is_leaf=lambda t: isinstance(t, KerasTensor))
+            out_shapes = self.compute_output_shape(shapes)
+            specs = _shapes_to_specs(out_shapes, self.compute_dtype)
+        else:
+            specs = _trace_output_spec(self, args, kwargs)
+        node = Node(self, args, kwargs, inputs)
+        outputs = node.make_outputs(specs)
+        self._inbound_nodes.append(node)
+        self._output_shapes = jax.tree.map(lambda t: tuple(t.shape), outputs,
+                                           is_leaf=lambda t: isinstance(t, KerasTensor))
+        return outputs
+
+    # -- the symbolic API ---------------------------------------------------------------------
+    @property
+    def input(self) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic "
+                                 "tensor, so it has no input.")
+        node = self._inbound_nodes[0]
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    @property
+    def output(self) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic "
+                                 "tensor, so it has no output.")
+        return self._inbound_nodes[0].outputs
+
+    @property
+    def output_shape(self) -> Any:
+        """The last call's output shape(s), batch axis None (for summaries)."""
+        return self._output_shapes
+
+    @property
+    def input_shape(self) -> Any:
+        shapes = self._build_shapes
+        if isinstance(shapes, tuple) and shapes and shapes[0] is not None:
+            return (None, *shapes[1:])
+        return shapes
+
+    # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"name": self.name}
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
         if self.dtype_policy.name != "float32":
             config["dtype"] = self.dtype_policy.name
         if self._input_shape_arg is not None:
             config["input_shape"] = list(self._input_shape_arg)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        own = set(inspect.signature(type(self).__init__).parameters)
+        extra = own - {"self", "kwargs", "args", "name", "trainable", "dtype", "input_shape"}
+        if type(self).get_config is Layer.get_config and extra and \
+                type(self).__init__ is not Layer.__init__:
+            raise NotImplementedError(
+                f"Layer {type(self).__name__} has constructor arguments {sorted(extra)}: "
+                "override get_config() to return them, so the layer can be saved and cloned.")
         return config
 
     @classmethod
@@ -233,7 +514,105 @@ class Layer:
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name!r}>"
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+    # -- penalties -------------------------------------------------------------------------------
+    def _regularization(self) -> Any:
+        """The sum of the weights' penalties (inside a scope: of their traced values)."""
+        terms = [v.regularizer(v.value) for v in self.weights if v.regularizer is not None]
+        if not terms:
+            return None
+        return sum(terms[1:], terms[0])
+
+
+_ARGUMENTS: dict[type, frozenset[str]] = {}
+
+
+def _call_arguments(cls: type) -> frozenset[str]:
+    found = _ARGUMENTS.get(cls)
+    if found is None:
+        params = inspect.signature(cls.call).parameters
+        found = frozenset(params)
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            found = found | {"training", "mask"}
+        _ARGUMENTS[cls] = found
+    return found
+
+
+def _is_array_like(value: Any) -> bool:
+    return isinstance(value, np.ndarray | jax.Array | Variable | KerasTensor) or hasattr(
+        value, "__jax_array__")
+
+
+def _leaves(tree: Any) -> list[Any]:
+    return jax.tree.leaves(tree, is_leaf=lambda t: isinstance(t, KerasTensor | Variable))
+
+
+def _spec_from_shapes(shapes: Any) -> Any:
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
+        return KerasTensor(shapes, "float32")
+    if isinstance(shapes, list | tuple):
+        return type(shapes)(_spec_from_shapes(s) for s in shapes)
+    if isinstance(shapes, dict):
+        return {k: _spec_from_shapes(s) for k, s in shapes.items()}
+    return KerasTensor(tuple(shapes), "float32")
+
+
+def _spec_shapes(spec: Any) -> Any:
+    return jax.tree.map(lambda t: tuple(t.shape), spec,
+                        is_leaf=lambda t: isinstance(t, KerasTensor))
+
+
+def _shapes_to_specs(shapes: Any, dtype: str) -> Any:
+    if isinstance(shapes, tuple | list) and all(d is None or isinstance(d, int | np.integer)
+                                                for d in shapes):
+        return KerasTensor(tuple(None if d is None else int(d) for d in shapes), dtype)
+    if isinstance(shapes, list | tuple):
+        return [_shapes_to_specs(s, dtype) for s in shapes]
+    if isinstance(shapes, dict):
+        return {k: _shapes_to_specs(s, dtype) for k, s in shapes.items()}
+    raise TypeError(f"compute_output_shape returned {shapes!r}; expected a shape tuple.")
+
+
+_PROBES = (3, 5)  # two sizes for unknown axes: an output axis that follows them is unknown
+
+
+def _trace_output_spec(layer: Layer, args: tuple, kwargs: dict) -> Any:
+    """Output KerasTensors found by tracing the layer's call on abstract inputs twice, with
+    two sizes for every unknown axis."""
+    weights = layer.variables
+    values = [jax.ShapeDtypeStruct(v.shape, v.dtype) for v in weights]
+    results = []
+    for probe in _PROBES:
+        def concrete(t: Any, probe: int = probe) -> Any:
+            if isinstance(t, KerasTensor):
+                return jax.ShapeDtypeStruct(tuple(probe if d is None else d for d in t.shape),
+                                            jnp.dtype(t.dtype))
+            return t
+
+        structs = jax.tree.map(concrete, (args, kwargs),
+                               is_leaf=lambda t: isinstance(t, KerasTensor))
+        arrays = [a for a in jax.tree.leaves(structs) if isinstance(a, jax.ShapeDtypeStruct)]
+        treedef = jax.tree.structure(structs)
+
+        def run(var_values: list, leaves: list, structs: Any = structs,
+                treedef: Any = treedef) -> Any:
+            it = iter(leaves)
+            rebuilt = jax.tree.unflatten(treedef, [
+                next(it) if isinstance(a, jax.ShapeDtypeStruct) else a
+                for a in jax.tree.leaves(structs)])
+            call_args, call_kwargs = rebuilt
+            with variables.StatelessScope(list(zip(weights, var_values, strict=True)),
+                                          collect_losses=True):
+                return layer._call_built(tuple(call_args), dict(call_kwargs))
+
+        results.append(jax.eval_shape(run, values, arrays))
+
+    def merge(a: Any, b: Any) -> KerasTensor:
+        shape = tuple(None if x != y else x for x, y in zip(a.shape, b.shape, strict=True))
+        return KerasTensor(shape, a.dtype.name)
+
+    return jax.tree.map(merge, results[0], results[1])
 
 
 def _as_shape(shape: Any, argument: str) -> Shape:
@@ -246,37 +625,10 @@ def _as_shape(shape: Any, argument: str) -> Shape:
             f"{argument} must be a tuple of positive integers. Received: {argument}={shape!r}"
         ) from None
     for d in dims:
-        if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1):
+        if d is not None and (isinstance(d, bool) or not isinstance(d, int | np.integer)
+                              or d < 1):
             raise ValueError(
                 f"{argument} must be a tuple of positive integers (None for unknown). "
                 f"Received: {argument}={shape!r}"
             )
-    return dims
-
-
-class ActivatedLayer(Layer):
-    """A layer whose output is `activation(call_logits(x))` with an optional bias added
-    to the logits (Dense, the convolutions): when the activation is softmax or sigmoid, a
-    cross-entropy loss starts from the logits."""
-
-    activation: Any
-
-    def call(self, params: Params, x: jax.Array, *, training: bool, rng):
-        return self.activation(self.call_logits(params, x, training=training, rng=rng))
-
-    @property
-    def output_activation(self) -> str | None:
-        from cornu import activations
-
-        for name in ("softmax", "sigmoid"):
-            if self.activation is activations.get(name):
-                return name
-        return None
-
-    @staticmethod
-    def add_bias(params: Params, y: jax.Array) -> jax.Array:
-        """y plus the layer's bias (when it has one) along the last axis."""
-        if "bias" not in params:
-            return y
-        return y + jnp.reshape(params["bias"], (1,) * (y.ndim - 1) + (-1,))
-
+    return tuple(None if d is None else int(d) for d in dims)

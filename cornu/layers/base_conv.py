@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from jax import lax
 
-from cornu import activations, initializers, regularizers
+from cornu import activations, constraints, initializers, regularizers
 from cornu.layers import _args, _conv_ops
-from cornu.layers.base import ActivatedLayer, Params, Shape
-from cornu.training import rng as global_rng
+from cornu.layers.base import Layer, Shape
 
 
-class BaseConv(ActivatedLayer):
+class BaseConv(Layer):
     rank: int = 2  # spatial axes
     _paddings: tuple[str, ...] = ("valid", "same")
-    weight_names = ("kernel", "bias")
 
     def __init__(
         self,
@@ -39,6 +36,8 @@ class BaseConv(ActivatedLayer):
         bias_initializer: str = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -59,11 +58,10 @@ class BaseConv(ActivatedLayer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = self._set_regularizer(
-            "kernel", kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = self._set_regularizer(
-            "bias", bias_regularizer, "bias_regularizer")
-        self._initializer_args = (kernel_initializer, bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = regularizers.get(bias_regularizer, "bias_regularizer")
+        self.kernel_constraint = constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = constraints.get(bias_constraint, "bias_constraint")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         axes = {1: "steps, channels", 2: "height, width, channels"}[self.rank]
@@ -85,13 +83,17 @@ class BaseConv(ActivatedLayer):
             self.padding, "kernel_size")
         return (input_shape[0], *spatial, self.filters)
 
-    def init(self, key: jax.Array) -> Params:
-        k_kernel, k_bias = global_rng.split(key)
-        shape = (*self.kernel_size, self.input_shape[-1] // self.groups, self.filters)
-        params = {"kernel": self.kernel_initializer(k_kernel, shape, jnp.float32)}
-        if self.use_bias:
-            params["bias"] = self.bias_initializer(k_bias, (self.filters,), jnp.float32)
-        return params
+    def build(self, input_shape) -> None:
+        self.compute_output_shape(tuple(input_shape))  # refuses shapes it cannot take
+        shape = (*self.kernel_size, input_shape[-1] // self.groups, self.filters)
+        self.kernel = self.add_weight(
+            shape=shape, initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            name="kernel")
+        self.bias = self.add_weight(
+            shape=(self.filters,), initializer=self.bias_initializer,
+            regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+            name="bias") if self.use_bias else None
 
     def _pads(self, x_shape) -> list[tuple[int, int]]:
         """(low, high) padding per spatial axis, as TensorFlow/Keras pad for 'same'."""
@@ -102,10 +104,12 @@ class BaseConv(ActivatedLayer):
         return lax.padtype_to_pads(x_shape[1:-1], effective, self.strides,
                                    self.padding.upper())
 
-    def call_logits(self, params: Params, x, *, training: bool, rng):
-        return self.add_bias(params, _conv_ops.conv(x, params["kernel"], self.strides,
-                                                    self._pads(x.shape), self.dilation_rate,
-                                                    self.groups))
+    def call(self, inputs):
+        y = _conv_ops.conv(inputs, self.kernel.value, self.strides, self._pads(inputs.shape),
+                           self.dilation_rate, self.groups)
+        if self.bias is not None:
+            y = y + jnp.reshape(self.bias.value, (1,) * (y.ndim - 1) + (-1,))
+        return self.activation(y)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -119,8 +123,10 @@ class BaseConv(ActivatedLayer):
             "groups": self.groups,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self._initializer_args[0]),
-            "bias_initializer": initializers.serialize(self._initializer_args[1]),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }

@@ -7,7 +7,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from cornu.layers import _args
-from cornu.layers.base import Layer, Params, Shape
+from cornu.layers.base import Layer, Shape
 
 
 class BaseGlobalPooling(Layer):
@@ -27,7 +27,7 @@ class BaseGlobalPooling(Layer):
             return (input_shape[0], *(1,) * self.rank, input_shape[-1])
         return (input_shape[0], input_shape[-1])
 
-    def call(self, params: Params, x, *, training: bool, rng):
+    def call(self, x):
         axes = tuple(range(1, 1 + self.rank))
         reduce = jnp.max if self.mode == "max" else jnp.mean
         return reduce(x, axis=axes, keepdims=self.keepdims)

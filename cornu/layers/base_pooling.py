@@ -9,7 +9,7 @@ import numpy as np
 from jax import lax
 
 from cornu.layers import _args
-from cornu.layers.base import Layer, Params, Shape
+from cornu.layers.base import Layer, Shape
 
 
 class BasePooling(Layer):
@@ -40,7 +40,7 @@ class BasePooling(Layer):
             "pool_size")
         return (input_shape[0], *spatial, input_shape[-1])
 
-    def call(self, params: Params, x, *, training: bool, rng):
+    def call(self, x):
         # One strided slice per position in the window, combined elementwise. Same values
         # as lax.reduce_window, but its gradient is elementwise too: reduce_window's max
         # gradient (select_and_scatter) is ~30x slower on XLA:CPU.

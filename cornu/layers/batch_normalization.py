@@ -16,16 +16,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from cornu import initializers, regularizers
-from cornu.layers.base import Layer, Params, Shape
-from cornu.training import rng as global_rng
+from cornu import initializers, regularizers, variables
+from cornu.layers.base import Layer, Shape
 
 
 class BatchNormalization(Layer):
-
-    float32_compute = True
-    weight_names = ("gamma", "beta")
-    state_names = ("moving_mean", "moving_variance")
 
     def __init__(
         self,
@@ -57,15 +52,16 @@ class BatchNormalization(Layer):
         self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
-        self._initializer_args = {
+        self._initializers = {k: initializers.get(v, k) for k, v in {
             "beta_initializer": beta_initializer, "gamma_initializer": gamma_initializer,
             "moving_mean_initializer": moving_mean_initializer,
-            "moving_variance_initializer": moving_variance_initializer}
-        self._initializers = {k: initializers.get(v, k) for k, v in self._initializer_args.items()}
-        self.beta_regularizer = self._set_regularizer("beta", beta_regularizer,
-                                                      "beta_regularizer")
-        self.gamma_regularizer = self._set_regularizer("gamma", gamma_regularizer,
-                                                       "gamma_regularizer")
+            "moving_variance_initializer": moving_variance_initializer}.items()}
+        self.beta_regularizer = regularizers.get(beta_regularizer, "beta_regularizer")
+        self.gamma_regularizer = regularizers.get(gamma_regularizer, "gamma_regularizer")
+
+    @property
+    def compute_dtype(self) -> str:
+        return "float32"  # normalization computes in float32 under a mixed policy, as Keras
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         rank = len(input_shape)
@@ -81,39 +77,30 @@ class BatchNormalization(Layer):
             )
         return input_shape
 
-    @property
-    def _features(self) -> int:
-        return self.input_shape[self.axis]
+    def build(self, input_shape) -> None:
+        input_shape = tuple(input_shape)
+        self.compute_output_shape(input_shape)
+        shape = (input_shape[self.axis],)
+        init = self._initializers
+        self.gamma = self.add_weight(shape=shape, initializer=init["gamma_initializer"],
+                                     regularizer=self.gamma_regularizer,
+                                     name="gamma") if self.scale else None
+        self.beta = self.add_weight(shape=shape, initializer=init["beta_initializer"],
+                                    regularizer=self.beta_regularizer,
+                                    name="beta") if self.center else None
+        self.moving_mean = self.add_weight(shape=shape, trainable=False, name="moving_mean",
+                                           initializer=init["moving_mean_initializer"])
+        self.moving_variance = self.add_weight(
+            shape=shape, trainable=False, name="moving_variance",
+            initializer=init["moving_variance_initializer"])
 
-    def init(self, key: jax.Array) -> Params:
-        k_gamma, k_beta = global_rng.split(key)
-        shape = (self._features,)
-        params = {}
-        if self.scale:
-            params["gamma"] = self._initializers["gamma_initializer"](k_gamma, shape, jnp.float32)
-        if self.center:
-            params["beta"] = self._initializers["beta_initializer"](k_beta, shape, jnp.float32)
-        return params
-
-    def init_state(self) -> Params:
-        key, shape = jax.random.PRNGKey(0), (self._features,)
-        return {
-            "moving_mean": self._initializers["moving_mean_initializer"](key, shape, jnp.float32),
-            "moving_variance": self._initializers["moving_variance_initializer"](
-                key, shape, jnp.float32),
-        }
-
-    def count_params(self) -> int:
-        """Keras counts the moving statistics too (4 * features with center and scale)."""
-        return super().count_params() + 2 * self._features
-
-    uses_sample_mask = True
-
-    def apply(self, params: Params, state: Params, x, *, training: bool, rng,
-              sample_mask=None):
+    def call(self, inputs, training=False):
+        x = inputs
         axis = self.axis % x.ndim
         reduce_axes = tuple(i for i in range(x.ndim) if i != axis)
         shape = tuple(x.shape[i] if i == axis else 1 for i in range(x.ndim))
+        scope = variables.current_scope()
+        sample_mask = None if scope is None else scope.sample_mask
         if training and sample_mask is not None and axis != 0:
             # statistics over the real samples only: the padding of a partial last batch
             # must not move them
@@ -129,29 +116,23 @@ class BatchNormalization(Layer):
             var = jnp.mean(jnp.square(x - jnp.reshape(mean, shape)), axis=reduce_axes)
         if training:
             m = self.momentum
-            state = {"moving_mean": state["moving_mean"] * m + mean * (1.0 - m),
-                     "moving_variance": state["moving_variance"] * m + var * (1.0 - m)}
+            self.moving_mean.assign(self.moving_mean.value * m + mean * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance.value * m + var * (1.0 - m))
         else:
-            mean, var = state["moving_mean"], state["moving_variance"]
+            mean, var = self.moving_mean.value, self.moving_variance.value
         inv = jax.lax.rsqrt(var + self.epsilon)
         if self.scale:
-            inv = inv * params["gamma"]
+            inv = inv * self.gamma.value
         y = (x - jnp.reshape(mean, shape)) * jnp.reshape(inv, shape)
         if self.center:
-            y = y + jnp.reshape(params["beta"], shape)
-        return y, state
-
-    def call(self, params: Params, x, *, training: bool, rng):
-        raise NotImplementedError(
-            f"Layer '{self.name}' (BatchNormalization) keeps moving statistics: use "
-            "apply(params, state, x, training=..., rng=...) with state from init_state()."
-        )
+            y = y + jnp.reshape(self.beta.value, shape)
+        return y
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "axis": self.axis, "momentum": self.momentum,
             "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-            **{k: initializers.serialize(v) for k, v in self._initializer_args.items()},
+            **{k: initializers.serialize(v) for k, v in self._initializers.items()},
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
         }

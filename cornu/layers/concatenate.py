@@ -6,7 +6,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from cornu.layers.base import Params, Shape
+from cornu.layers.base import Shape
 from cornu.layers.base_merge import BaseMerge
 
 
@@ -36,7 +36,7 @@ class Concatenate(BaseMerge):
             out.append(known.pop() if known else None)
         return tuple(out)
 
-    def call(self, params: Params, xs, *, training: bool, rng):
+    def call(self, xs):
         return jnp.concatenate(list(xs), axis=self.axis)
 
     def get_config(self) -> dict[str, Any]:

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
-from cornu import _deprecation, activations, initializers, regularizers
-from cornu.layers.base import ActivatedLayer, Params, Shape
-from cornu.training import rng as global_rng
+from cornu import _deprecation, activations, constraints, initializers, regularizers
+from cornu.layers.base import Layer
 
 
-class Dense(ActivatedLayer):
-    weight_names = ("kernel", "bias")
-
+class Dense(Layer):
     def __init__(
         self,
         units: int | None = None,
-        activation: str | None = None,
+        activation: Any = None,
         use_bias: bool = True,
-        kernel_initializer: str = "glorot_uniform",
-        bias_initializer: str = "zeros",
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         old_units = _deprecation.renamed(kwargs, "output_dim", "units", "Dense")
@@ -32,6 +30,7 @@ class Dense(ActivatedLayer):
         kernel_initializer = _deprecation.pick(
             kernel_initializer, "glorot_uniform", old_init, "init", "kernel_initializer"
         )
+        kwargs.pop("lora_rank", None)
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"units must be a positive integer. Received: units={units!r}")
@@ -40,30 +39,34 @@ class Dense(ActivatedLayer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = self._set_regularizer(
-            "kernel", kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = self._set_regularizer(
-            "bias", bias_regularizer, "bias_regularizer")
-        self._initializer_args = (kernel_initializer, bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = regularizers.get(bias_regularizer, "bias_regularizer")
+        self.kernel_constraint = constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = constraints.get(bias_constraint, "bias_constraint")
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
+    def build(self, input_shape) -> None:
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(
                 f"Layer '{self.name}' (Dense) needs an input with a known last axis. "
-                f"Received input shape {input_shape}."
+                f"Received input shape {tuple(input_shape)}."
             )
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            name="kernel")
+        self.bias = self.add_weight(
+            shape=(self.units,), initializer=self.bias_initializer,
+            regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+            name="bias") if self.use_bias else None
+
+    def call(self, inputs):
+        y = jnp.matmul(inputs, self.kernel.value)
+        if self.bias is not None:
+            y = y + jnp.reshape(self.bias.value, (1,) * (y.ndim - 1) + (-1,))
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
-
-    def init(self, key: jax.Array) -> Params:
-        k_kernel, k_bias = global_rng.split(key)
-        fan_in = self.input_shape[-1]
-        params = {"kernel": self.kernel_initializer(k_kernel, (fan_in, self.units), jnp.float32)}
-        if self.use_bias:
-            params["bias"] = self.bias_initializer(k_bias, (self.units,), jnp.float32)
-        return params
-
-    def call_logits(self, params: Params, x, *, training: bool, rng):
-        return self.add_bias(params, jnp.matmul(x, params["kernel"]))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -71,8 +74,10 @@ class Dense(ActivatedLayer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self._initializer_args[0]),
-            "bias_initializer": initializers.serialize(self._initializer_args[1]),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }

@@ -1,9 +1,9 @@
 """Dropout: in training, zero each input with probability `rate` and scale the rest by
 1 / (1 - rate); at inference, the identity.
 
-The randomness comes from the key the model passes in (drawn from the model's seeded
-training state), so `cornu.utils.set_random_seed` makes every mask repeatable. A layer
-`seed` is folded into that key, giving two dropout layers different, still repeatable, masks.
+The masks come from the layer's SeedGenerator; inside fit every draw comes from the
+training step's key (folded with the generator), so `cornu.utils.set_random_seed` makes
+every mask repeatable and a resumed fit draws the same masks.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-
-from cornu.layers.base import Layer, Params, Shape
+from cornu import random
+from cornu.layers.base import Layer
 
 
 class Dropout(Layer):
@@ -43,27 +41,22 @@ class Dropout(Layer):
         self.noise_shape = noise_shape
         self.seed = seed
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self.seed_generator = random.SeedGenerator(seed)
+
+    def build(self, input_shape) -> None:
         if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
             raise ValueError(
                 f"Layer '{self.name}' (Dropout): noise_shape={self.noise_shape} must have "
                 f"the input's rank {len(input_shape)}. Received input shape {input_shape}."
             )
-        return input_shape
 
-    def call(self, params: Params, x, *, training: bool, rng):
+    def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
-            return x
-        if rng is None:
-            raise ValueError(
-                f"Layer '{self.name}' (Dropout) needs a PRNG key when training=True. "
-                "Received: rng=None. Pass rng=jax.random.PRNGKey(seed)."
-            )
-        key = rng if self.seed is None else jax.random.fold_in(rng, self.seed)
-        shape = x.shape if self.noise_shape is None else tuple(
-            n if d is None else d for d, n in zip(self.noise_shape, x.shape, strict=True))
-        keep = jax.random.bernoulli(key, 1.0 - self.rate, shape)
-        return jnp.where(keep, x / (1.0 - self.rate), jnp.zeros((), x.dtype))
+            return inputs
+        return random.dropout(inputs, self.rate, self.noise_shape, seed=self.seed_generator)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate,

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
 from cornu import _deprecation, initializers, regularizers
 from cornu.layers import _args
-from cornu.layers.base import Layer, Params, Shape
+from cornu.layers.base import Layer, Shape
 
 
 class Embedding(Layer):
-    weight_names = ("embeddings",)
-
     def __init__(
         self,
         input_dim: int,
@@ -41,11 +38,10 @@ class Embedding(Layer):
                 "mask_zero=True is not supported yet (cornu has no masking). Use "
                 "mask_zero=False, or pad with an index whose row the model can learn."
             )
-        self._initializer_arg = embeddings_initializer
         self.embeddings_initializer = initializers.get(
             embeddings_initializer, "embeddings_initializer")
-        self.embeddings_regularizer = self._set_regularizer(
-            "embeddings", embeddings_regularizer, "embeddings_regularizer")
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer,
+                                                       "embeddings_regularizer")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if not isinstance(input_shape, tuple) or len(input_shape) < 1:
@@ -53,18 +49,19 @@ class Embedding(Layer):
                              f"indices. Received input shape {input_shape}.")
         return (*input_shape, self.output_dim)
 
-    def init(self, key: jax.Array) -> Params:
-        shape = (self.input_dim, self.output_dim)
-        return {"embeddings": self.embeddings_initializer(key, shape, jnp.float32)}
+    def build(self, input_shape) -> None:
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim), initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer, name="embeddings")
 
-    def call(self, params: Params, x, *, training: bool, rng):
-        return jnp.take(params["embeddings"], x.astype(jnp.int32), axis=0, mode="fill",
+    def call(self, inputs):
+        return jnp.take(self.embeddings.value, inputs.astype(jnp.int32), axis=0, mode="fill",
                         fill_value=jnp.nan)
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-            "embeddings_initializer": initializers.serialize(self._initializer_arg),
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "mask_zero": False,
         }

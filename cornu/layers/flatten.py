@@ -8,7 +8,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from cornu.layers import _args
-from cornu.layers.base import Layer, Params, Shape
+from cornu.layers.base import Layer, Shape
 
 
 class Flatten(Layer):
@@ -25,7 +25,7 @@ class Flatten(Layer):
         rest = input_shape[1:]
         return (input_shape[0], None if None in rest else math.prod(rest))
 
-    def call(self, params: Params, x, *, training: bool, rng):
+    def call(self, x):
         return jnp.reshape(x, (x.shape[0], -1))
 
     def get_config(self) -> dict[str, Any]:

@@ -13,8 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from cornu import initializers, regularizers
-from cornu.layers.base import Layer, Params, Shape
-from cornu.training import rng as global_rng
+from cornu.layers.base import Layer, Shape
 
 
 class LayerNormalization(Layer):
@@ -53,13 +52,14 @@ class LayerNormalization(Layer):
         self.rms_scaling = bool(rms_scaling)
         self.center = bool(center) and not self.rms_scaling
         self.scale = bool(scale) or self.rms_scaling
-        self._initializer_args = {"beta_initializer": beta_initializer,
-                                  "gamma_initializer": gamma_initializer}
-        self._initializers = {k: initializers.get(v, k) for k, v in self._initializer_args.items()}
-        self.beta_regularizer = self._set_regularizer("beta", beta_regularizer,
-                                                      "beta_regularizer")
-        self.gamma_regularizer = self._set_regularizer("gamma", gamma_regularizer,
-                                                       "gamma_regularizer")
+        self.beta_initializer = initializers.get(beta_initializer, "beta_initializer")
+        self.gamma_initializer = initializers.get(gamma_initializer, "gamma_initializer")
+        self.beta_regularizer = regularizers.get(beta_regularizer, "beta_regularizer")
+        self.gamma_regularizer = regularizers.get(gamma_regularizer, "gamma_regularizer")
+
+    @property
+    def compute_dtype(self) -> str:
+        return "float32"  # normalization computes in float32 under a mixed policy, as Keras
 
     def _positive_axes(self, rank: int) -> tuple[int, ...]:
         return tuple(sorted(a % rank for a in self._axes))
@@ -78,21 +78,18 @@ class LayerNormalization(Layer):
             )
         return input_shape
 
-    def _param_shape(self) -> tuple[int, ...]:
-        return tuple(self.input_shape[a] for a in self._positive_axes(len(self.input_shape)))
+    def build(self, input_shape) -> None:
+        input_shape = tuple(input_shape)
+        self.compute_output_shape(input_shape)
+        shape = tuple(input_shape[a] for a in self._positive_axes(len(input_shape)))
+        self.gamma = self.add_weight(shape=shape, initializer=self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer,
+                                     name="gamma") if self.scale else None
+        self.beta = self.add_weight(shape=shape, initializer=self.beta_initializer,
+                                    regularizer=self.beta_regularizer,
+                                    name="beta") if self.center else None
 
-    def init(self, key: jax.Array) -> Params:
-        k_gamma, k_beta = global_rng.split(key)
-        params = {}
-        if self.scale:
-            params["gamma"] = self._initializers["gamma_initializer"](
-                k_gamma, self._param_shape(), jnp.float32)
-        if self.center:
-            params["beta"] = self._initializers["beta_initializer"](
-                k_beta, self._param_shape(), jnp.float32)
-        return params
-
-    def call(self, params: Params, x, *, training: bool, rng):
+    def call(self, x):
         axes = self._positive_axes(x.ndim)
         shape = tuple(x.shape[i] if i in axes else 1 for i in range(x.ndim))
         if self.rms_scaling:
@@ -103,16 +100,17 @@ class LayerNormalization(Layer):
             var = jnp.mean(jnp.square(x - mean), axis=axes, keepdims=True)
             y = (x - mean) * jax.lax.rsqrt(var + self.epsilon)
         if self.scale:
-            y = y * jnp.reshape(params["gamma"], shape)
+            y = y * jnp.reshape(self.gamma.value, shape)
         if self.center:
-            y = y + jnp.reshape(params["beta"], shape)
+            y = y + jnp.reshape(self.beta.value, shape)
         return y
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
             "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
-            **{k: initializers.serialize(v) for k, v in self._initializer_args.items()},
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
         }

@@ -7,7 +7,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from cornu.layers.base import Layer, Params, Shape
+from cornu.layers.base import Layer, Shape
 
 
 class Reshape(Layer):
@@ -44,7 +44,7 @@ class Reshape(Layer):
             )
         return (input_shape[0], *(size // known if d == -1 else d for d in self.target_shape))
 
-    def call(self, params: Params, x, *, training: bool, rng):
+    def call(self, x):
         return jnp.reshape(x, (x.shape[0], *self.target_shape))
 
     def get_config(self) -> dict[str, Any]:

@@ -5,121 +5,141 @@
     outputs = Dense(10, activation="softmax")(x)
     model = cornu.Model(inputs, outputs)
 
-`layers` follows Keras 3: InputLayers included, ordered by depth from the inputs (ties in
-the order a depth-first walk from the outputs first meets them), so weights and summaries
-line up with Keras for the same model.
+The graph is made of nodes (one per layer call): a layer called on two tensors has two
+nodes and one set of weights; a model is a layer, so models nest. `layers` follows Keras
+3: InputLayers included, ordered by depth from the inputs (ties in the order a
+depth-first walk from the outputs first meets them), so weights and summaries line up
+with Keras for the same model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import jax
 
-from cornu.layers.base import Layer, Shape, unique_name
+from cornu.layers.base import Layer, unique_name
 from cornu.layers.input_layer import InputLayer
-from cornu.layers.keras_tensor import KerasTensor
-from cornu.models.model import Model, output_activation_fn
+from cornu.layers.keras_tensor import KerasTensor, Node
+from cornu.models.model import Model
+
+
+def _is_tensor(t: Any) -> bool:
+    return isinstance(t, KerasTensor)
 
 
 def _tensors(value: Any, argument: str) -> list[KerasTensor]:
-    items = list(value) if isinstance(value, list | tuple) else [value]
-    if isinstance(value, Mapping):
-        raise TypeError(f"{argument} as a dict is not supported yet; pass a list of tensors. "
-                        f"Received: {argument} with keys {list(value)}")
+    items = jax.tree.leaves(value, is_leaf=_is_tensor)
     bad = [t for t in items if not isinstance(t, KerasTensor)]
     if bad or not items:
         got = f"{type(bad[0]).__name__}" if bad else "an empty list"
         raise TypeError(
             f"{argument} must be symbolic tensors (cornu.Input(...) and the outputs of layers "
-            f"called on them), or a list of them. Received: {got}."
+            f"called on them), or a list or dict of them. Received: {got}."
         )
     return items
 
 
-def _graph(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list[Layer]:
-    """The layers from inputs to outputs in Keras' order, or an error naming the layer."""
-    input_layers = [t.layer for t in inputs]
-    first_seen: dict[Layer, int] = {}
-    post_order: list[Layer] = []
-    finished: set[Layer] = set()
-    consumer: dict[Layer, Layer | None] = {}
+def _node_of(t: KerasTensor) -> Node:
+    layer, index, _ = t._keras_history
+    return layer._inbound_nodes[index]
+
+
+def _graph(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[list[Node],
+                                                                             list[Layer]]:
+    """The nodes from inputs to outputs in execution order, and the layers in Keras'
+    order, or an error naming what is disconnected."""
+    input_ids = {id(t) for t in inputs}
+    first_seen: dict[int, int] = {}
+    post_order: list[Node] = []
+    finished: set[int] = set()
     for out in outputs:
-        stack: list[tuple[Layer, int]] = [(out.layer, 0)]
-        consumer.setdefault(out.layer, None)
+        stack: list[tuple[Node, int, Any]] = [(_node_of(out), 0, None)]
         while stack:
-            layer, child = stack.pop()
+            node, child, user = stack.pop()
             if child == 0:
-                if layer in finished:
+                if id(node) in finished:
                     continue
-                first_seen.setdefault(layer, len(first_seen))
-                if isinstance(layer, InputLayer) and layer not in input_layers:
-                    user = consumer[layer]
-                    where = f"layer '{user.name}'" if user else "the outputs"
+                first_seen.setdefault(id(node), len(first_seen))
+                if isinstance(node.layer, InputLayer) and id(node.outputs) not in input_ids:
+                    where = f"layer '{user.layer.name}'" if user else "the outputs"
                     raise ValueError(
-                        f"Graph disconnected: {where} needs input '{layer.name}', which is "
-                        f"not among the model's inputs {[t.name for t in inputs]}. Add it to "
-                        "Model(inputs=[...])."
-                    )
-            inbound = [] if isinstance(layer, InputLayer) else list(layer._inbound or [])
-            if not isinstance(layer, InputLayer) and layer._inbound is None:
-                raise ValueError(f"Layer '{layer.name}' is in the graph but was never called "
-                                 "on a tensor.")
-            if child < len(inbound):
-                stack.append((layer, child + 1))
-                parent = inbound[child].layer
-                consumer.setdefault(parent, layer)
-                stack.append((parent, 0))
+                        f"Graph disconnected: {where} needs input '{node.layer.name}', which "
+                        f"is not among the model's inputs {[t.name for t in inputs]}. Add it "
+                        "to Model(inputs=[...]).")
+            parents = [] if id(node.outputs) in input_ids else node.inputs
+            if child < len(parents):
+                stack.append((node, child + 1, user))
+                stack.append((_node_of(parents[child]), 0, node))
             else:
-                finished.add(layer)
-                post_order.append(layer)
-    unused = [layer for layer in input_layers if layer not in first_seen]
+                finished.add(id(node))
+                post_order.append(node)
+    unused = [t for t in inputs if id(_node_of(t)) not in first_seen]
     if unused:
         raise ValueError(
             f"Input '{unused[0].name}' is not connected to the model's outputs "
             f"{[t.name for t in outputs]}: no output depends on it. Use it in the graph or "
-            "remove it from Model(inputs=...)."
-        )
+            "remove it from Model(inputs=...).")
     # depth: the longest path to an output; Keras lists the deepest (the inputs) first
-    depth: dict[Layer, int] = {}
-    for layer in reversed(post_order):
-        d = depth.setdefault(layer, 0)
-        for t in ([] if isinstance(layer, InputLayer) else layer._inbound):
-            depth[t.layer] = max(depth.get(t.layer, 0), d + 1)
-    layers = sorted(post_order, key=lambda layer: (-depth[layer], first_seen[layer]))
+    depth: dict[int, int] = {}
+    for node in reversed(post_order):
+        d = depth.setdefault(id(node), 0)
+        if id(node.outputs) in input_ids:
+            continue
+        for t in node.inputs:
+            parent = _node_of(t)
+            depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
+    ordered = sorted(post_order, key=lambda n: (-depth[id(n)], first_seen[id(n)]))
+    layers: list[Layer] = []
+    for node in ordered:
+        if not any(node.layer is layer for layer in layers):
+            layers.append(node.layer)
     names = [layer.name for layer in layers]
     for name in names:
         if names.count(name) > 1:
             raise ValueError(f'The name "{name}" is used {names.count(name)} times in the '
                              "model. Layer names must be unique: pass name=... to tell them "
                              "apart.")
-    return layers
+    return post_order, layers
 
 
 class Functional(Model):
-    """`cornu.Model(inputs, outputs)`: one or several inputs and outputs, branches, merges."""
+    """`cornu.Model(inputs, outputs)`: one or several inputs and outputs, branches, merges,
+    shared layers and nested models."""
 
-    def __init__(self, inputs: Any, outputs: Any, name: str | None = None) -> None:
-        super().__init__(name=name or unique_name("functional"))
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
+                 trainable: bool = True, **kwargs: Any) -> None:
+        super().__init__(name=name or unique_name("functional"), trainable=trainable, **kwargs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
         self._inputs = _tensors(inputs, "inputs")
         self._outputs = _tensors(outputs, "outputs")
         for t in self._inputs:
             if not isinstance(t.layer, InputLayer):
                 raise ValueError(
                     f"inputs must be tensors made by cornu.Input(...). Received the output of "
-                    f"layer '{t.layer.name}' ({type(t.layer).__name__})."
-                )
+                    f"layer '{t.layer.name}' ({type(t.layer).__name__}).")
         if len({id(t) for t in self._inputs}) != len(self._inputs):
             raise ValueError(f"inputs lists a tensor twice: {[t.name for t in self._inputs]}")
-        self._layers = _graph(self._inputs, self._outputs)
-        self._index = {layer: i for i, layer in enumerate(self._layers)}
-        self._init_weights()
+        self._nodes, self._graph_layers = _graph(self._inputs, self._outputs)
+        self._build_shapes = [tuple(t.shape) for t in self._inputs] if len(self._inputs) > 1 \
+            else tuple(self._inputs[0].shape)
+        self._output_shapes = jax.tree.map(lambda t: tuple(t.shape), outputs,
+                                           is_leaf=_is_tensor)
+        if isinstance(self._output_shapes, tuple) and self._output_shapes and isinstance(
+                self._output_shapes[0], tuple):
+            self._output_shapes = list(self._output_shapes)
+        self.built = True
 
     # -- structure ----------------------------------------------------------------------------
     @property
     def layers(self) -> list[Layer]:
-        return list(self._layers)
+        return list(self._graph_layers)
+
+    @property
+    def _layers(self) -> list[Layer]:
+        return list(self._graph_layers)
 
     @property
     def inputs(self) -> list[KerasTensor]:
@@ -130,11 +150,11 @@ class Functional(Model):
         return list(self._outputs)
 
     @property
-    def input(self) -> KerasTensor | list[KerasTensor]:
+    def input(self) -> Any:
         return self._inputs[0] if len(self._inputs) == 1 else list(self._inputs)
 
     @property
-    def output(self) -> KerasTensor | list[KerasTensor]:
+    def output(self) -> Any:
         return self._outputs[0] if len(self._outputs) == 1 else list(self._outputs)
 
     @property
@@ -144,21 +164,24 @@ class Functional(Model):
     def _input_names(self) -> list[str]:
         return self.input_names
 
-    def _output_layers(self) -> list[Layer]:
-        return [t.layer for t in self._outputs]
+    def _input_dtypes(self) -> list[Any]:
+        return [t.dtype for t in self._inputs]
 
     @property
     def output_names(self) -> list[str]:
-        """The names of the output layers (Keras' keys for per-output losses and logs)."""
+        """The names of the output layers (Keras' keys for per-output losses and logs);
+        dict outputs are named by their keys."""
+        if isinstance(self._outputs_struct, Mapping):
+            return list(self._outputs_struct)
         return [t.layer.name for t in self._outputs]
 
     @property
-    def input_shape(self) -> Shape | list[Shape]:
+    def input_shape(self) -> Any:
         shapes = [tuple(t.shape) for t in self._inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
-    def output_shape(self) -> Shape | list[Shape]:
+    def output_shape(self) -> Any:
         shapes = [tuple(t.shape) for t in self._outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
@@ -166,88 +189,60 @@ class Functional(Model):
         """A functional model is built (its weights made) when it is constructed."""
 
     # -- computing ------------------------------------------------------------------------------
-    def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
-                 sample_mask=None):
-        xs = list(x) if isinstance(x, list | tuple) else [x]
+    def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, Mapping):
+            names = self.input_names
+            if isinstance(self._inputs_struct, Mapping):
+                xs = [inputs[k] for k in self._inputs_struct]
+            else:
+                missing = [n for n in names if n not in inputs]
+                if missing:
+                    raise ValueError(f"Model '{self.name}' is missing inputs {missing}.")
+                xs = [inputs[n] for n in names]
+        else:
+            xs = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
         if len(xs) != len(self._inputs):
             raise ValueError(
                 f"Model '{self.name}' has {len(self._inputs)} inputs {self.input_names}; "
-                f"received {len(xs)} arrays. Pass a list with one array per input."
-            )
-        n = len(self._layers)
-        keys = jax.random.split(rng, n) if rng is not None else [None] * n
-        output_layers = {t.layer for t in self._outputs}
-        values: dict[Layer, Any] = {t.layer: v for t, v in zip(self._inputs, xs, strict=True)}
-        pre_activation: dict[Layer, Any] = {}
-        new_state = list(state)
-        for i, layer in enumerate(self._layers):
-            if isinstance(layer, InputLayer):
+                f"received {len(xs)} arrays. Pass a list with one array per input.")
+        values: dict[int, Any] = {}
+        for t, x in zip(self._inputs, xs, strict=True):
+            dtype = t.dtype
+            values[id(t)] = x.astype(dtype) if hasattr(x, "astype") and x.dtype != dtype else x
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
                 continue
-            args = [values[t.layer] for t in layer._inbound]
-            arg = args[0] if len(args) == 1 else args
-            if logits and layer in output_layers and layer.output_activation is not None:
-                z = layer.run_logits(params[i], arg, training=training, rng=keys[i])
-                pre_activation[layer] = z
-                values[layer] = output_activation_fn(layer)(z)
-            else:
-                values[layer], new_state[i] = layer.run(
-                    params[i], state[i], arg, training=training, rng=keys[i],
-                    sample_mask=sample_mask)
-        outs = [values[t.layer] for t in self._outputs]
-        zs = [pre_activation.get(t.layer) for t in self._outputs]
-        logits_out = zs if any(z is not None for z in zs) else None
-        if len(outs) == 1:
-            return outs[0], (None if logits_out is None else zs[0]), new_state
-        return outs, logits_out, new_state
+            result = node.call(values)
+            for tensor, value in zip(node.flat_outputs, jax.tree.leaves(result), strict=True):
+                values[id(tensor)] = value
+        outs = [values[id(t)] for t in self._outputs]
+        if isinstance(self._outputs_struct, Mapping):
+            return dict(zip(self._outputs_struct, outs, strict=True))
+        if isinstance(self._outputs_struct, list | tuple):
+            return outs
+        return outs[0]
 
     # -- config -------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "layers": [{
-                "class_name": type(layer).__name__,
-                "config": layer.get_config(),
-                "inbound": [] if isinstance(layer, InputLayer)
-                else [t.layer.name for t in layer._inbound],
-            } for layer in self._layers],
-            "inputs": self.input_names,
-            "outputs": self.output_names,
-        }
+        def ref(t: KerasTensor) -> list:
+            layer, node, index = t._keras_history
+            return [layer.name, node, index]
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any],
-                    registry: Mapping[str, type[Layer]]) -> Functional:
-        """Rebuild the graph from `get_config()`, making layers only from `registry`
-        (class name -> class)."""
-        tensors: dict[str, KerasTensor] = {}
-        for entry in config["layers"]:
-            class_name = entry["class_name"]
-            layer_cls = registry.get(class_name)
-            if layer_cls is None and class_name == "InputLayer":
-                layer_cls = InputLayer
-            if layer_cls is None:
-                raise ValueError(
-                    f"Unknown layer class '{class_name}' in the config of model "
-                    f"'{config.get('name')}'. Known: {', '.join(sorted(registry))}."
-                )
-            layer = layer_cls.from_config(entry["config"])
+        layers = []
+        for layer in self.layers:
+            nodes = [n for n in self._nodes if n.layer is layer]
+            entry = {"class_name": type(layer).__name__, "config": layer.get_config()}
             if isinstance(layer, InputLayer):
-                tensors[layer.name] = layer.output
-                continue
-            missing = [name for name in entry["inbound"] if name not in tensors]
-            if missing or not entry["inbound"]:
-                raise ValueError(
-                    f"Layer '{layer.name}' in the config takes inputs {entry['inbound']}, "
-                    f"but {missing or 'none'} come before it."
-                )
-            inbound = [tensors[name] for name in entry["inbound"]]
-            tensors[layer.name] = layer(inbound[0] if len(inbound) == 1 else inbound)
-
-        def pick(names: Sequence[str], what: str) -> list[KerasTensor]:
-            unknown = [name for name in names if name not in tensors]
-            if unknown:
-                raise ValueError(f"The config's {what} {unknown} are not layers of the model.")
-            return [tensors[name] for name in names]
-
-        return cls(pick(config["inputs"], "inputs"), pick(config["outputs"], "outputs"),
-                   name=config.get("name"))
+                entry["inbound"] = []
+            elif len(nodes) == 1 and all(t._keras_history[1:] == (0, 0) for t in nodes[0].inputs) \
+                    and len(nodes[0].args) == 1 and not nodes[0].kwargs:
+                entry["inbound"] = [t.layer.name for t in nodes[0].inputs]
+            else:
+                entry["inbound_nodes"] = [[ref(t) for t in n.inputs] for n in nodes]
+            layers.append(entry)
+        config = {"name": self.name, "layers": layers,
+                  "inputs": self.input_names, "outputs": self.output_names}
+        if any(t._keras_history[1:] != (0, 0) for t in self._outputs) or isinstance(
+                self._outputs_struct, Mapping):
+            config["output_refs"] = [ref(t) for t in self._outputs]
+        return config

@@ -16,17 +16,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cornu import _deprecation, activations, losses, metrics, optimizers
+from cornu import _deprecation, losses, metrics, optimizers, variables
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
 from cornu.data import arrays, staging
-from cornu.layers.base import Layer, Shape
+from cornu.layers.base import Layer, _spec_from_shapes, _trace_output_spec
+from cornu.layers.input_layer import InputLayer
+from cornu.layers.keras_tensor import KerasTensor
+from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
-from cornu.training import rng as global_rng
 from cornu.training.loop import Engine, Head, Predictor
 from cornu.training.state import TrainState
+from cornu.variables import Variable
 
 
 def _positive_int(value: Any, argument: str, fix: str) -> int:
@@ -44,26 +47,33 @@ def _verbosity(verbose: Any) -> int:
     return int(verbose)
 
 
-class Model:
-    """Base of Sequential (and of functional models). Subclasses provide `layers`,
-    `_build(input_shape)` and `_forward`."""
+class Model(Layer):
+    """A layer with a training API: compile, fit, evaluate, predict, save.
+
+    `cornu.Model(inputs, outputs)` makes a functional model; subclasses make their layers
+    in `__init__` and compute in `call`, as in Keras. The arrays live in the layers'
+    variables; the compiled programs receive them as pytrees (`_params`: the trainable
+    values, `_state`: the others, one dict per entry of `layers`) and write the results
+    back.
+    """
 
     def __new__(cls, *args: Any, **kwargs: Any):
         # Keras: Model(inputs, outputs) builds a functional model
         if cls is Model and (args or "inputs" in kwargs):
             from cornu.models.functional import Functional
 
-            return super().__new__(Functional)
-        return super().__new__(cls)
+            return Layer.__new__(Functional)
+        return Layer.__new__(cls)
 
-    def __init__(self, name: str | None = None) -> None:
-        self.name = name
-        self._params: list[dict[str, jax.Array]] | None = None
-        self._state: list[dict[str, jax.Array]] | None = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args:
+            raise TypeError(f"{type(self).__name__}() takes keyword arguments only (name=..., "
+                            f"trainable=...); received {len(args)} positional arguments.")
+        super().__init__(**kwargs)
         self._predictor = Predictor(self._forward)
         self._engine: Engine | None = None
         self.optimizer: optimizers.Optimizer | None = None
-        self.loss: losses.Loss | None = None
+        self.loss: Any = None
         self._metric_specs: list[Any] = []
         self._heads: list[Head] = []
         self._loss_spec: Any = None
@@ -77,38 +87,107 @@ class Model:
         self._padded = staging.PaddedBuffers()  # and of evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
+        self._engine_signature: Any = None
         self.history: History | None = None
         self.stop_training = False
 
-    # -- structure (subclasses) ---------------------------------------------------------------
+    # -- structure --------------------------------------------------------------------------
     @property
     def layers(self) -> list[Layer]:
-        raise NotImplementedError
+        """The layers the model holds (in the order they were set as attributes)."""
+        return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
 
     @property
-    def input_shape(self) -> Shape | None:
-        raise NotImplementedError
+    def output_shape(self) -> Any:
+        shapes = self._output_shapes
+        return shapes
+
+    def build(self, input_shape: Any) -> None:
+        """Build a subclassed model: trace `call` on inputs of this shape, which builds
+        the layers it uses (as Keras' Model.build)."""
+        _trace_output_spec(self, (_spec_from_shapes(input_shape),), {})
+        self._build_shapes = input_shape
+
+    def _ensure_built(self, shapes: list[tuple], dtypes: list[Any] | None = None) -> None:
+        if self.built:
+            return
+        shapes = [(None, *s[1:]) for s in shapes]
+        arg = shapes[0] if len(shapes) == 1 else shapes
+        self.build(arg)
+        object.__setattr__(self, "built", True)
+
+    def _weight_slots(self) -> list[list[tuple[str, Variable]]]:
+        """Per entry of `layers` (and one more for the model's own weights, if any): the
+        (name, variable) pairs of its weights, each variable once in the model."""
+        seen: set[int] = set()
+        slots = []
+        for layer in [*self.layers, self]:
+            own = layer._own_variables() if layer is self else layer.weights
+            entry, names = [], set()
+            for variable in own:
+                if id(variable) in seen:
+                    continue
+                seen.add(id(variable))
+                own_ids = {id(v) for v in layer._own_weights}
+                key = variable.name if id(variable) in own_ids or layer is self \
+                    else variable.path
+                base, k = key, 1
+                while key in names:
+                    key, k = f"{base}_{k}", k + 1
+                names.add(key)
+                entry.append((key, variable))
+            if layer is not self or entry:
+                slots.append(entry)
+        return slots
+
+    def _engine_slots(self):
+        """(trainable, non-trainable) per-entry dicts of variables, as the engine sees them
+        (a frozen layer's weights are non-trainable)."""
+        trainable = {id(v) for v in self.trainable_weights}
+        slots = self._weight_slots()
+        return ([{k: v for k, v in entry if id(v) in trainable} for entry in slots],
+                [{k: v for k, v in entry if id(v) not in trainable} for entry in slots])
 
     @property
-    def output_shape(self) -> Shape | None:
-        return self.layers[-1].output_shape if self.built else None
+    def _params(self) -> list[dict[str, Any]]:
+        return [{k: v._value for k, v in d.items()} for d in self._engine_slots()[0]]
+
+    @_params.setter
+    def _params(self, trees) -> None:
+        for d, values in zip(self._engine_slots()[0], trees, strict=True):
+            for k, v in d.items():
+                v._direct_assign(values[k])
 
     @property
-    def built(self) -> bool:
-        return self._params is not None
+    def _state(self) -> list[dict[str, Any]]:
+        return [{k: v._value for k, v in d.items()} for d in self._engine_slots()[1]]
 
-    def build(self, input_shape: Shape) -> None:
-        raise NotImplementedError
+    @_state.setter
+    def _state(self, trees) -> None:
+        for d, values in zip(self._engine_slots()[1], trees, strict=True):
+            for k, v in d.items():
+                v._direct_assign(values[k])
 
     def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
                  sample_mask=None):
-        """(output, logits of the output activation or None, new state). `sample_mask`
-        marks the real samples of a padded batch (for batch statistics)."""
-        raise NotImplementedError
-
-    def _init_weights(self) -> None:
-        self._params = [layer.init(global_rng.next_key()) for layer in self.layers]
-        self._state = [layer.init_state() for layer in self.layers]
+        """(output, logits of softmax/sigmoid outputs or None, new state, extra loss): the
+        model's call traced with the variables reading `params` and `state`. The extra loss
+        is the sum of add_loss values and weight regularization (0.0 if none)."""
+        tslots, nslots = self._engine_slots()
+        mapping = [(v, p[k]) for d, p in zip(tslots, params, strict=True) for k, v in d.items()]
+        mapping += [(v, s[k]) for d, s in zip(nslots, state, strict=True) for k, v in d.items()]
+        with variables.StatelessScope(mapping, rng=rng, sample_mask=sample_mask) as scope:
+            out = Layer.__call__(self, x, training=training)
+            extra = [jnp.sum(jnp.asarray(v, jnp.float32)) for v in scope.losses]
+            penalty = self._regularization()
+            if penalty is not None:
+                extra.append(jnp.asarray(penalty, jnp.float32))
+            new_state = [{k: scope.get_current_value(v) for k, v in d.items()} for d in nslots]
+            zs = None
+            if logits:
+                zs = [scope.logits_of(o) for o in _as_list(out)]  # (logits, kind) or None
+        total = sum(extra[1:], extra[0]) if extra else jnp.zeros((), jnp.float32)
+        return out, zs, new_state, total
 
     def _require_built(self, what: str) -> None:
         if not self.built:
@@ -119,9 +198,6 @@ class Model:
             )
 
     # -- outputs and inputs -------------------------------------------------------------------
-    def _output_layers(self) -> list[Layer]:
-        return [self.layers[-1]]
-
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index in `layers`, as Keras."""
         if index is not None:
@@ -134,10 +210,16 @@ class Model:
 
     @property
     def output_names(self) -> list[str]:
-        return [layer.name for layer in self._output_layers()]
+        shapes = self._output_shapes
+        if isinstance(shapes, list) and shapes and isinstance(shapes[0], tuple):
+            return [f"output_{i}" for i in range(len(shapes))]
+        return ["output_0"]
 
     def _input_names(self) -> list[str]:
-        return [self.layers[0].name]
+        return ["input"]
+
+    def _input_dtypes(self) -> list[Any]:
+        return [None] * len(self._input_names())
 
     def _shapes(self, shape) -> list:
         return list(shape) if isinstance(shape, list) else [shape]
@@ -209,7 +291,7 @@ class Model:
         weights = self._per_output(self._loss_weights, "loss_weights", names, 1.0) \
             if self._loss_weights is not None else [1.0] * len(names)
         heads = []
-        for k, (name, layer) in enumerate(zip(names, self._output_layers(), strict=True)):
+        for k, name in enumerate(names):
             if loss_list[k] is None:
                 raise ValueError(f"loss gives no loss for output '{name}'.")
             loss = losses.get(loss_list[k])
@@ -218,26 +300,26 @@ class Model:
             if len(set(seen)) != len(seen) or "loss" in seen:
                 raise ValueError(f"metrics must have distinct names other than 'loss'. "
                                  f"Received: metrics={self._metric_specs!r}")
-            use_logits = (not loss.from_logits and loss.logits_of is not None
-                          and layer.output_activation == loss.logits_of)
+            # a softmax/sigmoid output is fed to its cross-entropy as logits (when the
+            # traced call shows where the output came from)
+            use_logits = not loss.from_logits and loss.logits_of is not None
             heads.append(Head("" if len(names) == 1 else name, loss, metric_objs,
                               float(weights[k]), use_logits))
         self._heads = heads
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
-                              self._regularization(), tx_key=self.optimizer.transform_key())
+                              tx_key=self.optimizer.transform_key(),
+                              constraints=self._constraints())
+        self._engine_signature = self._trainable_signature()
 
-    def _regularization(self):
-        """params -> the sum of the layers' regularization penalties, or None."""
-        layers = self.layers
-        if not any(layer.has_regularization for layer in layers):
-            return None
+    def _trainable_signature(self) -> tuple:
+        return tuple(id(v) for v in self.trainable_weights)
 
-        def penalty(params):
-            terms = [layer.regularization(p) for layer, p in zip(layers, params, strict=True)
-                     if layer.has_regularization]
-            return sum(terms[1:], terms[0])
-
-        return penalty
+    def _constraints(self):
+        """Per-entry dicts of the trainable weights' constraints (None where there are
+        none): the engine applies them after each update."""
+        found = [{k: v.constraint for k, v in d.items() if v.constraint is not None}
+                 for d in self._engine_slots()[0]]
+        return found if any(found) else None
 
     def _check_compiled(self, method: str) -> None:
         """compile() was called (checked before any data builds the model)."""
@@ -280,19 +362,30 @@ class Model:
             )
         return list(x)
 
+    def _expected_input_shapes(self) -> list[Any] | None:
+        """The input shapes the model was built for (None entries: not known)."""
+        shapes = self._build_shapes
+        if shapes is None:
+            return None
+        return list(shapes) if isinstance(shapes, list) else [shapes]
+
     def _prepare_x(self, x: Any, argument: str = "x") -> list[np.ndarray]:
         parts = [arrays.as_numeric(p, argument if i == 0 else f"{argument}[{i}]")
                  for i, p in enumerate(self._split_inputs(x, argument))]
         if not self.built:
-            self.build((None, *parts[0].shape[1:]))
+            self._ensure_built([p.shape for p in parts],
+                               [_input_dtype(p.dtype, None) for p in parts])
+        expected = self._expected_input_shapes() or [None] * len(parts)
         for i, (part, shape, name) in enumerate(zip(
-                parts, self._shapes(self.input_shape), self._input_names(), strict=True)):
+                parts, expected, self._input_names(), strict=True)):
             label = argument if len(parts) == 1 else f"{argument}[{i}]"
-            arrays.check_features(part, shape, name, label)
+            if shape is not None:
+                arrays.check_features(part, shape, name, label)
             if part.shape[0] != parts[0].shape[0]:
                 arrays.check_lengths(parts[0], part, f"{argument}[0]", label)
-        # as Keras: inputs become float32 (an Embedding casts its indices back)
-        return [p.astype(np.float32, copy=False) for p in parts]
+        # as Keras: inputs become the dtype of their Input (float32 by default)
+        return [p.astype(_input_dtype(p.dtype, d), copy=False)
+                for p, d in zip(parts, self._input_dtypes(), strict=True)]
 
     def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
         names = self.output_names
@@ -635,12 +728,22 @@ class Model:
                                            time.perf_counter() - start, n, {}), flush=True)
         return result
 
-    def __call__(self, x: Any, training: bool = False) -> Any:
-        """The model on a batch. training=True runs it as in fit (dropout on, batch
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The model on a batch. Called on symbolic tensors it is a layer of a functional
+        model; inside another model's call it runs as a layer; at the top level on arrays
+        it runs one compiled program. training=True runs it as in fit (dropout on, batch
         statistics from the batch and moving statistics updated), as Keras does."""
+        x = args[0] if args else kwargs.get("inputs")
+        if (any(isinstance(t, KerasTensor) for t in _tree_leaves(x))
+                or variables.in_stateless_scope()
+                or any(isinstance(t, jax.core.Tracer) for t in _tree_leaves(x))
+                or set(kwargs) - {"training", "inputs"} or len(args) > 1):
+            return super().__call__(*args, **kwargs)
+        training = bool(kwargs.get("training") or False)
         parts = x if isinstance(x, list | tuple) and len(self._input_names()) > 1 else [x]
         if all(isinstance(p, jax.Array) for p in parts) and self.built:
-            xs = tuple(p.astype(jnp.float32) for p in parts)
+            xs = tuple(p.astype(jnp.float32) if jnp.issubdtype(p.dtype, jnp.floating)
+                       else p for p in parts)
         else:
             xs = tuple(self._prepare_x(x))
         if training:
@@ -650,55 +753,54 @@ class Model:
         return self._predictor.call(self._params, self._state, xs)
 
     # -- weights and summary --------------------------------------------------------------------
-    def _weight_slots(self) -> list[tuple[int, str, str]]:
-        """(layer index, 'params' or 'state', name) in Keras' get_weights order."""
-        slots = []
-        for i, layer in enumerate(self.layers):
-            slots += [(i, "params", k) for k in layer.weight_names if k in self._params[i]]
-            slots += [(i, "state", k) for k in getattr(layer, "state_names", ())
-                      if k in self._state[i]]
-        return slots
-
     def get_weights(self) -> list[np.ndarray]:
         self._require_built("its weights")
-        trees = {"params": self._params, "state": self._state}
-        return [np.array(trees[kind][i][k]) for i, kind, k in self._weight_slots()]
+        return super().get_weights()
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         self._require_built("its weights")
-        slots = self._weight_slots()
-        weights = list(weights)
-        if len(weights) != len(slots):
-            raise ValueError(
-                f"set_weights expected a list of {len(slots)} arrays (the order of "
-                f"get_weights()), received {len(weights)}."
-            )
-        trees = {"params": [dict(p) for p in self._params], "state": [dict(s) for s in self._state]}
-        for (i, kind, k), w in zip(slots, weights, strict=True):
-            current = trees[kind][i][k]
-            w = np.asarray(w)
-            if w.shape != current.shape:
-                raise ValueError(
-                    f"set_weights: weight '{k}' of layer '{self.layers[i].name}' has shape "
-                    f"{current.shape}, received an array of shape {w.shape}."
-                )
-            # a private copy, sent with device_put (jnp.asarray compiles a program per shape)
-            trees[kind][i][k] = jax.device_put(np.array(w, dtype=current.dtype))
-        self._params, self._state = trees["params"], trees["state"]
+        super().set_weights(weights)
 
     def count_params(self) -> int:
         self._require_built("its parameter count")
-        return sum(int(np.prod(v.shape)) for tree in (self._params, self._state)
-                   for d in tree for v in d.values())
+        return variables.count(self.weights)
 
-    def summary(self, print_fn=None, line_length: int = 72) -> None:
+    def summary(self, print_fn=None, line_length: int = 72, **kwargs: Any) -> None:
         self._require_built("its summary")
-        rows = [(layer.name, type(layer).__name__, layer.output_shape, layer.count_params())
-                for layer in self.layers]
-        trainable = sum(int(np.prod(v.shape)) for d in self._params for v in d.values())
-        non_trainable = sum(int(np.prod(v.shape)) for d in self._state for v in d.values())
+        rows = [(layer.name, type(layer).__name__, layer.output_shape,
+                 variables.count(layer.weights)) for layer in self.layers]
+        trainable = variables.count(self.trainable_weights)
+        non_trainable = variables.count(self.non_trainable_weights)
         text = summary_text(self.name, rows, trainable, non_trainable, line_length)
         (print_fn or print)(text)
+
+    # -- Keras' batch-level and stateless API ------------------------------------------------
+    def stateless_call(self, trainable_variables: Sequence[Any],
+                       non_trainable_variables: Sequence[Any], *args: Any,
+                       return_losses: bool = False, **kwargs: Any):
+        """(outputs, non_trainable_variables after the call): the model as a pure function
+        of the variables' values (in the order of `trainable_variables` and
+        `non_trainable_variables`), for jax.grad and jax.jit loops, as in Keras."""
+        trainable, others = self.trainable_variables, self.non_trainable_variables
+        if len(trainable_variables) != len(trainable) or \
+                len(non_trainable_variables) != len(others):
+            raise ValueError(
+                f"stateless_call expected {len(trainable)} trainable and {len(others)} "
+                f"non-trainable values (model.trainable_variables, "
+                f"model.non_trainable_variables). Received {len(trainable_variables)} and "
+                f"{len(non_trainable_variables)}.")
+        mapping = [*zip(trainable, trainable_variables, strict=True),
+                   *zip(others, non_trainable_variables, strict=True)]
+        with variables.StatelessScope(mapping) as scope:
+            outputs = Layer.__call__(self, *args, **kwargs)
+            losses = list(scope.losses)
+            penalty = self._regularization()
+            if penalty is not None:
+                losses.append(penalty)
+            new = [scope.get_current_value(v) for v in others]
+        if return_losses:
+            return outputs, new, losses
+        return outputs, new
 
     # -- saving (cornu.saving holds the format) ----------------------------------------------------
     def save(self, filepath: str, overwrite: bool = True) -> None:
@@ -750,6 +852,18 @@ class Model:
         return config
 
 
+def _input_dtype(dtype: np.dtype, declared: Any) -> np.dtype:
+    """What an input array becomes: its Input's dtype where declared, else float32 for
+    numbers (integers too, as Keras' float32 Inputs) unless the model declares integers."""
+    if declared is not None:
+        return np.dtype(declared)
+    return np.dtype(np.float32)
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
 def _leaves(spec: Any) -> list:
     """The names/objects inside a per-output spec (value, list, list of lists or dict)."""
     if spec is None:
@@ -767,5 +881,5 @@ def metrics_get(identifier, loss, output_dim):
     return metrics.get(identifier, loss, output_dim)
 
 
-def output_activation_fn(layer: Layer):
-    return activations.get(layer.output_activation)
+def _tree_leaves(tree: Any) -> list:
+    return jax.tree.leaves(tree, is_leaf=lambda t: isinstance(t, KerasTensor))

@@ -29,7 +29,7 @@ import optax
 from cornu import _settings
 from cornu.losses import Loss
 from cornu.metrics import Metric
-from cornu.training import rng as global_rng
+from cornu.random import keys as global_rng
 from cornu.training.state import TrainState
 
 Forward = Callable[..., tuple[Any, Any, Any]]
@@ -195,15 +195,15 @@ class Engine:
         forward: Forward,
         heads: Sequence[Head],
         tx: optax.GradientTransformation,
-        regularization: Callable[[Any], jax.Array] | None = None,
         unroll: int | None = None,
         tx_key: Hashable | None = None,
+        constraints: Any = None,
     ) -> None:
         self.forward = forward
         self.heads = list(heads)
         self.unroll = unroll  # None: default_unroll(batch size)
         self.tx = tx
-        self.regularization = regularization
+        self.constraints = constraints  # per-entry {name: w -> w} applied after updates
         self.want_logits = any(h.use_logits for h in self.heads)
         self.traces: Counter[str] = Counter()
         options = _jit_options()
@@ -255,28 +255,29 @@ class Engine:
         return np.zeros(len(self.sum_names), np.float32)
 
     def _per_sample(self, params, state, x, y, *, training: bool, rng, mask=None):
-        """Per-head outputs, per-sample loss values and the new layer state."""
-        out, logits, new_state = self.forward(
+        """Per-head outputs, per-sample loss values, the new layer state and the batch's
+        extra loss (add_loss values and weight penalties, which Keras adds to the loss)."""
+        out, logits, new_state, extra = self.forward(
             params, state, x if len(x) > 1 else x[0], training=training, rng=rng,
             logits=self.want_logits, sample_mask=mask)
         # outputs in float32 whatever the layers computed in (mixed precision)
         outs = [o.astype(jnp.float32) for o in _as_list(out)]
-        logit_list = ([None if z is None else z.astype(jnp.float32) for z in _as_list(logits)]
-                      if logits is not None else [None] * len(outs))
+        found = logits if logits is not None else [None] * len(outs)
         per_head = []
-        for head, o, z, yk in zip(self.heads, outs, logit_list, y, strict=True):
-            pred = z if head.use_logits and z is not None else o
-            loss_fn = head.loss_fn if head.use_logits and z is not None else head.loss
-            per_head.append(loss_fn(yk, pred))
+        for head, o, z, yk in zip(self.heads, outs, found, y, strict=True):
+            if head.use_logits and z is not None and z[1] == head.loss.logits_of:
+                per_head.append(head.loss_fn(yk, z[0].astype(jnp.float32)))
+            else:
+                per_head.append(head.loss(yk, o))
         total = sum((h.weight * p for h, p in zip(self.heads[1:], per_head[1:], strict=True)),
                     self.heads[0].weight * per_head[0])
-        return outs, per_head, total, new_state
+        return outs, per_head, total, new_state, extra
 
-    def _penalty(self, params) -> jax.Array:
-        """The layers' regularization penalties (Keras adds them to the reported loss)."""
-        if self.regularization is None:
-            return jnp.zeros((), jnp.float32)
-        return self.regularization(params)
+    def _constrain(self, params):
+        if self.constraints is None:
+            return params
+        return [{k: (c[k](v) if k in c else v) for k, v in p.items()}
+                for p, c in zip(params, self.constraints, strict=True)]
 
     def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask, weight, penalty) -> Sums:
         """`weight` (sample weights, or None) scales the loss only, as Keras' `metrics`;
@@ -347,17 +348,16 @@ class Engine:
             sub = global_rng.step_key(ts.rng, number)
 
             def objective(params):
-                outs, per_head, total, new_state = self._per_sample(
+                outs, per_head, total, new_state, penalty = self._per_sample(
                     params, ts.state, xb, yb, training=True, rng=sub, mask=m)
                 lw = m if wb is None else m * wb
                 value = jnp.sum(total * lw) / jnp.maximum(jnp.sum(m), 1.0)
-                penalty = self._penalty(params)
                 return value + penalty, (outs, per_head, total, new_state, penalty)
 
             grads, (outs, per_head, total, new_state, penalty) = jax.grad(
                 objective, has_aux=True)(ts.params)
             updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
-            params = optax.apply_updates(ts.params, updates)
+            params = self._constrain(optax.apply_updates(ts.params, updates))
             new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty)
             # the first step whose loss is not finite is recorded (sums[2] = step + 1); the
             # host then replays the epoch up to the step before it (Model._rewind), so the
@@ -378,10 +378,9 @@ class Engine:
 
         def step(sums, batch):
             xb, yb, m, wb = batch
-            outs, per_head, total, _ = self._per_sample(params, state, xb, yb, training=False,
-                                                        rng=None)
-            return self._batch_sums(sums, yb, outs, per_head, total, m, wb,
-                                    self._penalty(params)), None
+            outs, per_head, total, _, penalty = self._per_sample(
+                params, state, xb, yb, training=False, rng=None)
+            return self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty), None
 
         sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask, sw))
         return sums
@@ -403,8 +402,8 @@ class Predictor:
         self.traces["predict"] += 1
 
         def step(_, xb):
-            out, _, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
-                                     training=False, rng=None, logits=False)
+            out, _, _, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
+                                        training=False, rng=None, logits=False)
             return None, jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
         _, outs = jax.lax.scan(step, None, xs)
@@ -412,13 +411,13 @@ class Predictor:
 
     def _call(self, params, state, x):
         self.traces["call"] += 1
-        out, _, _ = self.forward(params, state, x if len(x) > 1 else x[0], training=False,
-                                 rng=None, logits=False)
+        out, _, _, _ = self.forward(params, state, x if len(x) > 1 else x[0], training=False,
+                                    rng=None, logits=False)
         return jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
     def _call_training(self, params, state, x, rng):
         """model(x, training=True): dropout active, batch statistics used and updated."""
         self.traces["call_training"] += 1
-        out, _, new_state = self.forward(params, state, x if len(x) > 1 else x[0],
-                                         training=True, rng=rng, logits=False)
+        out, _, new_state, _ = self.forward(params, state, x if len(x) > 1 else x[0],
+                                            training=True, rng=rng, logits=False)
         return jax.tree.map(lambda o: o.astype(jnp.float32), out), new_state

@@ -355,6 +355,6 @@ def test_refused_loads_do_not_touch_the_global_random_sequence(tmp_path):
     cornu.utils.set_random_seed(11)
     with pytest.raises(CornuFileError, match="optimizer.safetensors"):
         load_model(tmp_path / "bad.cornu")
-    after_refusal = cornu.training.rng.next_key()
+    after_refusal = cornu.random.keys.next_key()
     cornu.utils.set_random_seed(11)
-    np.testing.assert_array_equal(after_refusal, cornu.training.rng.next_key())
+    np.testing.assert_array_equal(after_refusal, cornu.random.keys.next_key())

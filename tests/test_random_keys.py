@@ -4,7 +4,7 @@ key, is distinct from the others and from the epoch keys."""
 import jax
 import numpy as np
 
-from cornu.training import rng
+from cornu.random import keys as rng
 
 
 def test_step_and_layer_keys_never_repeat_across_epochs():
