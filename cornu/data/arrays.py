@@ -107,9 +107,15 @@ def check_lengths(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str =
 
 
 def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) -> np.ndarray:
-    """Labels that fit the loss and the output; returns them in the dtype the loop uses."""
+    """Labels that fit the loss and the output; returns them in the dtype the loop uses.
+    As Keras: labels of shape (n,) against an output of shape (None, 1) gain that axis,
+    and (n, 1) against (None,) lose it."""
     classes = output_shape[-1]
-    kind = loss.label_kind
+    kind = getattr(loss, "label_kind", None)
+    if kind != "sparse" and y.ndim == len(output_shape) - 1 and output_shape[-1] == 1:
+        y = y[..., None]
+    elif y.ndim == len(output_shape) + 1 and y.shape[-1] == 1:
+        y = y[..., 0]
     if kind == "sparse":
         if y.ndim == len(output_shape):
             if y.shape[-1] != 1:
@@ -141,7 +147,11 @@ def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) 
             f"loss='sparse_categorical_crossentropy', or convert the labels with "
             f"cornu.utils.to_categorical({argument}, {classes})."
         )
-    if y.shape[1:] != tuple(output_shape[1:]):
+    if kind is None and not getattr(loss, "builtin", True):
+        return y.astype(np.float32) if is_floating(y.dtype) or y.dtype == bool else y
+    if len(y.shape) != len(output_shape) or any(
+            want is not None and got != want for got, want in zip(
+                y.shape[1:], output_shape[1:], strict=True)):
         raise ValueError(
             f"{argument} has shape {y.shape}, but the model's output has shape "
             f"{tuple(output_shape)}. Labels need one row per sample matching the output."

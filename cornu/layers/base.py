@@ -316,9 +316,10 @@ class Layer:
         for variable, value in zip(own, weights, strict=True):
             value = np.asarray(value)
             if value.shape != variable.shape:
+                owner, _, name = variable.path.rpartition("/")
                 raise ValueError(
-                    f"set_weights: weight '{variable.path}' has shape {variable.shape}, "
-                    f"received an array of shape {value.shape}.")
+                    f"set_weights: weight '{name}' of layer '{owner or self.name}' has shape "
+                    f"{variable.shape}, received an array of shape {value.shape}.")
         for variable, value in zip(own, weights, strict=True):
             variable.assign(np.array(value, dtype=variable.dtype))
 

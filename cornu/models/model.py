@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -167,6 +167,22 @@ class Model(Layer):
         for d, values in zip(self._engine_slots()[1], trees, strict=True):
             for k, v in d.items():
                 v._direct_assign(values[k])
+
+    # -- the training-state API that saving and backups use ---------------------------------
+    def weight_trees(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(params, state): per entry of `layers` (and one for the model's own weights),
+        the values of the weights created trainable and of the others, by name. Files hold
+        these (`layers.{i}.params.{name}`), whatever is frozen when the model is saved."""
+        slots = self._weight_slots()
+        return ([{k: v._value for k, v in entry if v.trainable} for entry in slots],
+                [{k: v._value for k, v in entry if not v.trainable} for entry in slots])
+
+    def set_weight_trees(self, params: Sequence[Mapping[str, Any]],
+                         state: Sequence[Mapping[str, Any]]) -> None:
+        """Set the weights from `weight_trees()`-shaped values (checked by the caller)."""
+        for entry, p, s in zip(self._weight_slots(), params, state, strict=True):
+            for k, v in entry:
+                v._direct_assign((p if v.trainable else s)[k])
 
     def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
                  sample_mask=None):
@@ -333,6 +349,10 @@ class Model(Layer):
     def _require_compiled(self, method: str) -> Engine:
         """The compiled programs (made on first use once the model is built)."""
         self._check_compiled(method)
+        if self._engine is not None and self._engine_signature != self._trainable_signature():
+            # a layer was frozen or unfrozen since compile: the optimizer starts afresh on
+            # the new set of trainable weights (what compile() again would do)
+            self._engine, self._opt_state = None, None
         if self._engine is None:
             self._require_built(f"what {method}() needs")
             self._make_engine()
@@ -773,6 +793,36 @@ class Model(Layer):
         non_trainable = variables.count(self.non_trainable_weights)
         text = summary_text(self.name, rows, trainable, non_trainable, line_length)
         (print_fn or print)(text)
+
+    # -- config -------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None
+                    ) -> Model:
+        """A model with fresh weights from `get_config()`: Sequential and functional
+        configs are rebuilt layer by layer (only known or registered classes, or those in
+        custom_objects); a subclassed model is made as `cls(**config)`, as in Keras."""
+        from cornu.models.functional import Functional
+        from cornu.models.sequential import Sequential
+
+        if cls in (Sequential, Functional) or cls is Model and "layers" in config:
+            from cornu.saving import registry
+
+            name = cls.__name__ if cls is not Model else (
+                "Functional" if "inputs" in config else "Sequential")
+            return registry.build_model({"class_name": name, "config": config},
+                                        custom_objects, "the config")
+        return cls(**config)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON (no weights), for cornu.models.model_from_json."""
+        import json
+
+        from cornu.saving import registry
+
+        config = self.get_config()
+        registry.name_classes(config, self)
+        return json.dumps({"class_name": registry.model_class_name(self), "config": config},
+                          **kwargs)
 
     # -- Keras' batch-level and stateless API ------------------------------------------------
     def stateless_call(self, trainable_variables: Sequence[Any],

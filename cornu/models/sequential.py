@@ -21,6 +21,7 @@ class Sequential(Model):
         super().__init__(name=name or unique_name("sequential"), trainable=trainable, **kwargs)
         self._stack: list[Layer] = []
         self._input: KerasTensor | None = None
+        self._input_named_by: Layer | None = None
         self._output: Any = None
         for layer in layers or []:
             self.add(layer, rebuild=False)
@@ -52,6 +53,7 @@ class Sequential(Model):
             raise ValueError(f"Layer '{layer.name}' is already in model '{self.name}'.")
         if not self._stack and self._input is None and layer._input_shape_arg is not None:
             self._input = Input(shape=layer._input_shape_arg)
+            self._input_named_by = layer  # errors about the input name this layer
         self._stack.append(layer)
         self._engine = None
         if rebuild and self._input is not None:
@@ -94,6 +96,7 @@ class Sequential(Model):
                 raise ValueError(f"Model '{self.name}' needs an input shape to build. "
                                  "Received: input_shape=None")
             self._input = Input(batch_shape=tuple(input_shape))
+            self._input_named_by = self._stack[0]
         self._build_graph()
 
     def _ensure_built(self, shapes: list[tuple], dtypes: list[Any] | None = None) -> None:
@@ -129,6 +132,8 @@ class Sequential(Model):
         return None if self._input is None else tuple(self._input.shape)
 
     def _input_names(self) -> list[str]:
+        if self._input_named_by is not None:
+            return [self._input_named_by.name]
         return [self._input.layer.name] if self._input is not None else ["input"]
 
     def _input_dtypes(self) -> list[Any]:

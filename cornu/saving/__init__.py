@@ -13,10 +13,7 @@ name, shape and dtype is checked first. Every refusal is a `CornuFileError`.
 from cornu.saving import limits
 from cornu.saving.api import FORMAT_VERSION, load_model, load_weights, save_model, save_weights
 from cornu.saving.errors import CornuFileError
-from cornu.saving.registry import register_layer
-
-#: Keras' spelling of register_layer
-register_keras_serializable = register_layer
+from cornu.saving.registry import register_keras_serializable, register_layer
 
 __all__ = [
     "FORMAT_VERSION",

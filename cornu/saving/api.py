@@ -110,14 +110,13 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
     _require_built(model, "save")
     class_name = registry.model_class_name(model)
     config = model.get_config()
-    config["layers"] = [{**entry, "class_name": registry.class_name_of(layer)}
-                        for entry, layer in zip(config["layers"], model.layers, strict=True)]
+    registry.name_classes(config, model)
     model_entry = {"class_name": class_name, "config": config}
     # refuse now what load_model would refuse later: the config must rebuild these weights
     plan = registry.plan_model(jsonio.parse(jsonio.dumps(model_entry, "the model config")),
                                None, f"Cannot save: the config of model '{model.name}'")
-    expected = tensors.expected_weights(model.layers, model._params, model._state)
-    rebuilt = tensors.expected_weights(plan.layers, *tensors.layer_shapes(plan.layers))
+    expected = tensors.expected_weights(model.layers, *model.weight_trees())
+    rebuilt = tensors.expected_weights(plan.model.layers, *plan.model.weight_trees())
     if tensors.shapes(rebuilt) != tensors.shapes(expected):
         raise CornuFileError(f"Cannot save model '{model.name}': its config does not rebuild "
                              "layers with the same weights. Check the layers' get_config().")
@@ -126,7 +125,7 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
         (_METADATA, jsonio.dumps({"format": "cornu.model", **_versions()}, "metadata")),
         (_CONFIG, jsonio.dumps({"model": model_entry, "compile": compile_config},
                                "the model config")),
-        (_WEIGHTS, _tensor_writer(tensors.weight_tensors(model._params, model._state),
+        (_WEIGHTS, _tensor_writer(tensors.weight_tensors(*model.weight_trees()),
                                   _weights_meta(class_name))),
     ]
     optimizer = tensors.optimizer_tensors(model._opt_state, model._train_rng)
@@ -149,7 +148,7 @@ def save_weights(model: Model, filepath: str | os.PathLike, overwrite: bool = Tr
     path = _path(filepath)
     _suffix(path, WEIGHTS_SUFFIX, "model.save_weights('model.weights.safetensors')")
     _require_built(model, "save the weights of")
-    values = tensors.weight_tensors(model._params, model._state)
+    values = tensors.weight_tensors(*model.weight_trees())
     meta = _weights_meta(type(model).__name__)
     archive.atomic_write(path, _tensor_writer(values, meta), overwrite=overwrite)
 
@@ -195,21 +194,21 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
         optimizer_file = read_tensors(members[_OPTIMIZER], in_optimizer)
         if optimizer_file.metadata.get("format") != "cornu.optimizer":
             raise CornuFileError(f"{in_optimizer}: its metadata lacks format=cornu.optimizer.")
+    # the model is built with abstract weights (shapes only, no arrays yet), so a config
+    # claiming huge layers is refused cheaply
     plan = registry.plan_model(config["model"], custom_objects, where)
-    # shapes only (no arrays yet), so a config claiming huge layers is refused cheaply
-    params, state = tensors.layer_shapes(plan.layers)
-    tensors.check(weights, tensors.expected_weights(plan.layers, params, state), in_weights)
+    model = plan.model
+    expected = tensors.expected_weights(model.layers, *model.weight_trees())
+    tensors.check(weights, expected, in_weights)
     settings = None
     if compile and config["compile"] is not None:
         settings = _compile_settings(config["compile"], where)
         if optimizer_file is not None:  # check the optimizer state against its shapes
             template = _call(where, jax.eval_shape, settings["optimizer"].transform().init,
-                             params)
+                             model._params)
             tensors.restore_optimizer(optimizer_file, template, in_optimizer, arrays=False)
-    model = plan.make()
-    expected = tensors.expected_weights(model.layers, model._params, model._state)
-    model._params, model._state = tensors.take_weights(weights, expected, len(model.layers),
-                                                       in_weights)
+    model.set_weight_trees(*tensors.take_weights(weights, expected, len(expected_entries(model)),
+                                                 in_weights))
     if settings is not None:
         _call(where, model.compile, **settings)
         if optimizer_file is not None:
@@ -298,6 +297,11 @@ def load_weights(model: Model, filepath: str | os.PathLike) -> None:
                                  "a cornu weights file")
         where = f"'{path}'"
     weights = _read_weights(data, where)
-    expected = tensors.expected_weights(model.layers, model._params, model._state)
-    model._params, model._state = tensors.take_weights(weights, expected, len(model.layers),
-                                                       where)
+    expected = tensors.expected_weights(model.layers, *model.weight_trees())
+    model.set_weight_trees(*tensors.take_weights(weights, expected, len(expected_entries(model)),
+                                                 where))
+
+
+def expected_entries(model: Model) -> list:
+    """The weight trees' entries (one per layer, and one for the model's own weights)."""
+    return model.weight_trees()[0]

@@ -19,7 +19,7 @@ from cornu.layers.base import Layer
 from cornu.saving.errors import CornuFileError
 from cornu.saving.weights import TensorFile
 
-__all__ = ["Expected", "check", "expected_weights", "layer_shapes", "optimizer_tensors",
+__all__ = ["Expected", "check", "expected_weights", "optimizer_tensors",
            "restore_optimizer", "shapes", "take_weights", "weight_tensors"]
 
 Trees = tuple[list[dict[str, jax.Array]], list[dict[str, jax.Array]]]
@@ -48,20 +48,15 @@ def expected_weights(layers: Sequence[Layer], params: Sequence[Mapping[str, Any]
     """What the architecture needs; params/state may hold arrays or ShapeDtypeStructs."""
     out = {}
     for kind, tree in zip(_KINDS, (params, state), strict=True):
-        for i, (layer, values) in enumerate(zip(layers, tree, strict=True)):
+        for i, values in enumerate(tree):
+            layer = layers[i] if i < len(layers) else None
+            owner = (f"layer '{layer.name}' ({type(layer).__name__})" if layer is not None
+                     else "the model itself")
             for key, value in values.items():
-                what = (f"{'weight' if kind == 'params' else 'state'} '{key}' of layer "
-                        f"'{layer.name}' ({type(layer).__name__})")
+                what = f"{'weight' if kind == 'params' else 'state'} '{key}' of {owner}"
                 out[f"layers.{i}.{kind}.{key}"] = Expected(
                     tuple(value.shape), np.dtype(value.dtype), what)
     return out
-
-
-def layer_shapes(layers: Sequence[Layer]) -> tuple[list[Any], list[Any]]:
-    """(params, state) of built layers as ShapeDtypeStructs: no array is made."""
-    key = jax.random.PRNGKey(0)
-    return ([jax.eval_shape(layer.init, key) for layer in layers],
-            [jax.eval_shape(layer.init_state) for layer in layers])
 
 
 def shapes(expected: Mapping[str, Expected]) -> dict[str, tuple[tuple[int, ...], str]]:

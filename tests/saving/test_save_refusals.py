@@ -130,7 +130,8 @@ CASES: dict[str, tuple[Make, str]] = {
     "missing-weights": (_member("model.weights.safetensors", lambda raw: None),
                         "'model.weights.safetensors' is missing"),
     # classes
-    "unknown-class": (_class_name("Evil"), "unknown layer class 'Evil'.*register_layer"),
+    "unknown-class": (_class_name("Evil"),
+                      "unknown layer class 'Evil'.*register_keras_serializable"),
     "dotted-class": (_class_name("os.system"), "unknown layer class 'os.system'"),
     "base-layer-class": (_class_name("Layer"), "unknown layer class 'Layer'"),
     "non-string-class": (_class_name(["Dense"]), "unknown layer class"),
@@ -144,8 +145,8 @@ CASES: dict[str, tuple[Make, str]] = {
     "bad-compile": (_config_edit(lambda c: c.update(compile=[1])), "'compile' must hold"),
     "extra-config-key": (_config_edit(lambda c: c.update(code="print(1)")), "exactly"),
     # shapes and dtypes
-    "units-mismatch": (_layer(0, units=5), r"layers\.0\.params.*\(4,\).*\(5,\).*different"),
-    "huge-layer": (_layer(0, units=10**9), r"\(4,\).*\(1000000000,\)"),  # before allocating
+    "units-mismatch": (_layer(0, units=5), r"layers\.0\.params.*\(3, 4\).*\(3, 5\).*different"),
+    "huge-layer": (_layer(0, units=10**9), r"\(3, 4\).*\(3, 1000000000\)"),  # before allocating
     "other-input-shape": (_layer(0, input_shape=[10**9]), "disagrees"),
     "no-bias": (_layer(0, use_bias=False), r"holds tensor 'layers\.0\.params\.bias'"),
     "kernel-shape": (_tensors("model.weights.safetensors", lambda t: {

@@ -252,20 +252,18 @@ def test_metadata_records_versions(tmp_path):
 class Scale(Layer):
     """x * scale + shift, per feature: a custom layer with weights and state."""
 
-    weight_names = ("scale",)
-
     def __init__(self, shift: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.shift = float(shift)
 
-    def init(self, key):
-        return {"scale": jax.random.normal(key, (self.input_shape[-1],))}
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="random_normal",
+                                     name="scale")
+        self.calls = self.add_weight(shape=(), initializer="zeros", dtype="int32",
+                                     trainable=False, name="calls")
 
-    def init_state(self):
-        return {"calls": jax.numpy.zeros((), jax.numpy.int32)}
-
-    def call(self, params, x, *, training, rng):
-        return x * jax.numpy.reshape(params["scale"], (1, -1)) + self.shift
+    def call(self, x):
+        return x * jax.numpy.reshape(self.scale.value, (1, -1)) + self.shift
 
     def get_config(self):
         return {**super().get_config(), "shift": self.shift}
@@ -284,7 +282,7 @@ def test_unregistered_custom_layer_is_refused_at_save(tmp_path):
         pass
 
     model = cornu.Sequential([Dense(3, input_shape=(2,)), Unknown()])
-    with pytest.raises(CornuFileError, match="register_layer"):
+    with pytest.raises(CornuFileError, match="register_keras_serializable"):
         model.save(tmp_path / "m.cornu")
     assert list(tmp_path.iterdir()) == []
 
