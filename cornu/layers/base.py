@@ -227,6 +227,38 @@ class Layer:
             stack.extend(reversed(layer._layers))
         return out
 
+    def _named_sublayers(self) -> list[tuple[str, Layer]]:
+        """(name, layer) for the layers held: the attribute's name, with the position or
+        key inside a list or dict ('blocks/0')."""
+        found: list[tuple[str, Layer]] = []
+        seen: set[int] = {id(self)}
+
+        def visit(name: str, value: Any, depth: int) -> None:
+            if isinstance(value, Layer):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    found.append((name, value))
+            elif depth < 4 and isinstance(value, list | tuple):
+                for i, item in enumerate(value):
+                    visit(f"{name}/{i}", item, depth + 1)
+            elif depth < 4 and isinstance(value, dict):
+                for key, item in value.items():
+                    visit(f"{name}/{key}", item, depth + 1)
+
+        for key, value in vars(self).items():
+            if key not in _UNTRACKED:
+                visit(key.lstrip("_") or key, value, 0)
+        return found
+
+    def _named_weights(self, prefix: str = "") -> list[tuple[str, Variable]]:
+        """(name, variable) for every weight, named by the structure that holds it (the
+        attributes' names, not the layers' generated names), so two instances of the same
+        class name their weights alike."""
+        out = [(prefix + v.name, v) for v in self._own_variables()]
+        for name, layer in self._named_sublayers():
+            out += layer._named_weights(f"{prefix}{name}/")
+        return out
+
     def _own_variables(self) -> list[Variable]:
         """add_weight's variables, then Variables set as attributes."""
         own = list(self._own_weights)

@@ -141,6 +141,9 @@ class Functional(Model):
     def _layers(self) -> list[Layer]:
         return list(self._graph_layers)
 
+    def _named_sublayers(self) -> list[tuple[str, Layer]]:
+        return [(f"layers/{i}", layer) for i, layer in enumerate(self._graph_layers)]
+
     @property
     def inputs(self) -> list[KerasTensor]:
         return list(self._inputs)

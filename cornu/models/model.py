@@ -27,6 +27,7 @@ from cornu.layers.keras_tensor import KerasTensor
 from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
+from cornu.training import steps as step_protocol
 from cornu.training.loop import Engine, Head, Predictor
 from cornu.training.state import TrainState
 from cornu.variables import Variable
@@ -122,15 +123,13 @@ class Model(Layer):
         seen: set[int] = set()
         slots = []
         for layer in [*self.layers, self]:
-            own = layer._own_variables() if layer is self else layer.weights
+            named = ([(v.name, v) for v in layer._own_variables()] if layer is self
+                     else layer._named_weights())
             entry, names = [], set()
-            for variable in own:
+            for key, variable in named:
                 if id(variable) in seen:
                     continue
                 seen.add(id(variable))
-                own_ids = {id(v) for v in layer._own_weights}
-                key = variable.name if id(variable) in own_ids or layer is self \
-                    else variable.path
                 base, k = key, 1
                 while key in names:
                     key, k = f"{base}_{k}", k + 1
@@ -511,6 +510,9 @@ class Model(Layer):
                    None if sw is None else sw[split:])
             xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
             sw = None if sw is None else sw[:split]
+        if self._uses_steps():
+            return self._fit_steps(xs, ys, sw, val, batch_size, epochs, verbose, callbacks,
+                                   bool(shuffle), initial_epoch)
         val_batches = self._eval_batches(*val, batch_size) if val is not None else None
 
         n = xs[0].shape[0]
@@ -622,6 +624,97 @@ class Model(Layer):
         cbs.on_train_end(logs)
         return history
 
+    # -- Keras' step protocol: one jitted step per batch (training/steps.py) ---------------
+    def _step_programs(self) -> step_protocol.StepPrograms:
+        programs = self.__dict__.get("_steps_programs")
+        if programs is None or programs.signature != self._trainable_signature():
+            if not self.optimizer.built:
+                self.optimizer.build(self.trainable_variables)
+            programs = step_protocol.StepPrograms(self)
+            programs.signature = self._trainable_signature()
+            object.__setattr__(self, "_steps_programs", programs)
+        return programs
+
+    def _step_data(self, xs, ys, sw, start: int, stop: int, order=None) -> tuple:
+        idx = slice(start, stop) if order is None else order[start:stop]
+        x = [a[idx] for a in xs]
+        data = [x[0] if len(x) == 1 else x]
+        if ys is not None:
+            y = [a[idx] for a in ys]
+            data.append(y[0] if len(y) == 1 else y)
+            if sw is not None:
+                data.append(sw[idx])
+        return tuple(jax.device_put(data))
+
+    def _fit_steps(self, xs, ys, sw, val, batch_size, epochs, verbose, callbacks, shuffle,
+                   initial_epoch) -> History:
+        programs = self._step_programs()
+        n = xs[0].shape[0]
+        steps = math.ceil(n / batch_size)
+        history = History()
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps, "samples": n,
+                  "batch_size": batch_size}
+        cbs = CallbackList([*([ProgbarLogger()] if verbose else []), *(callbacks or []),
+                            history], self, params)
+        self.history, self.stop_training = history, False
+        cbs.on_train_begin()
+        logs: dict[str, float] = {}
+        rng = np.random.default_rng(np.asarray(global_rng.next_key(), np.uint32).tolist())
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            self.reset_metrics()
+            state = programs.train_state()
+            order = rng.permutation(n) if shuffle else None
+            step_logs = {}
+            for step in range(steps):
+                if cbs.wants("on_train_batch_begin"):
+                    cbs.on_train_batch_begin(step)
+                step_logs, state = programs.train(
+                    state, self._step_data(xs, ys, sw, step * batch_size,
+                                           (step + 1) * batch_size, order))
+                if cbs.wants("on_train_batch_end"):
+                    cbs.on_train_batch_end(step, _floats(step_logs))
+                if self.stop_training:
+                    break
+            programs.sync(state)
+            self.optimizer._sync_iterations()
+            logs = _floats(step_logs)
+            if val is not None:
+                val_logs = self._evaluate_steps(val[0], val[1], val[2], batch_size)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return history
+
+    def _evaluate_steps(self, xs, ys, sw, batch_size: int) -> dict[str, float]:
+        programs = self._step_programs()
+        self.reset_metrics()
+        state = ([v.value for v in self.trainable_variables],
+                 [v.value for v in self.non_trainable_variables],
+                 [v.value for v in self.metrics_variables])
+        logs: Any = {}
+        n = xs[0].shape[0]
+        for start in range(0, n, batch_size):
+            logs, state = programs.test(state, self._step_data(xs, ys, sw, start,
+                                                               start + batch_size))
+        programs.sync(state)
+        return _floats(logs)
+
+    def _predict_steps(self, xs, batch_size: int) -> Any:
+        programs = self._step_programs()
+        state = ([v.value for v in self.trainable_variables],
+                 [v.value for v in self.non_trainable_variables])
+        outs = []
+        n = xs[0].shape[0]
+        for start in range(0, n, batch_size):
+            out, state = programs.predict(state, self._step_data(xs, None, None, start,
+                                                                 start + batch_size))
+            outs.append(jax.device_get(out))
+        programs.sync(state)
+        return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)
+
     def _rewind(self, engine: Engine, snapshot, sums, fit_data):
         """The loss became non-finite at some step of this epoch: replay the epoch from its
         start up to the step before (same data order and keys, so the same numbers) and
@@ -706,6 +799,12 @@ class Model(Layer):
         xs, ys = self._prepare_xy(x, y, method="evaluate")
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
+        if self._uses_steps():
+            logs = self._evaluate_steps(xs, ys, sw, batch_size)
+            if return_dict:
+                return logs
+            values = list(logs.values())
+            return values[0] if len(values) == 1 else values
         start = time.perf_counter()
         with self._padded.lease() as pad:
             logs = engine.logs(engine.evaluate_all(
@@ -730,6 +829,8 @@ class Model(Layer):
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
+        if type(self).predict_step is not Model.predict_step:
+            return self._predict_steps(xs, batch_size)
         start = time.perf_counter()
 
         def unbatch(o):
@@ -793,6 +894,110 @@ class Model(Layer):
         non_trainable = variables.count(self.non_trainable_weights)
         text = summary_text(self.name, rows, trainable, non_trainable, line_length)
         (print_fn or print)(text)
+
+    # -- Keras' step protocol (models that override a step, or use stateful metrics) ------
+    def train_step(self, state: Any, data: Any) -> Any:
+        """One training step as Keras' JAX backend defines it: (logs, new state) from
+        state = (trainable, non-trainable, optimizer and metric variable values)."""
+        return step_protocol.default_train_step(self, state, data)
+
+    def test_step(self, state: Any, data: Any) -> Any:
+        return step_protocol.default_test_step(self, state, data)
+
+    def predict_step(self, state: Any, data: Any) -> Any:
+        return step_protocol.default_predict_step(self, state, data)
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
+                     sample_weight: Any = None, training: bool = True) -> Any:
+        """The compiled losses (weighted per output) plus the layers' add_loss values and
+        weight penalties, as in Keras."""
+        total = jnp.zeros((), jnp.float32)
+        if self._heads:
+            ys = self._per_output_values(y, "y")
+            preds = self._per_output_values(y_pred, "y_pred")
+            for head, yk, pk in zip(self._heads, ys, preds, strict=True):
+                total = total + head.weight * head.loss(yk, pk, sample_weight)
+        pending = getattr(self, "_pending_losses", None)
+        extra = list(pending) if pending is not None else self.losses
+        for value in extra:
+            total = total + jnp.sum(jnp.asarray(value, jnp.float32))
+        return total
+
+    def _per_output_values(self, value: Any, argument: str) -> list:
+        if isinstance(value, dict):
+            return [value[name] for name in self.output_names]
+        return list(value) if isinstance(value, list | tuple) and len(self._heads) > 1 \
+            else [value]
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+                        ) -> dict[str, Any]:
+        """Update the compiled metrics with a batch; the results of all metrics."""
+        ys = self._per_output_values(y, "y")
+        preds = self._per_output_values(y_pred, "y_pred")
+        for head, yk, pk in zip(self._heads, ys, preds, strict=True):
+            for metric in head.metrics:
+                metric.update_state(yk, pk)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        logs = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                logs.update(result)
+            else:
+                logs[metric.name] = result
+        return logs
+
+    @property
+    def _loss_tracker(self) -> Any:
+        tracker = self.__dict__.get("_loss_tracker_metric")
+        if tracker is None:
+            tracker = metrics.Mean(name="loss")
+            object.__setattr__(self, "_loss_tracker_metric", tracker)
+        return tracker
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The loss tracker, the compiled metrics and the metrics the model's attributes
+        hold, as Keras lists them."""
+        found = [self._loss_tracker] if self.optimizer is not None else []
+        for head in self._heads:
+            for metric in head.metrics:
+                if hasattr(metric, "variables"):
+                    named = metric
+                    if head.name and not metric.name.startswith(f"{head.name}_"):
+                        named.name = f"{head.name}_{metric.name}"
+                    found.append(named)
+        seen = {id(m) for m in found}
+        for layer in self._flatten_layers():
+            for metric in layer._tracked(metrics.Metric):
+                if id(metric) not in seen:
+                    seen.add(id(metric))
+                    found.append(metric)
+        return found
+
+    @property
+    def metrics_variables(self) -> list[Variable]:
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _apply_constraints(self, trainable_values: list) -> list:
+        return [v.constraint(value) if v.constraint is not None else value
+                for v, value in zip(self.trainable_variables, trainable_values, strict=True)]
+
+    def _uses_steps(self) -> bool:
+        """Whether fit/evaluate/predict run Keras' step protocol (see training/steps.py)."""
+        cls = type(self)
+        if (cls.train_step is not Model.train_step or cls.test_step is not Model.test_step
+                or cls.compute_loss is not Model.compute_loss
+                or cls.compute_metrics is not Model.compute_metrics):
+            return True
+        return any(hasattr(m, "variables") and getattr(m, "per_sample", None) is None
+                   for h in self._heads for m in h.metrics)
 
     # -- config -------------------------------------------------------------------------------
     @classmethod
@@ -900,6 +1105,10 @@ class Model(Layer):
                                       [float(v) for v in weights]
                                       if isinstance(weights, list | tuple) else float(weights))
         return config
+
+
+def _floats(logs: Any) -> dict[str, float]:
+    return {k: float(v) for k, v in jax.device_get(dict(logs)).items()}
 
 
 def _input_dtype(dtype: np.dtype, declared: Any) -> np.dtype:

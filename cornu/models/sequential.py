@@ -36,6 +36,9 @@ class Sequential(Model):
     def _layers(self) -> list[Layer]:
         return list(self._stack)
 
+    def _named_sublayers(self) -> list[tuple[str, Layer]]:
+        return [(f"layers/{i}", layer) for i, layer in enumerate(self._stack)]
+
     def add(self, layer: Layer | KerasTensor, rebuild: bool = True) -> None:
         if isinstance(layer, KerasTensor):
             layer = layer.layer
