@@ -10,6 +10,7 @@
 from cornu import (
     activations,
     callbacks,
+    constraints,
     datasets,
     initializers,
     layers,
@@ -18,12 +19,14 @@ from cornu import (
     mixed_precision,
     models,
     optimizers,
+    random,
     regularizers,
     saving,
     utils,
 )
 from cornu.layers import Input
 from cornu.models import Model, Sequential
+from cornu.variables import StatelessScope, Variable
 from cornu.training import compile_cache as _compile_cache
 
 _compile_cache.enable()
@@ -34,9 +37,12 @@ __all__ = [
     "Input",
     "Model",
     "Sequential",
+    "StatelessScope",
+    "Variable",
     "__version__",
     "activations",
     "callbacks",
+    "constraints",
     "datasets",
     "initializers",
     "layers",
@@ -45,6 +51,7 @@ __all__ = [
     "mixed_precision",
     "models",
     "optimizers",
+    "random",
     "regularizers",
     "saving",
     "utils",

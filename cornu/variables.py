@@ -383,3 +383,10 @@ def _call_initializer(initializer: Callable, shape: tuple[int, ...], dtype: str)
 
 def count(variables: Sequence[Variable]) -> int:
     return sum(math.prod(v.shape) for v in variables)
+
+
+# A variable inside a pytree (Keras' guides pass `model.trainable_variables` to jitted
+# functions) stands for its current value: flattening gives the value, and unflattening
+# gives the array back (the function receives arrays, not Variable objects).
+jax.tree_util.register_pytree_node(
+    Variable, lambda v: ((v.value,), None), lambda _, children: children[0])

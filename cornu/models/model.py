@@ -254,11 +254,6 @@ class Model(Layer):
         if kwargs:
             raise TypeError(
                 f"compile got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
-        if loss is None:
-            raise ValueError(
-                "compile needs a loss. Received: loss=None. For the lecture's classifier: "
-                "loss='categorical_crossentropy'."
-            )
         if isinstance(metrics, str):
             raise TypeError(
                 f"metrics must be a list of names. Received: metrics={metrics!r}. "
@@ -299,6 +294,12 @@ class Model(Layer):
         return [spec] * len(names)
 
     def _make_engine(self) -> None:
+        if self._loss_spec is None:  # the model's own add_loss values are the loss
+            self._heads = []
+            self._engine = Engine(self._forward, [], self.optimizer.transform(),
+                                  tx_key=self.optimizer.transform_key())
+            self._engine_signature = self._trainable_signature()
+            return
         names = self.output_names
         shapes = self._shapes(self.output_shape)
         loss_list = self._per_output(self._loss_spec, "loss", names, None)
@@ -407,6 +408,8 @@ class Model(Layer):
                 for p, d in zip(parts, self._input_dtypes(), strict=True)]
 
     def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
+        if self._loss_spec is None:  # no compiled loss: targets go to the steps as given
+            return [np.asarray(a) for a in jax.tree.leaves(y)]
         names = self.output_names
         if len(names) == 1:
             parts = [y[names[0]] if isinstance(y, dict) and names[0] in y else y]
@@ -437,7 +440,7 @@ class Model(Layer):
         return out
 
     def _prepare_xy(self, x: Any, y: Any, names=("x", "y"), method: str = "fit"):
-        if y is None:
+        if y is None and self._loss_spec is not None:
             raise ValueError(f"{names[1]} is required. Received: {names[1]}=None. "
                              f"Pass the labels, e.g. model.fit(x_train, y_train).")
         xs = self._prepare_x(x, names[0])
@@ -639,7 +642,7 @@ class Model(Layer):
         idx = slice(start, stop) if order is None else order[start:stop]
         x = [a[idx] for a in xs]
         data = [x[0] if len(x) == 1 else x]
-        if ys is not None:
+        if ys:
             y = [a[idx] for a in ys]
             data.append(y[0] if len(y) == 1 else y)
             if sw is not None:
@@ -895,6 +898,31 @@ class Model(Layer):
         text = summary_text(self.name, rows, trainable, non_trainable, line_length)
         (print_fn or print)(text)
 
+    # -- batch-level API --------------------------------------------------------------------
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: Any = None, return_dict: bool = False) -> Any:
+        """One optimizer step on this batch; the loss (and metrics) on it, as Keras."""
+        n = self._batch_rows(x)
+        history = self.fit(x, y, batch_size=n, epochs=1, verbose=0, shuffle=False,
+                           sample_weight=sample_weight, class_weight=class_weight)
+        logs = {k: v[-1] for k, v in history.history.items()}
+        return logs if return_dict else _scalar_or_list(list(logs.values()))
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
+        return self.evaluate(x, y, batch_size=self._batch_rows(x), verbose=0,
+                             sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        return self.predict(x, batch_size=self._batch_rows(x), verbose=0)
+
+    def _batch_rows(self, x: Any) -> int:
+        leaves = jax.tree.leaves(x)
+        if not leaves or not hasattr(leaves[0], "shape") or not leaves[0].shape:
+            raise ValueError(f"x must be an array (or arrays) with a batch axis. Received: "
+                             f"{type(x).__name__}")
+        return max(1, int(leaves[0].shape[0]))
+
     # -- Keras' step protocol (models that override a step, or use stateful metrics) ------
     def train_step(self, state: Any, data: Any) -> Any:
         """One training step as Keras' JAX backend defines it: (logs, new state) from
@@ -919,6 +947,11 @@ class Model(Layer):
                 total = total + head.weight * head.loss(yk, pk, sample_weight)
         pending = getattr(self, "_pending_losses", None)
         extra = list(pending) if pending is not None else self.losses
+        if not self._heads and not extra:
+            raise ValueError(
+                "No loss to compute: compile() was given no loss and the model adds none "
+                "(add_loss). Pass a loss, e.g. model.compile(optimizer='adam', "
+                "loss='categorical_crossentropy').")
         for value in extra:
             total = total + jnp.sum(jnp.asarray(value, jnp.float32))
         return total
@@ -992,9 +1025,11 @@ class Model(Layer):
     def _uses_steps(self) -> bool:
         """Whether fit/evaluate/predict run Keras' step protocol (see training/steps.py)."""
         cls = type(self)
-        if (cls.train_step is not Model.train_step or cls.test_step is not Model.test_step
-                or cls.compute_loss is not Model.compute_loss
-                or cls.compute_metrics is not Model.compute_metrics):
+        overridden = (cls.train_step is not Model.train_step
+                      or cls.test_step is not Model.test_step
+                      or cls.compute_loss is not Model.compute_loss
+                      or cls.compute_metrics is not Model.compute_metrics)
+        if overridden or not self._heads:
             return True
         return any(hasattr(m, "variables") and getattr(m, "per_sample", None) is None
                    for h in self._heads for m in h.metrics)
@@ -1105,6 +1140,10 @@ class Model(Layer):
                                       [float(v) for v in weights]
                                       if isinstance(weights, list | tuple) else float(weights))
         return config
+
+
+def _scalar_or_list(values: list) -> Any:
+    return values[0] if len(values) == 1 else values
 
 
 def _floats(logs: Any) -> dict[str, float]:
