@@ -17,6 +17,7 @@ Array = jax.Array
 
 
 def erf(x: Any) -> Array:
+    """The error function; integers give float32 (Keras' JAX backend rejects them)."""
     return special.erf(_float(convert_to_tensor(x)))
 
 
@@ -29,7 +30,7 @@ def erfinv(x: Any) -> Array:
 
 
 def rsqrt(x: Any) -> Array:
-    """1 / sqrt(x); integers give float32."""
+    """1 / sqrt(x); integers give float32 (Keras' JAX backend rejects them)."""
     return lax.rsqrt(_float(convert_to_tensor(x)))
 
 
@@ -74,11 +75,13 @@ def segment_max(data: Any, segment_ids: Any, num_segments: int | None = None,
 
 def segment_min(data: Any, segment_ids: Any, num_segments: int | None = None,
                 sorted: bool = False) -> Array:
+    """Minima per segment id (inf for empty ones); `num_segments` as in segment_sum."""
     return _segment(jax.ops.segment_min, data, segment_ids, num_segments, sorted)
 
 
 def segment_prod(data: Any, segment_ids: Any, num_segments: int | None = None,
                  sorted: bool = False) -> Array:
+    """Products per segment id (1 for empty ones); `num_segments` as in segment_sum."""
     return _segment(jax.ops.segment_prod, data, segment_ids, num_segments, sorted)
 
 

@@ -201,7 +201,8 @@ def _axes(axes: Any) -> tuple[int, ...]:
 
 
 def moments(x: Any, axes: Any, keepdims: bool = False, synchronized: bool = False):
-    """(mean, variance) over `axes`; 16-bit floats are reduced in float32."""
+    """(mean, variance) over `axes`; 16-bit floats are reduced in float32.
+    synchronized=True (Keras: NotImplementedError on JAX) is a ValueError."""
     if synchronized:
         raise ValueError("synchronized=True is not supported (cornu reduces over the local "
                          f"batch). Received: synchronized={synchronized}")
@@ -427,7 +428,8 @@ def _window(x: Array, pool_size: IntOrTuple, strides: IntOrTuple | None,
 
 def max_pool(inputs: Any, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
              padding: str = "valid", data_format: str | None = None) -> Array:
-    """The maximum of each window; `strides` defaults to `pool_size`."""
+    """The maximum of each window; `strides` defaults to `pool_size` (Keras 3.15's JAX
+    backend fails when it is left None)."""
     x = convert_to_tensor(inputs)
     mode = _check_padding(padding)
     size, step = _window(x, pool_size, strides, data_format)
