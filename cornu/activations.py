@@ -38,17 +38,8 @@ def linear(x: Array) -> Array:
     return x
 
 
-def _record(output: Array, logits: Array, kind: str) -> Array:
-    """Tell the scope a compiled step traces in that `output` came from `logits`: a
-    cross-entropy on this output is then computed from the logits (no clipped logs)."""
-    scope = variables.current_scope()
-    if scope is not None:
-        scope.record_logits(output, logits, kind)
-    return output
-
-
 def sigmoid(x: Array) -> Array:
-    return _record(jax.nn.sigmoid(x), x, "sigmoid")
+    return variables.record_logits(jax.nn.sigmoid(x), x, "sigmoid")
 
 
 def hard_sigmoid(x: Array) -> Array:
@@ -82,7 +73,7 @@ def softsign(x: Array) -> Array:
 
 def softmax(x: Array, axis: int = -1) -> Array:
     y = jax.nn.softmax(x, axis=axis)
-    return _record(y, x, "softmax") if axis in (-1, x.ndim - 1) else y
+    return variables.record_logits(y, x, "softmax") if axis in (-1, x.ndim - 1) else y
 
 
 def silu(x: Array) -> Array:

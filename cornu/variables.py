@@ -103,6 +103,16 @@ def current_scope() -> StatelessScope | None:
     return stack[-1] if stack else None
 
 
+def record_logits(output: Any, logits: Any, kind: str) -> Any:
+    """Tell the scope a compiled step traces in that `output` is softmax or sigmoid of
+    `logits`: a cross-entropy on this output is then computed from the logits (no clipped
+    logarithms). Returns `output`."""
+    scope = current_scope()
+    if scope is not None:
+        scope.record_logits(output, logits, kind)
+    return output
+
+
 def in_stateless_scope() -> bool:
     return current_scope() is not None
 

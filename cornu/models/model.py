@@ -59,11 +59,15 @@ class Model(Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any):
-        # Keras: Model(inputs, outputs) builds a functional model
-        if cls is Model and (args or "inputs" in kwargs):
+        # Keras: Model(inputs, outputs) builds a functional model, and so does a subclass
+        # of Model called that way (its train_step and other overrides kept)
+        if args or "inputs" in kwargs:
             from cornu.models.functional import Functional
 
-            return Layer.__new__(Functional)
+            if cls is Model:
+                return Layer.__new__(Functional)
+            if not issubclass(cls, Functional) and _takes_graph(cls):
+                return Layer.__new__(_functional_subclass(cls))
         return Layer.__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -268,7 +272,8 @@ class Model(Layer):
         for spec in _leaves(metrics):
             metrics_get(spec, None, None)
         self._loss_spec, self._metric_specs, self._loss_weights = loss, metrics, loss_weights
-        self.loss = losses.get(loss) if not isinstance(loss, list | tuple | dict) else loss
+        self.loss = (losses.get(loss) if loss is not None and not isinstance(
+            loss, list | tuple | dict) else loss)
         self._steps_per_execution = steps_per_execution
         self._engine = None
         self._opt_state = None
@@ -1140,6 +1145,32 @@ class Model(Layer):
                                       [float(v) for v in weights]
                                       if isinstance(weights, list | tuple) else float(weights))
         return config
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _takes_graph(cls: type) -> bool:
+    """A subclass that keeps Model's constructor, or passes *args/**kwargs on to it."""
+    import inspect
+
+    if cls.__init__ is Model.__init__:
+        return True
+    params = inspect.signature(cls.__init__).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+
+
+def _functional_subclass(cls: type) -> type:
+    """`cls` with the functional model's graph behind it (as Keras does for a Model
+    subclass constructed with inputs and outputs)."""
+    from cornu.models.functional import Functional
+
+    made = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if made is None:
+        made = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__,
+                                                      "__qualname__": cls.__qualname__})
+        _FUNCTIONAL_SUBCLASSES[cls] = made
+    return made
 
 
 def _scalar_or_list(values: list) -> Any:

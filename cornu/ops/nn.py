@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from cornu import variables
 from cornu.ops.core import EPSILON, FLOATX, convert_to_tensor, standardize_dtype
 from cornu.ops.numpy import _float
 
@@ -36,7 +37,11 @@ def _unary(name: str, fn: Any, doc: str) -> Any:
 # activations
 relu = _unary("relu", jax.nn.relu, "max(x, 0).")
 relu6 = _unary("relu6", jax.nn.relu6, "min(max(x, 0), 6).")
-sigmoid = _unary("sigmoid", jax.nn.sigmoid, "1 / (1 + exp(-x)).")
+def sigmoid(x: Any) -> Array:
+    """1 / (1 + exp(-x))."""
+    x = _float(convert_to_tensor(x))
+    return variables.record_logits(jax.nn.sigmoid(x), x, "sigmoid")
+
 log_sigmoid = _unary("log_sigmoid", jax.nn.log_sigmoid, "log(sigmoid(x)), computed stably.")
 softplus = _unary("softplus", jax.nn.softplus, "log(1 + exp(x)), computed stably.")
 softsign = _unary("softsign", jax.nn.soft_sign, "x / (1 + |x|).")
@@ -107,7 +112,8 @@ def softmax(x: Any, axis: Any = -1) -> Array:
     has size 1."""
     x = _float(convert_to_tensor(x))
     _warn_single_class(x, axis)
-    return jax.nn.softmax(x, axis=tuple(axis) if isinstance(axis, list) else axis)
+    y = jax.nn.softmax(x, axis=tuple(axis) if isinstance(axis, list) else axis)
+    return variables.record_logits(y, x, "softmax") if axis in (-1, x.ndim - 1) else y
 
 
 def log_softmax(x: Any, axis: Any = -1) -> Array:

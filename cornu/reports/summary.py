@@ -6,8 +6,18 @@ from collections.abc import Sequence
 
 
 def _shape(shape) -> str:
+    if shape is None:
+        return "?"  # not called yet
+    if isinstance(shape, list | dict):  # several outputs
+        items = shape.values() if isinstance(shape, dict) else shape
+        return "[" + ", ".join(_shape(s) for s in items) + "]"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
+
+
+def _fit(text: str, width: int) -> str:
+    """Text cut to a column (keeping one space before the next), as Keras' table."""
+    return text if len(text) < width else text[:max(width - 2, 1)] + "…"
 
 
 def summary_text(
@@ -19,7 +29,7 @@ def summary_text(
     last = line_length - sum(widths)
 
     def line(a: str, b: str, c: str) -> str:
-        return f"{a:<{widths[0]}}{b:<{widths[1]}}{c:>{last}}"
+        return f"{_fit(a, widths[0]):<{widths[0]}}{_fit(b, widths[1]):<{widths[1]}}{c:>{last}}"
 
     out = [f'Model: "{model_name}"', "_" * line_length,
            line("Layer (type)", "Output Shape", "Param #"), "=" * line_length]
