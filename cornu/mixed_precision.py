@@ -44,8 +44,6 @@ def get(policy: str | DTypePolicy, argument: str = "policy") -> DTypePolicy:
         return policy
     if policy in _POLICIES:
         return _POLICIES[policy]
-    if policy in ("float16", "bfloat16", "float64"):  # a plain dtype: compute and keep in it
-        return DTypePolicy(policy, policy, policy)
     hint = (" mixed_float16 needs loss scaling, which cornu does not do; use mixed_bfloat16."
             if policy == "mixed_float16" else "")
     raise ValueError(f"Unknown dtype policy: {argument}={policy!r}. Known policies: "

@@ -32,7 +32,7 @@ import json
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import jax
@@ -41,6 +41,7 @@ import numpy as np
 import optax
 
 from cornu import _names
+from cornu.variables import Variable
 
 __all__ = [
     "SGD",
@@ -103,6 +104,10 @@ def _optional_positive(name: str, value: object) -> float | None:
     if value is None:
         return None
     return _number(name, value, "a positive number or None", lambda x: x > 0)
+
+
+def _value_of(value: Any) -> Any:
+    return value.value if isinstance(value, Variable) else value
 
 
 # ------------------------------------------------------------------- base class
@@ -240,6 +245,77 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+    # -- Keras' object API, for hand-written loops and train_step overrides ----------------
+    @property
+    def built(self) -> bool:
+        return self.__dict__.get("_slots") is not None
+
+    @property
+    def iterations(self) -> Variable:
+        """How many updates this optimizer applied (fit, apply_gradients, stateless_apply
+        results written back)."""
+        if self.__dict__.get("_iterations") is None:
+            self._iterations = Variable(np.zeros((), np.int32), dtype="int32",
+                                        trainable=False, name="iteration")
+        return self._iterations
+
+    def build(self, variables: Sequence[Any]) -> None:
+        """Make the optimizer's state for these variables (Keras' optimizer.build)."""
+        values = [jnp.asarray(_value_of(v)) for v in variables]
+        self._tx_built = self.transform()
+        leaves, self._treedef = jax.tree.flatten(self._tx_built.init(values))
+        self._slots = [Variable(leaf, dtype=leaf.dtype, trainable=False,
+                                name=f"optimizer_state_{i}") for i, leaf in enumerate(leaves)]
+
+    @property
+    def variables(self) -> list[Variable]:
+        """[iterations, *the optax state's arrays], after build()."""
+        if not self.built:
+            raise ValueError(f"Optimizer {self.name} is not built: call "
+                             "optimizer.build(model.trainable_variables) first.")
+        return [self.iterations, *self._slots]
+
+    def stateless_apply(self, optimizer_variables: Sequence[Any], grads: Sequence[Any],
+                        trainable_variables: Sequence[Any]) -> tuple[list, list]:
+        """(new trainable values, new optimizer values): one update as a pure function of
+        values in the orders of `trainable_variables` and `optimizer.variables`."""
+        if not self.built:
+            self.build(trainable_variables)
+        values = [_value_of(v) for v in optimizer_variables]
+        if len(values) != len(self._slots) + 1:
+            raise ValueError(f"optimizer_variables must hold {len(self._slots) + 1} values (the "
+                             f"order of optimizer.variables). Received {len(values)}.")
+        state = jax.tree.unflatten(self._treedef, values[1:])
+        params = [_value_of(v) for v in trainable_variables]
+        updates, state = self._tx_built.update([_value_of(g) for g in grads], state, params)
+        new_params = optax.apply_updates(params, updates)
+        return list(new_params), [values[0] + 1, *jax.tree.leaves(state)]
+
+    def apply(self, grads: Sequence[Any], trainable_variables: Sequence[Any] | None = None
+              ) -> None:
+        """Update the variables in place (eagerly), as Keras' optimizer.apply."""
+        if trainable_variables is None:
+            raise ValueError("apply needs trainable_variables (the variables the gradients "
+                             "are for). Received: trainable_variables=None")
+        trainable_variables = list(trainable_variables)
+        if not self.built:
+            self.build(trainable_variables)
+        new_params, new_state = self.stateless_apply(
+            [v.value for v in self.variables], list(grads), trainable_variables)
+        for variable, value in zip(trainable_variables, new_params, strict=True):
+            variable.assign(value)
+        for variable, value in zip(self.variables, new_state, strict=True):
+            variable.assign(value)
+
+    def apply_gradients(self, grads_and_vars: Any) -> None:
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def _sync_iterations(self, steps: int | None = None) -> None:
+        """The fit engine's hook: `steps` updates were applied outside the variables."""
+        if steps:
+            self.iterations.assign(np.asarray(self.iterations.value) + int(steps))
 
 
 # Keras 3 config entries cornu has no use for, and which of their values do nothing here.

@@ -104,9 +104,9 @@ def test_traced_keys_draw_with_jax_random():
     """Under jax.eval_shape (saving uses it for shapes) and jit the key has no value: the
     same distribution comes from jax.random."""
     init = initializers.get("glorot_uniform")
-    shape = jax.eval_shape(lambda k: init(k, (30, 20)), KEY)
+    shape = jax.eval_shape(lambda k: init.sample(k, (30, 20)), KEY)
     assert shape.shape == (30, 20) and shape.dtype == np.float32
-    values = np.asarray(jax.jit(lambda k: init(k, (300, 200)))(KEY))
+    values = np.asarray(jax.jit(lambda k: init.sample(k, (300, 200)))(KEY))
     limit = math.sqrt(6 / 500)
     assert np.abs(values).max() <= limit and values.var() == pytest.approx(limit ** 2 / 3,
                                                                             rel=0.03)

@@ -595,6 +595,7 @@ class Model(Layer):
                 ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, sw_dev, order, mask,
                                               np.int32(first), size)
                 self._params, self._state, self._opt_state, self._train_rng = ts
+                self.optimizer._sync_iterations(size)
                 self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
                                       "shuffle_key": shuffle_key}
                 if batch_hooks or chunk_hooks:
