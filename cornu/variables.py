@@ -53,7 +53,9 @@ class StatelessScope:
             if not isinstance(variable, Variable):
                 raise TypeError("StatelessScope takes (Variable, value) pairs. Received: "
                                 f"{type(variable).__name__}")
-            self._values[id(variable)] = value
+            # a Variable given as a value stands for its current value (read now, before
+            # this scope makes variables read from it)
+            self._values[id(variable)] = value.value if isinstance(value, Variable) else value
         self._variables: dict[int, Variable] = {id(v): v for v, _ in state_mapping}
         self.rng = rng
         self._draws = 0

@@ -42,9 +42,9 @@ def test_regression_metrics_and_names():
     b = rng.normal(size=(4, 2)).astype(np.float32)
     mse = metrics.get("mse", None, 2)
     assert mse.name == "mse"
-    np.testing.assert_allclose(np.asarray(mse(a, b)), ((a - b) ** 2).mean(-1), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(mse.per_sample(a, b)), ((a - b) ** 2).mean(-1), rtol=1e-6)
     mae = metrics.get("mean absolute error", None, 2)
     assert mae.name == "mean_absolute_error"
-    np.testing.assert_allclose(np.asarray(mae(a, b)), np.abs(a - b).mean(-1), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(mae.per_sample(a, b)), np.abs(a - b).mean(-1), rtol=1e-6)
     with pytest.raises(ValueError, match=r"metrics='acuracy'.*Did you mean"):
         metrics.get("acuracy", None, 2)

@@ -682,12 +682,15 @@ class Model(Layer):
                     state, self._step_data(xs, ys, sw, step * batch_size,
                                            (step + 1) * batch_size, order))
                 if cbs.wants("on_train_batch_end"):
-                    cbs.on_train_batch_end(step, _floats(step_logs))
+                    cbs.on_train_batch_end(step, _floats(step_logs)
+                                           if isinstance(step_logs, dict) else {})
                 if self.stop_training:
                     break
             programs.sync(state)
             self.optimizer._sync_iterations()
-            logs = _floats(step_logs)
+            # a step that returns something else than a dict of logs: the metrics' results
+            logs = _floats(step_logs if isinstance(step_logs, dict)
+                           else self.get_metrics_result())
             if val is not None:
                 val_logs = self._evaluate_steps(val[0], val[1], val[2], batch_size)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -700,21 +703,21 @@ class Model(Layer):
     def _evaluate_steps(self, xs, ys, sw, batch_size: int) -> dict[str, float]:
         programs = self._step_programs()
         self.reset_metrics()
-        state = ([v.value for v in self.trainable_variables],
-                 [v.value for v in self.non_trainable_variables],
-                 [v.value for v in self.metrics_variables])
+        state = step_protocol._distinct(([v.value for v in self.trainable_variables],
+                                          [v.value for v in self.non_trainable_variables],
+                                          [v.value for v in self.metrics_variables]))
         logs: Any = {}
         n = xs[0].shape[0]
         for start in range(0, n, batch_size):
             logs, state = programs.test(state, self._step_data(xs, ys, sw, start,
                                                                start + batch_size))
         programs.sync(state)
-        return _floats(logs)
+        return _floats(logs if isinstance(logs, dict) else self.get_metrics_result())
 
     def _predict_steps(self, xs, batch_size: int) -> Any:
         programs = self._step_programs()
-        state = ([v.value for v in self.trainable_variables],
-                 [v.value for v in self.non_trainable_variables])
+        state = step_protocol._distinct(([v.value for v in self.trainable_variables],
+                                          [v.value for v in self.non_trainable_variables]))
         outs = []
         n = xs[0].shape[0]
         for start in range(0, n, batch_size):
@@ -971,6 +974,8 @@ class Model(Layer):
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
                         ) -> dict[str, Any]:
         """Update the compiled metrics with a batch; the results of all metrics."""
+        if not self._heads:
+            return self.get_metrics_result()
         ys = self._per_output_values(y, "y")
         preds = self._per_output_values(y_pred, "y_pred")
         for head, yk, pk in zip(self._heads, ys, preds, strict=True):

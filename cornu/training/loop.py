@@ -48,7 +48,7 @@ class Head:
 
     @property
     def loss_fn(self) -> Loss:
-        return dataclasses.replace(self.loss, from_logits=True) if self.use_logits else self.loss
+        return self.loss.with_logits() if self.use_logits else self.loss
 
 
 def default_unroll(batch_size: int) -> int:
@@ -266,9 +266,9 @@ class Engine:
         per_head = []
         for head, o, z, yk in zip(self.heads, outs, found, y, strict=True):
             if head.use_logits and z is not None and z[1] == head.loss.logits_of:
-                per_head.append(head.loss_fn(yk, z[0].astype(jnp.float32)))
+                per_head.append(head.loss_fn.per_sample(yk, z[0].astype(jnp.float32)))
             else:
-                per_head.append(head.loss(yk, o))
+                per_head.append(head.loss.per_sample(yk, o))
         total = sum((h.weight * p for h, p in zip(self.heads[1:], per_head[1:], strict=True)),
                     self.heads[0].weight * per_head[0])
         return outs, per_head, total, new_state, extra
@@ -287,7 +287,7 @@ class Engine:
         for head, yk, o, per in zip(self.heads, y, outs, per_head, strict=True):
             if head.name:
                 rows.append(per * lw)
-            rows += [metric(yk, o) * mask for metric in head.metrics]
+            rows += [metric.per_sample(yk, o) * mask for metric in head.metrics]
         # one reduction over the batch for all the sums: XLA:CPU compiles each reduction
         # separately, and a dozen of them cost a third of the training program's compile
         values = jnp.sum(jnp.stack(rows), axis=1)

@@ -101,6 +101,20 @@ def default_predict_step(model, state, data: Any):
     return outputs, (trainable, non_trainable)
 
 
+def _distinct(state: Any) -> Any:
+    """The state with no buffer twice (the steps donate it; optax may start two slots
+    from one zeros array)."""
+    seen: set[int] = set()
+
+    def own(value: Any) -> Any:
+        if id(value) in seen:
+            return jnp.array(value, copy=True)
+        seen.add(id(value))
+        return value
+
+    return jax.tree.map(own, state)
+
+
 def _batch_size(x: Any) -> Any:
     leaves = jax.tree.leaves(x)
     return jnp.asarray(leaves[0].shape[0], jnp.float32) if leaves else 1.0
@@ -117,10 +131,10 @@ class StepPrograms:
 
     def train_state(self) -> State:
         model = self.model
-        return ([v.value for v in model.trainable_variables],
-                [v.value for v in model.non_trainable_variables],
-                [v.value for v in model.optimizer.variables],
-                [v.value for v in model.metrics_variables])
+        return _distinct(([v.value for v in model.trainable_variables],
+                          [v.value for v in model.non_trainable_variables],
+                          [v.value for v in model.optimizer.variables],
+                          [v.value for v in model.metrics_variables]))
 
     def sync(self, state: tuple) -> None:
         """Write a state's values back into the model's (and optimizer's) variables."""

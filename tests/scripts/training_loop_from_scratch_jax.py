@@ -17,7 +17,7 @@ def get_model():
 model = get_model()
 rng = np.random.default_rng(0)
 x_train = rng.random((512, 784)).astype("float32")
-y_train = rng.integers(0, 10, size=(512,))
+y_train = np.argmax(x_train[:, :10], axis=1)  # learnable labels
 
 loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 optimizer = keras.optimizers.Adam(learning_rate=1e-3)
@@ -57,11 +57,12 @@ metric_variables = train_acc_metric.variables
 state = (trainable_variables, non_trainable_variables, optimizer_variables, metric_variables)
 
 losses = []
-for step in range(0, 512, 32):
-    data = (x_train[step:step + 32], y_train[step:step + 32])
-    loss, state = train_step(state, data)
-    losses.append(float(loss))
-assert losses[-1] < losses[0], losses
+for _ in range(5):
+    for step in range(0, 512, 32):
+        data = (x_train[step:step + 32], y_train[step:step + 32])
+        loss, state = train_step(state, data)
+        losses.append(float(loss))
+assert np.mean(losses[-16:]) < np.mean(losses[:16]), losses
 
 trainable_variables, non_trainable_variables, optimizer_variables, metric_variables = state
 for variable, value in zip(model.trainable_variables, trainable_variables):
