@@ -1184,7 +1184,9 @@ def _scalar_or_list(values: list) -> Any:
 
 
 def _floats(logs: Any) -> dict[str, float]:
-    return {k: float(v) for k, v in jax.device_get(dict(logs)).items()}
+    keys = list(logs)  # in the metrics' order (a pytree of a dict would sort the keys)
+    values = jax.device_get([logs[k] for k in keys])
+    return {k: float(v) for k, v in zip(keys, values, strict=True)}
 
 
 def _input_dtype(dtype: np.dtype, declared: Any) -> np.dtype:
