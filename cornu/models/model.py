@@ -689,8 +689,7 @@ class Model(Layer):
             programs.sync(state)
             self.optimizer._sync_iterations()
             # a step that returns something else than a dict of logs: the metrics' results
-            logs = _floats(step_logs if isinstance(step_logs, dict)
-                           else self.get_metrics_result())
+            logs = self._metrics_result_or_logs(step_logs)
             if val is not None:
                 val_logs = self._evaluate_steps(val[0], val[1], val[2], batch_size)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -699,6 +698,14 @@ class Model(Layer):
                 break
         cbs.on_train_end(logs)
         return history
+
+    def _metrics_result_or_logs(self, logs: Any) -> dict[str, float]:
+        """As Keras: the metrics' results (in their order) when a step's logs name the same
+        metrics, or is not a dict; else the step's own logs."""
+        results = self.get_metrics_result()
+        if not isinstance(logs, dict) or set(logs) == set(results):
+            return _floats(results)
+        return _floats(logs)
 
     def _evaluate_steps(self, xs, ys, sw, batch_size: int) -> dict[str, float]:
         programs = self._step_programs()
@@ -712,7 +719,7 @@ class Model(Layer):
             logs, state = programs.test(state, self._step_data(xs, ys, sw, start,
                                                                start + batch_size))
         programs.sync(state)
-        return _floats(logs if isinstance(logs, dict) else self.get_metrics_result())
+        return self._metrics_result_or_logs(logs)
 
     def _predict_steps(self, xs, batch_size: int) -> Any:
         programs = self._step_programs()
