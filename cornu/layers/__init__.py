@@ -24,6 +24,18 @@ from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
 from cornu.layers.reshape import Reshape
 
+
+
+def add(inputs, **kwargs):
+    """Keras' functional form of Add: `add([a, b])`."""
+    return Add(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """Keras' functional form of Concatenate: `concatenate([a, b], axis=-1)`."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
 __all__ = [
     "Activation",
     "Add",
@@ -49,4 +61,6 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "Reshape",
+    "add",
+    "concatenate",
 ]

@@ -95,6 +95,8 @@ class BatchNormalization(Layer):
             initializer=init["moving_variance_initializer"])
 
     def call(self, inputs, training=False):
+        # as Keras 3: a frozen BatchNormalization runs in inference mode (transfer learning)
+        training = bool(training) and self.trainable
         x = inputs
         axis = self.axis % x.ndim
         reduce_axes = tuple(i for i in range(x.ndim) if i != axis)

@@ -30,7 +30,9 @@ def _is_tensor(t: Any) -> bool:
 
 
 def _tensors(value: Any, argument: str) -> list[KerasTensor]:
-    items = jax.tree.leaves(value, is_leaf=_is_tensor)
+    # a dict keeps the order it was written in (a pytree would sort its keys)
+    items = list(value.values()) if isinstance(value, Mapping) else jax.tree.leaves(
+        value, is_leaf=_is_tensor)
     bad = [t for t in items if not isinstance(t, KerasTensor)]
     if bad or not items:
         got = f"{type(bad[0]).__name__}" if bad else "an empty list"
@@ -125,11 +127,9 @@ class Functional(Model):
         self._nodes, self._graph_layers = _graph(self._inputs, self._outputs)
         self._build_shapes = [tuple(t.shape) for t in self._inputs] if len(self._inputs) > 1 \
             else tuple(self._inputs[0].shape)
-        self._output_shapes = jax.tree.map(lambda t: tuple(t.shape), outputs,
-                                           is_leaf=_is_tensor)
-        if isinstance(self._output_shapes, tuple) and self._output_shapes and isinstance(
-                self._output_shapes[0], tuple):
-            self._output_shapes = list(self._output_shapes)
+        shapes = [tuple(t.shape) for t in self._outputs]
+        self._output_shapes = shapes[0] if len(shapes) == 1 and not isinstance(
+            outputs, Mapping | list | tuple) else shapes
         self.built = True
 
     # -- structure ----------------------------------------------------------------------------

@@ -197,6 +197,8 @@ class Model(Layer):
         mapping += [(v, s[k]) for d, s in zip(nslots, state, strict=True) for k, v in d.items()]
         with variables.StatelessScope(mapping, rng=rng, sample_mask=sample_mask) as scope:
             out = Layer.__call__(self, x, training=training)
+            if isinstance(out, Mapping):  # dict outputs, in the order of output_names
+                out = [out[name] for name in self.output_names]
             extra = [jnp.sum(jnp.asarray(v, jnp.float32)) for v in scope.losses]
             penalty = self._regularization()
             if penalty is not None:
