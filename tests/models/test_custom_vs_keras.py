@@ -163,4 +163,5 @@ def test_binary_classifier_on_1d_labels_matches_keras():
     hk = models[0].fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
     hc = models[1].fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
     np.testing.assert_allclose(hc.history["loss"], hk.history["loss"], rtol=1e-4)
-    np.testing.assert_allclose(hc.history["accuracy"], hk.history["accuracy"])
+    # a prediction on the 0.5 threshold may fall either way in float32: one sample at most
+    np.testing.assert_allclose(hc.history["accuracy"], hk.history["accuracy"], atol=1.5 / 96)
