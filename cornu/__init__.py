@@ -27,8 +27,8 @@ from cornu import (
 )
 from cornu.layers import Input
 from cornu.models import Model, Sequential
-from cornu.variables import StatelessScope, Variable
 from cornu.training import compile_cache as _compile_cache
+from cornu.variables import StatelessScope, Variable
 
 _compile_cache.enable()
 

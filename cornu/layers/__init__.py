@@ -25,7 +25,6 @@ from cornu.layers.max_pooling2d import MaxPooling2D
 from cornu.layers.reshape import Reshape
 
 
-
 def add(inputs, **kwargs):
     """Keras' functional form of Add: `add([a, b])`."""
     return Add(**kwargs)(inputs)

@@ -103,6 +103,21 @@ def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[An
 class Layer:
     """Base class of every layer and model. Override `build`, `call`, `get_config`."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            def marked(self, input_shape=None, *args, __build=build, **kw):
+                result = __build(self, input_shape, *args, **kw)
+                object.__setattr__(self, "built", True)  # as Keras: build() builds
+                if self._build_shapes is None and input_shape is not None:
+                    object.__setattr__(self, "_build_shapes", input_shape)
+                return result
+
+            marked._marks_built = True
+            marked.__doc__, marked.__name__ = build.__doc__, "build"
+            cls.build = marked
+
     def __new__(cls, *args: Any, **kwargs: Any):
         layer = super().__new__(cls)
         # bookkeeping exists before a subclass' __init__ sets its first attribute

@@ -28,6 +28,9 @@ class BaseMerge(Layer):
 class BaseElementwise(BaseMerge):
     """Elementwise merges: inputs of one rank whose sizes match (or are 1, broadcast)."""
 
+    def build(self, input_shape: Any) -> None:
+        self.compute_output_shape(input_shape)  # refuses inputs it cannot merge
+
     def compute_output_shape(self, input_shape: Any) -> Shape:
         shapes = self._shapes(input_shape)
         rule = "of the same shape (a size of 1 broadcasts)"

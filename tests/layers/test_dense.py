@@ -9,18 +9,17 @@ from cornu.layers import Activation, Dense
 
 
 def _built(layer, shape):
-    layer.build(shape)
-    return layer, layer.init(jax.random.PRNGKey(0))
+    layer(cornu.Input(shape=shape[1:]))
+    return layer, {v.name: v.value for v in layer.weights}
 
 
 def test_dense_matches_numpy_and_counts_params():
     layer, params = _built(Dense(4, activation="relu"), (None, 3))
     x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
     want = np.maximum(x @ np.asarray(params["kernel"]) + np.asarray(params["bias"]), 0)
-    got = layer.call(params, x, training=False, rng=None)
+    got = layer(x)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(jax.jit(
-        lambda p, x: layer.call(p, x, training=False, rng=None))(params, x)), want, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(jax.jit(lambda x: layer(x))(x)), want, rtol=1e-6)
     assert layer.output_shape == (None, 4)
     assert layer.count_params() == 3 * 4 + 4
     assert np.all(np.asarray(params["bias"]) == 0)
@@ -30,7 +29,7 @@ def test_dense_on_rank_3_input_and_without_bias():
     layer, params = _built(Dense(2, use_bias=False), (None, 5, 3))
     assert set(params) == {"kernel"} and layer.output_shape == (None, 5, 2)
     x = np.ones((2, 5, 3), np.float32)
-    assert layer.call(params, x, training=False, rng=None).shape == (2, 5, 2)
+    assert layer(x).shape == (2, 5, 2)
 
 
 def test_glorot_uniform_limits():

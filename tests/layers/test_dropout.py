@@ -8,6 +8,13 @@ from layer_checks import check_layer
 
 import cornu
 from cornu.layers import Dense, Dropout
+from cornu.variables import StatelessScope
+
+
+def drop(layer, x, key):
+    """The layer in training as a compiled step runs it: its draws from the step's key."""
+    with StatelessScope([], rng=key):
+        return layer(x, training=True)
 
 
 def test_identity_at_inference():
@@ -20,7 +27,7 @@ def test_identity_at_inference():
 def test_training_drops_rate_and_scales_the_rest(rate):
     layer = Dropout(rate)
     x = np.full((200, 500), 2.0, np.float32)
-    y = np.asarray(layer.call({}, x, training=True, rng=jax.random.PRNGKey(0)))
+    y = np.asarray(drop(layer, x, jax.random.PRNGKey(0)))
     kept = y != 0
     np.testing.assert_allclose(y[kept], 2.0 / (1 - rate), rtol=1e-6)
     assert abs((~kept).mean() - rate) < 0.01  # 100,000 draws: 4 standard deviations
@@ -30,21 +37,20 @@ def test_training_drops_rate_and_scales_the_rest(rate):
 def test_same_key_same_mask_and_seed_changes_it():
     x = np.ones((8, 64), np.float32)
     key = jax.random.PRNGKey(3)
-    a = Dropout(0.5).call({}, x, training=True, rng=key)
-    b = Dropout(0.5).call({}, x, training=True, rng=key)
+    a = drop(Dropout(0.5), x, key)
+    b = drop(Dropout(0.5), x, key)
     np.testing.assert_array_equal(a, b)
-    c = Dropout(0.5).call({}, x, training=True, rng=jax.random.PRNGKey(4))
+    c = drop(Dropout(0.5), x, jax.random.PRNGKey(4))
     assert not np.array_equal(a, c)
-    d1 = Dropout(0.5, seed=1).call({}, x, training=True, rng=key)
-    d2 = Dropout(0.5, seed=2).call({}, x, training=True, rng=key)
+    d1 = drop(Dropout(0.5, seed=1), x, key)
+    d2 = drop(Dropout(0.5, seed=2), x, key)
     assert not np.array_equal(d1, d2) and not np.array_equal(d1, a)
-    np.testing.assert_array_equal(d1, Dropout(0.5, seed=1).call({}, x, training=True, rng=key))
+    np.testing.assert_array_equal(d1, drop(Dropout(0.5, seed=1), x, key))
 
 
 def test_noise_shape_shares_the_mask():
     x = np.ones((4, 6, 3), np.float32)
-    y = np.asarray(Dropout(0.5, noise_shape=(None, 1, 3)).call(
-        {}, x, training=True, rng=jax.random.PRNGKey(0)))
+    y = np.asarray(drop(Dropout(0.5, noise_shape=(None, 1, 3)), x, jax.random.PRNGKey(0)))
     assert (y == y[:, :1, :]).all()  # one decision per (sample, channel), shared over axis 1
 
 
@@ -112,10 +118,11 @@ def test_bad_arguments_and_missing_key():
     for rate in (-0.1, 1.0, 1.5, "0.5"):
         with pytest.raises(ValueError, match=f"rate must be a number in .0, 1.*rate={rate!r}"):
             Dropout(rate)
-    with pytest.raises(ValueError, match=r"Layer 'd' \(Dropout\) needs a PRNG key"):
-        Dropout(0.5, name="d").call({}, np.ones((2, 2)), training=True, rng=None)
+    eager = Dropout(0.5, name="d")  # called eagerly, it draws from its own generator
+    x = np.ones((64, 64), np.float32)
+    assert not np.array_equal(eager(x, training=True), eager(x, training=True))
     with pytest.raises(ValueError, match=r"'d2' \(Dropout\): noise_shape=\(None, 1\) must have"):
-        Dropout(0.5, noise_shape=(None, 1), name="d2").build((None, 3, 4))
+        Dropout(0.5, noise_shape=(None, 1), name="d2")(cornu.Input((3, 4)))
 
 
 def test_model_called_with_training_true_applies_dropout_and_seeds_repeat():

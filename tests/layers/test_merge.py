@@ -15,8 +15,8 @@ def test_add():
 
 
 def test_add_broadcasts_size_one():
-    assert Add().build([(None, 3, 1), (None, 3, 4)]) == (None, 3, 4)
-    assert Add().build([(None, 3), (None, None)]) == (None, 3)
+    assert Add().compute_output_shape([(None, 3, 1), (None, 3, 4)]) == (None, 3, 4)
+    assert Add().compute_output_shape([(None, 3), (None, None)]) == (None, 3)
 
 
 def test_concatenate():
@@ -41,7 +41,7 @@ def test_mismatched_shapes_name_the_layer():
                                          r"\(None, 2, 3\), \(None, 4, 3\)"):
         Concatenate(name="cat")([Input((2, 3)), Input((4, 3))])
     with pytest.raises(ValueError, match="needs inputs of one rank"):
-        Concatenate().build([(None, 2), (None, 2, 1)])
+        Concatenate().compute_output_shape([(None, 2), (None, 2, 1)])
     with pytest.raises(ValueError, match=r"Layer 'add_1' \(Add\) merges a list of at least 2 "
                                          r"inputs, e.g. Add\(\)\(\[a, b\]\)"):
         Add()(Dense(2)(a))

@@ -1,10 +1,9 @@
 """BatchNormalization (training and inference, moving statistics inside fit) and
 LayerNormalization against NumPy."""
 
-import jax
 import numpy as np
 import pytest
-from layer_checks import check_layer, sample
+from layer_checks import check_layer, run_stateless, sample
 
 import cornu
 from cornu.layers import BatchNormalization, Conv2D, Dense, Flatten, LayerNormalization
@@ -23,7 +22,8 @@ def test_batch_norm_training_uses_batch_statistics_and_updates_moving_ones():
     gamma, beta = np.asarray(p["gamma"]), np.asarray(p["beta"])
     np.testing.assert_allclose(np.asarray(y), batch_norm_reference(x, gamma, beta, mean, var),
                                rtol=1e-4, atol=1e-4)
-    _, new = layer.apply(p, state, x, training=True, rng=None)
+    _, after = run_stateless(layer, [v.value for v in layer.weights], x, training=True)
+    new = {v.name: a for v, a in zip(layer.weights, after, strict=True)}
     np.testing.assert_allclose(new["moving_mean"], 0.99 * 0 + 0.01 * mean, rtol=1e-5)
     np.testing.assert_allclose(new["moving_variance"], 0.99 * 1 + 0.01 * var, rtol=1e-5)
 
@@ -31,15 +31,17 @@ def test_batch_norm_training_uses_batch_statistics_and_updates_moving_ones():
 def test_batch_norm_inference_uses_moving_statistics_and_keeps_them():
     layer = BatchNormalization(axis=1, momentum=0.9, epsilon=1e-2)
     layer.build((None, 3, 5))
-    p = layer.init(jax.random.PRNGKey(0))
     state = {"moving_mean": np.array([1.0, -2.0, 0.5], np.float32),
              "moving_variance": np.array([4.0, 0.25, 1.0], np.float32)}
+    layer.moving_mean.assign(state["moving_mean"])
+    layer.moving_variance.assign(state["moving_variance"])
     x = sample((None, 3, 5), batch=4)
-    y, same = layer.apply(p, state, x, training=False, rng=None)
+    values = [v.value for v in layer.weights]
+    y, after = run_stateless(layer, values, x, training=False)
     expected = batch_norm_reference(x, 1.0, 0.0, state["moving_mean"][:, None],
                                     state["moving_variance"][:, None], eps=1e-2)
     np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-5, atol=1e-6)
-    assert same is state
+    assert all(a is b for a, b in zip(after, values, strict=True))  # nothing assigned
 
 
 def test_batch_norm_counts_and_weight_order_as_keras():

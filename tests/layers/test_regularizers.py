@@ -54,13 +54,21 @@ def test_layers_carry_regularizers_in_their_config():
         BatchNormalization(gamma_regularizer="l2"),
         LayerNormalization(beta_regularizer="l1"),
     ]
-    for layer in layers:
-        assert layer.has_regularization
+    def regularized(layer):
+        return bool(layer.losses)  # the weights' penalties, once built
+
+    shapes = [(None, 4), (None, 6, 6, 1), (None, 6, 1), (None, 3), (None, 4), (None, 4)]
+    for layer, shape in zip(layers, shapes, strict=True):
+        layer.build(shape)
+        assert regularized(layer)
         again = type(layer).from_config(layer.get_config())
-        assert again.get_config() == layer.get_config() and again.has_regularization
+        again.build(shape)
+        assert again.get_config() == layer.get_config() and regularized(again)
     assert layers[0].get_config()["kernel_regularizer"] == {"class_name": "L2",
                                                             "config": {"l2": 0.01}}
-    assert not Dense(3).has_regularization
+    plain = Dense(3)
+    plain.build((None, 4))
+    assert not regularized(plain)
 
 
 def test_penalty_is_the_sum_over_layers():
@@ -74,8 +82,8 @@ def test_penalty_is_the_sum_over_layers():
     conv_k, conv_b, dense_k, _ = model.get_weights()
     expected = 0.1 * (conv_k ** 2).sum() + 0.2 * np.abs(conv_b).sum() \
         + 0.3 * np.abs(dense_k).sum()
-    penalty = model._regularization()
-    assert float(penalty(model._params)) == pytest.approx(float(expected), rel=1e-5)
+    assert float(model._regularization()) == pytest.approx(float(expected), rel=1e-5)
+    assert float(sum(model.losses)) == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_l2_shrinks_the_weights_in_fit():
