@@ -520,6 +520,8 @@ class Model(Layer):
                    None if sw is None else sw[split:])
             xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
             sw = None if sw is None else sw[:split]
+        # as Keras: a batch larger than the data is the data (no padding beyond it)
+        batch_size = min(batch_size, max(1, xs[0].shape[0]))
         if self._uses_steps():
             return self._fit_steps(xs, ys, sw, val, batch_size, epochs, verbose, callbacks,
                                    bool(shuffle), initial_epoch)
@@ -797,11 +799,23 @@ class Model(Layer):
                 f"Received: class_weight={class_weight!r}")
         y = ys[0]
         labels = y if y.ndim == 1 else (y.argmax(-1) if y.shape[-1] > 1 else np.round(y[..., 0]))
-        table = np.ones(int(max(labels.max(), *class_weight)) + 1, np.float32)
+        # the table is sized by the classes the labels and the output can hold, never by
+        # a key (class_weight={10**12: 1.0} must not allocate terabytes)
+        width = y.shape[-1] if y.ndim > 1 and y.shape[-1] > 1 else 2
+        classes = max(int(labels.max()) + 1 if labels.size else 0, width)
+        table = np.ones(classes, np.float32)
         for cls, weight in class_weight.items():
             if isinstance(cls, bool) or not isinstance(cls, int | np.integer) or cls < 0:
                 raise ValueError(f"class_weight keys must be class indices (ints >= 0). "
                                  f"Received: class_weight={class_weight!r}")
+            if cls >= classes:
+                raise ValueError(
+                    f"class_weight names class {cls}, but the labels and the model's output "
+                    f"have {classes} classes (0..{classes - 1}). Received: "
+                    f"class_weight with keys {sorted(class_weight)[:5]}.")
+            if isinstance(weight, bool) or not isinstance(weight, int | float | np.number):
+                raise ValueError(f"class_weight values must be numbers. Received: "
+                                 f"class_weight[{cls}]={weight!r}")
             table[cls] = float(weight)
         return table[labels.astype(np.int64)]
 

@@ -1,0 +1,33 @@
+"""Arguments that would allocate by their value, not by the data (hardening)."""
+
+import numpy as np
+import pytest
+
+import cornu
+from cornu.layers import Dense
+
+
+def small_classifier():
+    model = cornu.Sequential([cornu.Input((4,)), Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_a_batch_larger_than_the_data_is_the_data():
+    model = small_classifier()
+    x = np.ones((20, 4), np.float32)
+    y = np.zeros(20)
+    history = model.fit(x, y, batch_size=30_000_000, epochs=1, verbose=0)
+    assert history.params["batch_size"] == 20 and history.params["steps"] == 1
+    assert model.evaluate(x, y, batch_size=30_000_000, verbose=0) > 0
+    assert model.predict(x, batch_size=30_000_000, verbose=0).shape == (20, 3)
+
+
+def test_class_weight_keys_are_bounded_by_the_classes():
+    model = small_classifier()
+    x, y = np.ones((6, 4), np.float32), np.array([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match=r"class_weight names class 1000000000000.*3 classes"):
+        model.fit(x, y, class_weight={10**12: 1.0}, verbose=0)
+    with pytest.raises(ValueError, match=r"class_weight values must be numbers.*'heavy'"):
+        model.fit(x, y, class_weight={0: "heavy"}, verbose=0)
+    model.fit(x, y, class_weight={0: 2.0, 2: 0.5}, verbose=0)
