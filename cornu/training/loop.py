@@ -298,8 +298,11 @@ class Engine:
     def logs(self, sums: Sums) -> dict[str, float]:
         """Sums (on the device, or already read back) -> per-sample means."""
         values = dict(zip(self.sum_names, jax.device_get(sums).tolist(), strict=True))
-        count = max(values.pop("count"), 1.0)
-        values.pop("nan_step")
+        count = values.pop("count")
+        if values.pop("nan_step") > 0 and count == 0:
+            # the first step was already not finite: there is no finite mean to report
+            return {name: float("nan") for name in values}
+        count = max(count, 1.0)
         return {name: value / count for name, value in values.items()}
 
     def nan_step(self, sums: Sums) -> int | None:

@@ -31,3 +31,11 @@ def test_class_weight_keys_are_bounded_by_the_classes():
     with pytest.raises(ValueError, match=r"class_weight values must be numbers.*'heavy'"):
         model.fit(x, y, class_weight={0: "heavy"}, verbose=0)
     model.fit(x, y, class_weight={0: 2.0, 2: 0.5}, verbose=0)
+
+
+def test_a_first_step_that_is_not_finite_reports_nan_not_zero():
+    model = cornu.Sequential([cornu.Input((2,)), Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.full((4, 2), 1e30, np.float32)  # the first step's loss overflows to inf
+    history = model.fit(x, np.zeros((4, 1), np.float32), batch_size=4, epochs=1, verbose=0)
+    assert np.isnan(history.history["loss"][0])
