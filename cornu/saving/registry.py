@@ -143,6 +143,12 @@ def layer_class(class_name: Any, custom_objects: Mapping[str, Any] | None = None
                 where: str = "the file") -> type[Layer]:
     """The class a config names, or a CornuFileError that lists the known ones."""
     known = _known(custom_objects)
+    passed = {k: v for k, v in (custom_objects or {}).items()
+              if isinstance(v, type) and issubclass(v, Layer)}
+    if isinstance(class_name, str):  # custom_objects first (by full or class name), as Keras
+        for key in (class_name, class_name.split(">")[-1]):
+            if key in passed:
+                return passed[key]
     if isinstance(class_name, str) and class_name in known:
         return known[class_name]
     if isinstance(class_name, str) and class_name.split(">")[-1] in known and ">" in class_name:
