@@ -20,6 +20,9 @@ class BaseGlobalPooling(Layer):
         self.data_format = _args.data_format(data_format)
         self.keepdims = bool(keepdims)
 
+    def build(self, input_shape: Shape) -> None:
+        self.compute_output_shape(input_shape)  # eager calls refuse bad shapes too
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         axes = {1: "steps, channels", 2: "height, width, channels"}[self.rank]
         _args.check_rank(self, input_shape, self.rank + 2, axes)

@@ -8,6 +8,9 @@ from cornu.layers.base import Layer, Shape
 
 
 class BaseMerge(Layer):
+    def build(self, input_shape: Any) -> None:
+        self.compute_output_shape(input_shape)  # refuses inputs it cannot merge
+
     def _shapes(self, input_shape: Any) -> list[Shape]:
         """The list of input shapes, or an error naming the layer."""
         if not isinstance(input_shape, list) or len(input_shape) < 2:
@@ -27,9 +30,6 @@ class BaseMerge(Layer):
 
 class BaseElementwise(BaseMerge):
     """Elementwise merges: inputs of one rank whose sizes match (or are 1, broadcast)."""
-
-    def build(self, input_shape: Any) -> None:
-        self.compute_output_shape(input_shape)  # refuses inputs it cannot merge
 
     def compute_output_shape(self, input_shape: Any) -> Shape:
         shapes = self._shapes(input_shape)

@@ -25,6 +25,9 @@ class Reshape(Layer):
             )
         self.target_shape = dims
 
+    def build(self, input_shape: Shape) -> None:
+        self.compute_output_shape(input_shape)  # eager calls refuse bad shapes too
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if not isinstance(input_shape, tuple) or len(input_shape) < 1:
             raise ValueError(f"Layer '{self.name}' (Reshape) expects one input. "

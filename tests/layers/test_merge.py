@@ -42,6 +42,8 @@ def test_mismatched_shapes_name_the_layer():
         Concatenate(name="cat")([Input((2, 3)), Input((4, 3))])
     with pytest.raises(ValueError, match="needs inputs of one rank"):
         Concatenate().compute_output_shape([(None, 2), (None, 2, 1)])
+    with pytest.raises(ValueError, match="needs inputs of one rank"):  # eager: built on xs
+        Concatenate()([np.ones((2, 2), np.float32), np.ones((2, 2, 1), np.float32)])
     with pytest.raises(ValueError, match=r"Layer 'add_1' \(Add\) merges a list of at least 2 "
                                          r"inputs, e.g. Add\(\)\(\[a, b\]\)"):
         Add()(Dense(2)(a))

@@ -119,6 +119,15 @@ def test_pooling_errors_name_the_layer():
     with pytest.raises(ValueError, match=r"'gap' \(GlobalAveragePooling2D\) expects inputs of "
                                          "rank 4"):
         GlobalAveragePooling2D(name="gap").compute_output_shape((None, 8))
+    # eager calls on arrays build the layer from the array's shape: the same errors
+    with pytest.raises(ValueError, match=r"Layer 'mp' \(MaxPooling2D\): "
+                                         r"pool_size=\(3, 3\) is larger than"):
+        MaxPooling2D(3, name="mp")(np.ones((1, 2, 2, 1), np.float32))
+    with pytest.raises(ValueError, match=r"'p2' \(AveragePooling2D\) expects inputs of rank 4"):
+        AveragePooling2D(2, name="p2")(np.ones((2, 8, 8), np.float32))
+    with pytest.raises(ValueError, match=r"'gap2' \(GlobalAveragePooling2D\) expects inputs "
+                                         "of rank 4"):
+        GlobalAveragePooling2D(name="gap2")(np.ones((2, 8), np.float32))
     with pytest.raises(ValueError, match=r"pool_size must be .* Received: pool_size=0"):
         MaxPooling2D(0)
     with pytest.raises(ValueError, match="Received: padding='full'"):

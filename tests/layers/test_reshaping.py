@@ -33,6 +33,8 @@ def test_reshape_errors():
         Reshape((3, 4))(Input((10,)))
     with pytest.raises(ValueError, match="needs a multiple of 3"):
         Reshape((-1, 3)).compute_output_shape((None, 10))
+    with pytest.raises(ValueError, match="needs a multiple of 3"):  # eager: built on x
+        Reshape((-1, 3))(np.ones((2, 10), np.float32))
     for bad in [(0, 2), (-1, -1), "ab", (2.5,)]:
         with pytest.raises(ValueError, match="target_shape must be a tuple of positive"):
             Reshape(bad)
