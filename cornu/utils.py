@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cornu.data.labels import to_categorical
+from cornu.data.image_utils import array_to_img, img_to_array, load_img, save_img
+from cornu.data.labels import normalize, to_categorical
+from cornu.data.sequences import pad_sequences
 from cornu.layers.base import reset_names
 from cornu.random.keys import set_seed
 
@@ -17,4 +19,14 @@ def clear_session() -> None:
     reset_names()
 
 
-__all__ = ["clear_session", "set_random_seed", "to_categorical"]
+__all__ = [
+    "array_to_img",
+    "clear_session",
+    "img_to_array",
+    "load_img",
+    "normalize",
+    "pad_sequences",
+    "save_img",
+    "set_random_seed",
+    "to_categorical",
+]

@@ -1,4 +1,5 @@
-"""Label encoding: `to_categorical`, as `keras.utils.to_categorical`."""
+"""Label encoding and normalization: `to_categorical` and `normalize`, as `keras.utils`'
+(Keras keeps both in numerical_utils)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from cornu.data.arrays import is_floating, is_integer
 
-__all__ = ["to_categorical"]
+__all__ = ["normalize", "to_categorical"]
 
 
 def to_categorical(y: ArrayLike, num_classes: int | None = None, dtype: DTypeLike = "float32"):
@@ -69,6 +70,66 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None, dtype: DTypeLik
     one_hot = np.zeros((flat.size, num_classes), dtype=out_dtype)
     one_hot[np.arange(flat.size), flat] = 1
     return one_hot.reshape(shape + (num_classes,))
+
+
+def normalize(x: Any, axis: int | None = -1, order: float = 2):
+    """`x` divided by its `order`-norm along `axis`, as `keras.utils.normalize`.
+
+    Args:
+        x: the array. A NumPy array gives a NumPy array (computed by NumPy, in the dtype
+            NumPy's `x / norm` has: float64 for integers, x's own for floats). Anything
+            else (a JAX array, a list) goes to `cornu.ops.nn.normalize` and gives a JAX
+            array, as Keras gives a backend tensor.
+        axis: the axis along which to normalize; `None` normalizes the whole array as
+            one flattened vector.
+        order: the norm order, as `numpy.linalg.norm` takes it for vectors: `2` (default),
+            `1`, `numpy.inf`, ... For non-NumPy input it must be an int >= 1, as in Keras.
+
+    Returns:
+        A normalized copy of `x`. Vectors whose norm is 0 are returned unchanged (zeros),
+        not divided by zero.
+
+    Differences from Keras for NumPy input: `axis=0` (and any axis Keras' `axis or -1`
+    turns into -1) normalizes along that axis, where Keras divides along the last axis
+    (wrong values for square arrays, a broadcasting error otherwise); `axis=None` is the
+    flattened vector's norm, where Keras takes NumPy's matrix norm; a 0-d array is
+    normalized as a 1-element vector (shape (1,), as Keras' ops do).
+
+    Example:
+        >>> normalize(np.array([[3.0, 4.0], [0.0, 0.0]])).tolist()
+        [[0.6, 0.8], [0.0, 0.0]]
+    """
+    if not isinstance(x, np.ndarray):
+        from cornu.ops.nn import normalize as normalize_op
+
+        if axis is None:
+            raise ValueError(
+                "axis=None is only supported for NumPy arrays; pass an int axis, or "
+                "np.asarray(x). Received: axis=None"
+            )
+        return normalize_op(x, axis=axis, order=order)
+    if isinstance(order, bool) or not isinstance(order, int | float | np.integer | np.floating):
+        raise ValueError(
+            f"order must be a number, such as 1, 2 or numpy.inf. Received: order={order!r}"
+        )
+    if np.isnan(order):
+        raise ValueError(f"order must be a number, not NaN. Received: order={order!r}")
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if axis is None:
+        norm = np.linalg.norm(x.reshape(-1), ord=order).reshape((1,) * x.ndim)
+    else:
+        if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+            raise TypeError(f"axis must be an int or None. Received: axis={axis!r}")
+        if not -x.ndim <= axis < x.ndim:
+            raise ValueError(
+                f"axis={axis} is out of range for x of shape {x.shape} "
+                f"(rank {x.ndim}). Received: axis={axis!r}"
+            )
+        norm = np.linalg.norm(x, ord=order, axis=int(axis), keepdims=True)
+    norm = np.atleast_1d(norm)  # a writable array, also for 1-element results
+    norm[norm == 0] = 1
+    return x / norm
 
 
 def _integer_labels(y: Any) -> np.ndarray:
