@@ -342,11 +342,6 @@ def get(identifier: Any, argument: str = "kernel_initializer") -> Initializer | 
     return lookup("initializer", argument, identifier, table)()
 
 
-def call(initializer: Callable, shape: tuple[int, ...], dtype: Any) -> jax.Array:
-    """Values from an initializer object or a user function `(shape, dtype)`."""
-    return initializer(shape, dtype=dtype)
-
-
 def serialize(identifier: Any) -> Any:
     """A name for the built-in classes with their defaults (what files held so far),
     else a Keras config dict."""

@@ -381,10 +381,9 @@ def _as_shape(shape: Any, name: str) -> tuple[int, ...]:
 
 
 def _call_initializer(initializer: Callable, shape: tuple[int, ...], dtype: str) -> jax.Array:
-    """Keras' initializer objects take (shape, dtype); cornu's named ones take a key too."""
-    from cornu import initializers
-
-    value = initializers.call(initializer, shape, dtype)
+    """Values from an initializer object or a user function, both called as Keras calls
+    them: `(shape, dtype=...)`."""
+    value = initializer(shape, dtype=dtype)
     if not isinstance(value, jax.Array):
         value = jax.device_put(np.asarray(value, dtype))
     if tuple(value.shape) != shape:

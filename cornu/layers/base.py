@@ -83,7 +83,8 @@ _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_we
                         "_tracker_parent", "_compiled", "_engine", "_predictor", "optimizer",
                         "history", "_callbacks", "_staging", "_padded", "_heads",
                         "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
-                        "_opt_state", "_train_rng", "_build_shapes", "_output_shapes"})
+                        "_opt_state", "_train_rng", "_build_shapes", "_output_shapes",
+                        "_slots_cache", "_steps_programs"})
 
 
 def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[Any]:

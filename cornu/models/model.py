@@ -145,7 +145,12 @@ class Model(Layer):
 
     def _engine_slots(self):
         """(trainable, non-trainable) per-entry dicts of variables, as the engine sees them
-        (a frozen layer's weights are non-trainable)."""
+        (a frozen layer's weights are non-trainable). During a fit they are kept
+        (`_slots_cache`): reading and writing the state between compiled calls must not
+        walk the layers each time."""
+        cached = self.__dict__.get("_slots_cache")
+        if cached is not None:
+            return cached
         trainable = {id(v) for v in self.trainable_weights}
         slots = self._weight_slots()
         return ([{k: v for k, v in entry if id(v) in trainable} for entry in slots],
@@ -526,6 +531,8 @@ class Model(Layer):
             return self._fit_steps(xs, ys, sw, val, batch_size, epochs, verbose, callbacks,
                                    bool(shuffle), initial_epoch)
         val_batches = self._eval_batches(*val, batch_size) if val is not None else None
+        self.__dict__.pop("_slots_cache", None)
+        self.__dict__["_slots_cache"] = self._engine_slots()  # dropped when the fit ends
 
         n = xs[0].shape[0]
         steps = math.ceil(n / batch_size)
@@ -574,6 +581,7 @@ class Model(Layer):
             limits.append(self._steps_per_execution)
         chunk = 1 if batch_hooks else min([steps, *limits])
         logs: dict[str, float] = {}
+        steps_done = 0
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             compiles_before = engine.traces["train"]
@@ -599,7 +607,7 @@ class Model(Layer):
                 ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, sw_dev, order, mask,
                                               np.int32(first), size)
                 self._params, self._state, self._opt_state, self._train_rng = ts
-                self.optimizer._sync_iterations(size)
+                steps_done += size  # optimizer.iterations is brought up to date at the end
                 self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
                                       "shuffle_key": shuffle_key}
                 if batch_hooks or chunk_hooks:
@@ -634,7 +642,9 @@ class Model(Layer):
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        self.optimizer._sync_iterations(steps_done)
         cbs.on_train_end(logs)
+        self.__dict__.pop("_slots_cache", None)
         return history
 
     # -- Keras' step protocol: one jitted step per batch (training/steps.py) ---------------
@@ -828,6 +838,7 @@ class Model(Layer):
             raise TypeError(
                 f"evaluate got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
         self._check_compiled("evaluate")
+        self.__dict__.pop("_slots_cache", None)
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         verbose = _verbosity(verbose)
@@ -861,6 +872,7 @@ class Model(Layer):
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         verbose = _verbosity(verbose)
+        self.__dict__.pop("_slots_cache", None)
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
@@ -896,6 +908,7 @@ class Model(Layer):
                 or set(kwargs) - {"training", "inputs"} or len(args) > 1):
             return super().__call__(*args, **kwargs)
         training = bool(kwargs.get("training") or False)
+        self.__dict__.pop("_slots_cache", None)
         parts = x if isinstance(x, list | tuple) and len(self._input_names()) > 1 else [x]
         if all(isinstance(p, jax.Array) for p in parts) and self.built:
             xs = tuple(p.astype(jnp.float32) if jnp.issubdtype(p.dtype, jnp.floating)
