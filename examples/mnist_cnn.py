@@ -4,8 +4,9 @@ Conv2D(32, 3x3, relu) -> MaxPooling(2) -> Conv2D(64, 3x3, relu) -> MaxPooling(2)
 Flatten -> Dropout(0.5) -> Dense(10, softmax): 34,826 parameters, about 99% test
 accuracy after 15 epochs.
 
-Run: CORNU_DATA=/path/holding/mnist python examples/mnist_cnn.py [--epochs N]
-MNIST is read from $CORNU_DATA/mnist/, the user cache, or downloaded once.
+Run: python examples/mnist_cnn.py [--epochs N]
+MNIST is read from $CORNU_DATA/mnist/, the user cache, the copy in the clone's
+data/mnist/, or downloaded once.
 """
 
 import argparse

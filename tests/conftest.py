@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import jax
@@ -14,11 +13,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def mnist_dir() -> Path | None:
-    """The folder holding mnist/ (CORNU_DATA, else ../shared/data beside the repo)."""
-    for candidate in (os.environ.get("CORNU_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "mnist").is_dir():
-            return Path(candidate)
-    return None
+    """The folder holding mnist/: the copy shipped in the repository (data/), so the
+    suite needs nothing outside the clone; None where it is missing (an sdist)."""
+    folder = REPO / "data"
+    return folder if (folder / "mnist").is_dir() else None
 
 
 @pytest.fixture
@@ -26,7 +24,8 @@ def mnist_data(monkeypatch):
     """Real MNIST through the project's data setting; skip (with the reason) when absent."""
     folder = mnist_dir()
     if folder is None:
-        pytest.skip("MNIST not found: set CORNU_DATA to a folder holding mnist/")
+        pytest.skip(f"MNIST not found: the repository's copy {REPO / 'data' / 'mnist'} "
+                    "is missing")
     monkeypatch.setenv("CORNU_DATA", str(folder))
     from cornu.datasets import mnist
 

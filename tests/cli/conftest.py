@@ -3,7 +3,6 @@ the tests that read it (one epoch on the full training set: ~15 s on 2 CPU cores
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,12 @@ from cli_helpers import run_cli
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _mnist_folder() -> Path | None:
-    for candidate in (os.environ.get("CORNU_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "mnist").is_dir():
-            return Path(candidate)
-    return None
-
-
 @pytest.fixture(scope="session")
 def mnist_folder() -> Path:
-    folder = _mnist_folder()
-    if folder is None:
-        pytest.skip("MNIST not found: set CORNU_DATA to a folder holding mnist/")
+    """The folder holding mnist/: the copy shipped in the repository (data/)."""
+    folder = REPO / "data"
+    if not (folder / "mnist").is_dir():
+        pytest.skip(f"MNIST not found: the repository's copy {folder / 'mnist'} is missing")
     return folder
 
 

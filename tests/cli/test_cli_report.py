@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import cornu
+from cornu.data.datasets import _cache
 from cornu.reports import html, run_report
 from cornu.reports.run_report import RunFolderError
 
@@ -102,6 +103,7 @@ def test_report_without_test_images_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("CORNU_DATA", str(tmp_path / "nowhere"))
     monkeypatch.setenv("CORNU_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CORNU_MNIST_MIRROR", "http://127.0.0.1:9/")
+    monkeypatch.setattr(_cache, "PACKAGE_DIR", tmp_path / "site-packages" / "cornu")  # no clone
     path, notes = run_report.write_report(tmp_path, model=_small_model())
     assert len(notes) == 1 and "MNIST test set is not available" in notes[0]
     page = path.read_text(encoding="utf-8")

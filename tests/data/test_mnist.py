@@ -1,11 +1,14 @@
-"""MNIST loading: real files via CORNU_DATA, downloads over loopback, strict parsing."""
+"""MNIST loading: real files via CORNU_DATA, the cache and the clone's copy, downloads
+over loopback, checksums wherever a file is found, strict parsing."""
 
 import functools
 import gzip
 import http.server
 import os
+import re
 import shutil
 import threading
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,8 @@ from cornu.data.datasets import ChecksumError, DatasetUnavailableError, _cache
 from cornu.data.datasets import mnist as mnist_impl
 
 REPO = Path(__file__).resolve().parents[2]
+CLONE_MNIST = REPO / "data" / "mnist"
+REAL_PACKAGE_DIR = _cache.PACKAGE_DIR  # before any test hides the clone
 NAMES = mnist_impl.FILE_NAMES
 GZ_NAMES = sorted(f"{name}.gz" for name in NAMES)
 UNREACHABLE = "http://127.0.0.1:9/"
@@ -25,24 +30,29 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The folder holding mnist/ with the four real files ($CORNU_DATA or ../shared/data)."""
-    root = Path(os.environ.get("CORNU_DATA") or REPO.parent / "shared" / "data")
-    folder = root / "mnist"
+    """The folder holding mnist/ with the four real files: the clone's data/."""
+    folder = CLONE_MNIST
     if not all(_cache.find_file(folder, name) for name in NAMES):
-        pytest.skip(
-            f"the real MNIST files are not in {folder}; set CORNU_DATA to a folder "
-            "holding mnist/ with them"
-        )
-    return root
+        pytest.skip(f"the real MNIST files are not in {folder} (the repository's copy)")
+    return folder.parent
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
-    """No test reads the user's cache or reaches the internet."""
+    """No test reads the user's cache, the clone's copy (unless it asks for it with
+    `from_clone`) or reaches the internet."""
     monkeypatch.delenv("CORNU_DATA", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("CORNU_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CORNU_MNIST_MIRROR", UNREACHABLE)
+    # as if pip-installed: no pyproject.toml and data/ beside the package
+    monkeypatch.setattr(_cache, "PACKAGE_DIR", tmp_path / "site-packages" / "cornu")
+
+
+@pytest.fixture
+def from_clone(monkeypatch):
+    """cornu runs from this clone again (the package's real location)."""
+    monkeypatch.setattr(_cache, "PACKAGE_DIR", REAL_PACKAGE_DIR)
 
 
 @pytest.fixture
@@ -279,3 +289,137 @@ def test_parse_idx_labels():
     assert out.dtype == np.uint8 and out.tolist() == [1, 2, 3]
     with pytest.raises(ValueError, match="expected 2051"):
         mnist_impl.parse_idx(data, path=Path("x"), magic=2051, shape=(3,))
+
+
+def _record_locations(monkeypatch) -> list[Path]:
+    """The paths `load_data` will take each file from, in the order it asks for them."""
+    located: list[Path] = []
+    real_locate = mnist_impl._locate
+
+    def locate(name):
+        found = real_locate(name)
+        located.append(found[0])
+        return found
+
+    monkeypatch.setattr(mnist_impl, "_locate", locate)
+    return located
+
+
+def _fake_clone(root: Path) -> Path:
+    """A folder laid out like a clone (pyproject.toml, cornu/, data/mnist/); its
+    data/mnist/ folder."""
+    (root / "cornu").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'cornu'\n")
+    (root / "data" / "mnist").mkdir(parents=True)
+    return root / "data" / "mnist"
+
+
+def test_clone_is_recognised_by_the_package_location(tmp_path):
+    assert REAL_PACKAGE_DIR == REPO / "cornu"
+    assert _cache.clone_data_dir("mnist", REAL_PACKAGE_DIR) == CLONE_MNIST
+    assert _cache.clone_data_dir("mnist") is None  # isolated_env: as if pip-installed
+    site = tmp_path / "site-packages"
+    (site / "cornu").mkdir(parents=True)
+    (site / "data" / "mnist").mkdir(parents=True)
+    assert _cache.clone_data_dir("mnist", site / "cornu") is None  # no pyproject.toml
+    half = tmp_path / "half"
+    (half / "cornu").mkdir(parents=True)
+    (half / "pyproject.toml").write_text("")
+    assert _cache.clone_data_dir("mnist", half / "cornu") is None  # no data/mnist/
+    clone = _fake_clone(tmp_path / "clone")
+    assert _cache.clone_data_dir("mnist", tmp_path / "clone" / "cornu") == clone
+
+
+def test_clone_copy_is_used_offline_whatever_the_working_directory(
+    real_data, from_clone, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the clone is found from the package, not the cwd
+    located = _record_locations(monkeypatch)
+    (x_train, y_train), (_, y_test) = mnist_impl.load_data()
+    assert y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert x_train.shape == (60000, 28, 28)
+    assert located == [CLONE_MNIST / f"{name}.gz" for name in NAMES]
+    assert not (tmp_path / "cache").exists()  # no download was tried
+
+
+def test_lookup_order_cornu_data_then_cache_then_clone(real_data, tmp_path, monkeypatch):
+    real = real_data / "mnist"
+    data = tmp_path / "data" / "mnist"
+    cache = tmp_path / "cache"
+    clone = _fake_clone(tmp_path / "clone")
+    for folder, names in ((data, NAMES[:1]), (cache, NAMES[:2]), (clone, NAMES)):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.symlink(_cache.find_file(real, name), folder / f"{name}.gz")
+    monkeypatch.setenv("CORNU_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(_cache, "PACKAGE_DIR", clone.parents[1] / "cornu")
+    located = _record_locations(monkeypatch)
+    (_, y_train), _ = mnist_impl.load_data()
+    assert y_train[0] == 5
+    assert [path.parent for path in located] == [data, cache, clone, clone]
+
+
+def _corrupt_labels_gz(real: Path) -> bytes:
+    """Train labels with one label changed: still gzip, still well-formed IDX."""
+    labels = bytearray(_real_bytes(real, mnist_impl.TRAIN_LABELS))
+    labels[100] = (labels[100] + 1) % 10
+    return gzip.compress(bytes(labels), 1)
+
+
+@pytest.mark.parametrize("where", ["$CORNU_DATA/mnist/", "download cache", "clone"])
+def test_corrupt_copy_is_refused_naming_the_file_and_the_folder(
+    real_data, tmp_path, monkeypatch, where
+):
+    """A copy of the four files with one file corrupted is refused before use, wherever
+    it was found; the message names the file and the folder."""
+    real = real_data / "mnist"
+    if where == "$CORNU_DATA/mnist/":
+        folder = tmp_path / "data" / "mnist"
+        folder.mkdir(parents=True)
+        monkeypatch.setenv("CORNU_DATA", str(tmp_path / "data"))
+    elif where == "download cache":
+        folder = tmp_path / "cache"
+        folder.mkdir()
+    else:
+        folder = _fake_clone(tmp_path / "clone")
+        monkeypatch.setattr(_cache, "PACKAGE_DIR", folder.parents[1] / "cornu")
+    for name in NAMES:
+        shutil.copy(_cache.find_file(real, name), folder)
+    bad = folder / f"{mnist_impl.TRAIN_LABELS}.gz"
+    bad.write_bytes(_corrupt_labels_gz(real))
+    with pytest.raises(ChecksumError) as info:
+        mnist_impl.load_data()
+    message = str(info.value)
+    assert message.startswith(f"{bad} has the wrong content")
+    assert f"The file {bad.name} in the folder {folder} (" in message
+    assert "sha256" in message and mnist_impl._FILES[mnist_impl.TRAIN_LABELS][2] in message
+    if where == "clone":
+        assert "copy shipped in this clone" in message
+        assert "git checkout -- data/mnist" in message
+    else:
+        assert where in message
+
+
+def test_offline_error_is_one_paragraph_without_a_chained_traceback(tmp_path):
+    with pytest.raises(DatasetUnavailableError) as info:
+        mnist_impl.load_data()
+    err = info.value
+    assert err.__cause__ is None and err.__suppress_context__
+    printed = "".join(traceback.format_exception(err))
+    assert "direct cause" not in printed and "During handling" not in printed
+    assert "\n" not in str(err)
+
+
+def test_shipped_files_match_the_readme_and_the_loader(real_data):
+    readme = (CLONE_MNIST / "README.md").read_text(encoding="utf-8")
+    listed = {name: digest for digest, name in
+              re.findall(r"^([0-9a-f]{64})  (\S+)$", readme, flags=re.MULTILINE)}
+    assert sorted(listed) == sorted([*NAMES, *GZ_NAMES])
+    for name in NAMES:
+        gz = CLONE_MNIST / f"{name}.gz"
+        assert _cache.sha256(gz.read_bytes()) == listed[gz.name]
+        assert listed[name] == mnist_impl._FILES[name][2]  # what load_data verifies
+    assert "CC BY-SA 3.0" in readme
+    for author in ("Yann LeCun", "Corinna Cortes", "Burges"):
+        assert author in readme

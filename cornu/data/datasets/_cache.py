@@ -42,6 +42,25 @@ def data_dir(name: str) -> Path | None:
     return Path(root).expanduser() / name if root else None
 
 
+# The `cornu/` package folder: .../cornu/data/datasets/_cache.py -> .../cornu
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+
+
+def clone_data_dir(name: str, package_dir: Path | None = None) -> Path | None:
+    """`<clone>/data/<name>` when cornu is imported from a clone of its repository.
+
+    The clone is recognised from where the package is, not from the working directory:
+    the folder above the `cornu/` package (`package_dir`, default the imported one)
+    holds `pyproject.toml` and `data/<name>/`. A pip-installed cornu sits in
+    site-packages, which has neither, so this is None there.
+    """
+    root = (package_dir if package_dir is not None else PACKAGE_DIR).parent
+    folder = root / "data" / name
+    if (root / "pyproject.toml").is_file() and folder.is_dir():
+        return folder
+    return None
+
+
 def cache_dir(name: str) -> Path:
     """The folder that downloads of dataset `name` go to.
 
@@ -96,14 +115,22 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_sha256(path: Path, data: bytes, expected: str) -> None:
-    """Raise ChecksumError naming `path` unless sha256(data) == expected."""
+_REMEDY = "delete it and let cornu download it again, or replace it with a good copy."
+
+
+def check_sha256(
+    path: Path, data: bytes, expected: str, *, where: str = "", remedy: str = _REMEDY
+) -> None:
+    """Raise ChecksumError naming `path`, its file name and folder unless sha256(data) ==
+    expected. `where` says how the folder was chosen (e.g. "$CORNU_DATA/mnist/");
+    `remedy` is the advice that ends the message."""
     actual = sha256(data)
     if actual != expected:
+        found = f" ({where})" if where else ""
         raise ChecksumError(
             f"{path} has the wrong content: the sha256 of its uncompressed bytes is "
-            f"{actual}, expected {expected}. The file is corrupt or is another file; "
-            "delete it and let cornu download it again, or replace it with a good copy."
+            f"{actual}, expected {expected}. The file {path.name} in the folder "
+            f"{path.parent}{found} is corrupt or is another file; {remedy}"
         )
 
 
@@ -117,13 +144,16 @@ def stat_key(path: Path) -> tuple[str, int, int, int]:
     return (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def verify_once(path: Path, data: bytes, expected: str) -> None:
-    """`check_sha256`, remembered per process for a file that has not changed since."""
+def verify_once(
+    path: Path, data: bytes, expected: str, *, where: str = "", remedy: str = _REMEDY
+) -> None:
+    """`check_sha256`, remembered per process for a file that has not changed since
+    (same resolved path, inode, size and mtime)."""
     key = stat_key(path)
     with _verified_lock:
         if _verified.get(key) == expected:
             return
-    check_sha256(path, data, expected)
+    check_sha256(path, data, expected, where=where, remedy=remedy)
     with _verified_lock:
         _verified[key] = expected
 

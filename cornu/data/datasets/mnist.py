@@ -1,16 +1,21 @@
 """MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28 pixels.
 
 `load_data()` returns Keras' tuple `(x_train, y_train), (x_test, y_test)` of uint8
-arrays. The four IDX files (each plain or gzipped) are looked up in
+arrays. Each of the four IDX files (plain or gzipped) is looked up in
 
 1. `$CORNU_DATA/mnist/`, when the environment variable CORNU_DATA is set;
 2. the cache folder: `$CORNU_CACHE_DIR` when set, else
    `$XDG_CACHE_HOME/cornu/datasets/mnist`, else `~/.cache/cornu/datasets/mnist`;
-3. otherwise they are downloaded into the cache folder from the first mirror that
+3. the copy shipped in the repository, `data/mnist/`, when cornu is imported from a
+   clone (`make demo`, the tests, the benchmarks; see `_cache.clone_data_dir`). A
+   pip-installed cornu has no such copy: the data are not in the wheel;
+4. otherwise it is downloaded into the cache folder from the first mirror that
    works (`MIRRORS`, or the one URL in `$CORNU_MNIST_MIRROR`).
 
-Every file is checked against the sha256 of its uncompressed content (once per
-process per file) and parsed strictly as IDX; nothing is unpickled or evaluated.
+Every file is checked against the sha256 of its uncompressed content wherever it was
+found (once per process per file version) and parsed strictly as IDX; nothing is
+unpickled or evaluated. Offline without the files, the error says in one paragraph
+where to put them.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ def mirrors() -> tuple[str, ...]:
 
 
 def _load_file(name: str) -> np.ndarray:
-    path = _locate(name)
+    path, where, remedy = _locate(name)
     key = _cache.stat_key(path)
     cached = _parsed.get(key)
     if cached is not None:
@@ -107,7 +112,7 @@ def _load_file(name: str) -> np.ndarray:
     magic, shape, digest = _FILES[name]
     data = _cache.read_bytes(path, _MAX_BYTES)
     array = parse_idx(data, path=path, magic=magic, shape=shape)
-    _cache.verify_once(path, data, digest)
+    _cache.verify_once(path, data, digest, where=where, remedy=remedy)
     array.setflags(write=False)
     _parsed[key] = array
     while len(_parsed) > _MAX_PARSED:
@@ -115,24 +120,46 @@ def _load_file(name: str) -> np.ndarray:
     return array
 
 
-def _locate(name: str) -> Path:
-    """The file on disk for `name`, downloading it into the cache folder if needed."""
-    data_folder = _cache.data_dir("mnist")
+_REPLACE = "replace it with a good copy, or delete it and let cornu download it again."
+
+
+def _folders() -> list[tuple[Path, str, str]]:
+    """(folder, how it was chosen, what to do about a bad file there), in lookup order."""
+    folders = []
+    if (data_folder := _cache.data_dir("mnist")) is not None:
+        folders.append((data_folder, "$CORNU_DATA/mnist/", _REPLACE))
+    folders.append((_cache.cache_dir("mnist"), "cornu's download cache", _REPLACE))
+    if (clone_folder := _cache.clone_data_dir("mnist")) is not None:
+        folders.append((
+            clone_folder,
+            "the copy shipped in this clone of cornu",
+            "restore it with `git checkout -- data/mnist` in the clone, or put good "
+            "copies in $CORNU_DATA/mnist/ or the download cache, which come first.",
+        ))
+    return folders
+
+
+def _locate(name: str) -> tuple[Path, str, str]:
+    """(file on disk for `name`, how its folder was chosen, advice for a bad file);
+    downloads the file into the cache folder when no folder holds it."""
+    folders = _folders()
+    for folder, where, remedy in folders:
+        if (found := _cache.find_file(folder, name)) is not None:
+            return found, where, remedy
     cache_folder = _cache.cache_dir("mnist")
-    for folder in (data_folder, cache_folder):
-        if folder is not None and (found := _cache.find_file(folder, name)) is not None:
-            return found
     try:
-        return _cache.download(name, mirrors(), cache_folder, _FILES[name][2], _MAX_BYTES)
+        path = _cache.download(name, mirrors(), cache_folder, _FILES[name][2], _MAX_BYTES)
     except DatasetUnavailableError as err:
-        searched = f"{data_folder} and {cache_folder}" if data_folder else str(cache_folder)
+        searched = ", ".join(str(folder) for folder, _, _ in folders)
+        # `from None`: one paragraph that says what to do, not a chained traceback
         raise DatasetUnavailableError(
-            f"MNIST file {name} is not on this machine (looked in {searched}) and "
-            f"could not be downloaded ({err}). Put the four files "
-            f"{', '.join(FILE_NAMES)} (each plain or gzipped with a .gz suffix) in "
-            f"{cache_folder}, or set the environment variable CORNU_DATA to a folder "
-            "that holds mnist/ with them."
-        ) from err
+            f"MNIST is not on this machine and could not be downloaded ({err}). Put "
+            f"the four files {', '.join(FILE_NAMES)} (gzipped as published, with the "
+            f".gz suffix, or plain) in {cache_folder}, or set the environment variable "
+            f"CORNU_DATA to a folder that holds mnist/ with them. ({name} was looked "
+            f"for in {searched}.)"
+        ) from None
+    return path, "cornu's download cache", _REPLACE
 
 
 def parse_idx(data: bytes, *, path: Path, magic: int, shape: tuple[int, ...]) -> np.ndarray:
