@@ -48,7 +48,7 @@ class Head:
 
     @property
     def loss_fn(self) -> Loss:
-        return dataclasses.replace(self.loss, from_logits=True) if self.use_logits else self.loss
+        return self.loss.with_logits() if self.use_logits else self.loss
 
 
 def default_unroll(batch_size: int) -> int:
@@ -267,7 +267,7 @@ class Engine:
         for head, o, z, yk in zip(self.heads, outs, logit_list, y, strict=True):
             pred = z if head.use_logits and z is not None else o
             loss_fn = head.loss_fn if head.use_logits and z is not None else head.loss
-            per_head.append(loss_fn(yk, pred))
+            per_head.append(loss_fn.per_sample(yk, pred))
         total = sum((h.weight * p for h, p in zip(self.heads[1:], per_head[1:], strict=True)),
                     self.heads[0].weight * per_head[0])
         return outs, per_head, total, new_state
