@@ -51,7 +51,7 @@ def sparse_categorical_accuracy(y_true: Array, y_pred: Array) -> Array:
 
 def binary_accuracy(y_true: Array, y_pred: Array, threshold: float = 0.5) -> Array:
     hits = (y_true.astype(jnp.float32) == (y_pred > threshold).astype(jnp.float32))
-    return losses._per_sample(jnp.mean(hits.astype(jnp.float32), axis=-1))
+    return losses.mean_per_sample(jnp.mean(hits.astype(jnp.float32), axis=-1))
 
 
 class Metric:
@@ -297,17 +297,27 @@ class Recall(_Confusion):
                          tp / jnp.maximum(tp + self.false_negatives.value, 1e-12), 0.0)
 
 
+def _per_sample(fn: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array]:
+    """A loss function (Keras' values: a mean over the last axis) as a per-sample metric."""
+    def metric(y_true: Array, y_pred: Array) -> Array:
+        return losses.mean_per_sample(fn(y_true, y_pred))
+
+    metric.__name__ = fn.__name__
+    return metric
+
+
+_MSE, _MAE = _per_sample(losses.mean_squared_error), _per_sample(losses.mean_absolute_error)
 _FUNCTIONS: dict[str, Callable[[Array, Array], Array]] = {
     "categorical_accuracy": categorical_accuracy,
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
     "binary_accuracy": binary_accuracy,
-    "mean_squared_error": losses.mean_squared_error,
-    "mse": losses.mean_squared_error,
-    "mean_absolute_error": losses.mean_absolute_error,
-    "mae": losses.mean_absolute_error,
-    "categorical_crossentropy": losses.categorical_crossentropy,
-    "sparse_categorical_crossentropy": losses.sparse_categorical_crossentropy,
-    "binary_crossentropy": losses.binary_crossentropy,
+    "mean_squared_error": _MSE,
+    "mse": _MSE,
+    "mean_absolute_error": _MAE,
+    "mae": _MAE,
+    "categorical_crossentropy": _per_sample(losses.categorical_crossentropy),
+    "sparse_categorical_crossentropy": _per_sample(losses.sparse_categorical_crossentropy),
+    "binary_crossentropy": _per_sample(losses.binary_crossentropy),
 }
 _ACCURACY = {"accuracy", "acc"}
 

@@ -1160,8 +1160,8 @@ class Model(Layer):
         """Compile settings by name (what a saved file holds), or None before compile()."""
         if self.optimizer is None:
             return None
-        def loss_config(spec):
-            return losses.get(spec).get_config()
+        def loss_config(spec):  # a name stays a name; objects as Keras writes them
+            return spec if isinstance(spec, str) else losses.serialize(losses.get(spec))
 
         def metric_names(spec):
             return [m if isinstance(m, str) else m.name for m in (spec or [])]

@@ -202,7 +202,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
     tensors.check(weights, expected, in_weights)
     settings = None
     if compile and config["compile"] is not None:
-        settings = _compile_settings(config["compile"], where)
+        settings = _compile_settings(config["compile"], where, custom_objects)
         if optimizer_file is not None:  # check the optimizer state against its shapes
             template = _call(where, jax.eval_shape, settings["optimizer"].transform().init,
                              model._params)
@@ -227,10 +227,14 @@ def _call(where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
                              "compile=False to get the model without them.") from exc
 
 
-def _compile_settings(config: Any, where: str) -> dict[str, Any]:
-    """compile()'s arguments, made from the saved names (only cornu's own classes).
-    loss, metrics and loss_weights may be one value, a list per output or a dict."""
+def _compile_settings(config: Any, where: str,
+                      custom_objects: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """compile()'s arguments, made from the saved names and configs: cornu's own classes,
+    and users' classes and functions registered or passed in custom_objects. loss, metrics
+    and loss_weights may be one value, a list per output or a dict."""
     from cornu import losses, optimizers
+
+    custom = registry.custom_lookup(custom_objects)
 
     def bad() -> CornuFileError:
         return CornuFileError(f"{where}: 'compile' must hold optimizer, loss and metrics "
@@ -243,14 +247,16 @@ def _compile_settings(config: Any, where: str) -> dict[str, Any]:
                 raise bad()
             return {k: leaf(v) for k, v in value.items()}
         if isinstance(value, list) and value and all(
-                isinstance(v, dict | list) for v in value) and leaf is not metric_list:
+                isinstance(v, dict | list | str) for v in value) and leaf is not metric_list:
             return [leaf(v) for v in value]
         return leaf(value)
 
     def loss(value: Any) -> Any:
-        if not isinstance(value, dict) or "name" not in value:
+        if not (isinstance(value, str) or isinstance(value, dict) and (
+                "name" in value or "class_name" in value)):
             raise bad()
-        return _call(where, losses.get, value)
+        made = _call(where, losses.deserialize, value, custom)
+        return value if isinstance(value, str) else made  # a name stays a name, as Keras
 
     def metric_list(value: Any) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
@@ -273,8 +279,9 @@ def _compile_settings(config: Any, where: str) -> dict[str, Any]:
     else:
         metrics = metric_list(metrics)
     settings = {"optimizer": _call(where, optimizers.deserialize, config["optimizer"]),
-                "loss": loss(config["loss"]) if isinstance(config["loss"], dict)
-                and "name" in config["loss"] else per_output(config["loss"], loss),
+                "loss": loss(config["loss"]) if isinstance(config["loss"], dict) and (
+                    "name" in config["loss"] or "class_name" in config["loss"])
+                else per_output(config["loss"], loss),
                 "metrics": metrics}
     if config.get("loss_weights") is not None:
         lw = config["loss_weights"]

@@ -125,6 +125,21 @@ def registered_name(obj: Any) -> str | None:
     return None
 
 
+def custom_lookup(custom_objects: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The objects a file may name besides cornu's own: the registered ones (by their
+    registered name and by their class name) and those passed in custom_objects, which
+    take precedence."""
+    table: dict[str, Any] = {}
+    for key, obj in (*_OBJECTS.items(), *_CUSTOM.items()):
+        table.setdefault(key.split(">")[-1], obj)
+        table[key] = obj
+    for key, obj in (custom_objects or {}).items():
+        table[key] = obj
+        if isinstance(key, str):
+            table[key.split(">")[-1]] = obj
+    return table
+
+
 def find_object(class_name: Any, custom_objects: Mapping[str, Any] | None) -> Any:
     """A registered or passed (custom_objects) class or function by the name a file
     records, or None. Nothing is imported by that name."""

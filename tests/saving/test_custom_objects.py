@@ -61,3 +61,50 @@ def test_custom_objects_by_class_name_and_refusal_naming_the_class(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(CornuFileError, match="LocalScale"):
         model.to_json()
+
+
+@cornu.saving.register_keras_serializable(package="tests")
+class ScaledSquares(cornu.losses.Loss):
+    def __init__(self, k=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.k = k
+
+    def call(self, y_true, y_pred):
+        return self.k * ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
+
+
+def own_mae(y_true, y_pred):
+    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+
+@pytest.mark.parametrize("loss, custom", [
+    (ScaledSquares(3.0), None),
+    (own_mae, {"own_mae": own_mae}),
+    (cornu.losses.Huber(delta=0.5, name="hub"), None),
+    ("mse", None),
+])
+def test_compiled_losses_of_any_kind_save_and_load(tmp_path, loss, custom):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 4), np.float32), rng.random((16, 1), np.float32)
+    model = cornu.Sequential([cornu.Input((4,)), layers.Dense(1)])
+    model.compile("adam", loss)
+    path = tmp_path / "m.cornu"
+    model.save(path)
+    loaded = cornu.models.load_model(path, custom_objects=custom)
+    assert type(loaded.loss) is type(cornu.losses.get(loss))
+    assert loaded.loss.name == cornu.losses.get(loss).name
+    assert getattr(loaded.loss, "k", None) == getattr(loss, "k", None)
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0),
+                               rtol=1e-6)
+
+
+def test_a_saved_function_loss_not_passed_is_refused_by_name(tmp_path):
+    model = cornu.Sequential([cornu.Input((4,)), layers.Dense(1)])
+    model.compile("adam", own_mae)
+    model.save(tmp_path / "m.cornu")
+    with pytest.raises(CornuFileError, match="own_mae.*custom_objects"):
+        cornu.models.load_model(tmp_path / "m.cornu")
+    assert cornu.models.load_model(tmp_path / "m.cornu", compile=False).optimizer is None

@@ -31,7 +31,13 @@ def test_the_v1_fixture_loads_and_predicts_as_recorded():
     np.testing.assert_allclose(model.predict(inputs, verbose=0),
                                np.asarray(EXPECTED["predictions"], np.float32),
                                rtol=1e-5, atol=1e-7)
-    assert model.get_compile_config() == EXPECTED["compile"]
+    # the loss as version 1 wrote it ({"name", "from_logits"}), read back and written as
+    # today's config (Keras' form)
+    recorded = EXPECTED["compile"]
+    assert model.get_compile_config() == {
+        **recorded, "loss": cornu.losses.serialize(cornu.losses.get(recorded["loss"]))}
+    assert isinstance(model.loss, cornu.losses.CategoricalCrossentropy)
+    assert not model.loss.from_logits
     counts = [int(leaf) for path, leaf in jax.tree_util.tree_leaves_with_path(model._opt_state)
               if jax.tree_util.keystr(path).endswith("count")]
     assert counts and all(c == EXPECTED["train_steps"] for c in counts)
