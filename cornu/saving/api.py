@@ -231,11 +231,12 @@ def _compile_settings(config: Any, where: str) -> dict[str, Any]:
     """compile()'s arguments, made from the saved names (only cornu's own classes).
     loss, metrics and loss_weights may be one value, a list per output or a dict."""
     from cornu import losses, optimizers
+    from cornu import metrics as metrics_module
 
     def bad() -> CornuFileError:
         return CornuFileError(f"{where}: 'compile' must hold optimizer, loss and metrics "
-                              "(names, per output as a list or a dict), and may hold "
-                              "loss_weights.")
+                              "(names or metric configs, per output as a list or a dict), "
+                              "and may hold loss_weights.")
 
     def per_output(value: Any, leaf: Any) -> Any:
         if isinstance(value, dict):
@@ -252,10 +253,14 @@ def _compile_settings(config: Any, where: str) -> dict[str, Any]:
             raise bad()
         return _call(where, losses.get, value)
 
-    def metric_list(value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+    def metric_list(value: Any) -> list[Any]:
+        """Names, and {'class_name', 'config'} dicts of cornu's metric classes."""
+        if not isinstance(value, list) or not all(
+                isinstance(m, str) or (isinstance(m, dict) and "class_name" in m)
+                for m in value):
             raise bad()
-        return list(value)
+        return [m if isinstance(m, str) else _call(where, metrics_module.deserialize, m)
+                for m in value]
 
     def weight(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -42,6 +42,7 @@ class Head:
 
     name: str  # '' for a single-output model (logs 'loss', 'accuracy')
     loss: Loss
+    #: metrics with a `per_sample` function (their sums are kept with the loss's)
     metrics: tuple[Metric, ...] = ()
     weight: float = 1.0
     use_logits: bool = False  # feed the loss the output layer's logits (stable path)
@@ -287,7 +288,7 @@ class Engine:
         for head, yk, o, per in zip(self.heads, y, outs, per_head, strict=True):
             if head.name:
                 rows.append(per * lw)
-            rows += [metric(yk, o) * mask for metric in head.metrics]
+            rows += [metric.per_sample(yk, o) * mask for metric in head.metrics]
         # one reduction over the batch for all the sums: XLA:CPU compiles each reduction
         # separately, and a dozen of them cost a third of the training program's compile
         values = jnp.sum(jnp.stack(rows), axis=1)
