@@ -18,23 +18,25 @@ def test_accuracies():
         np.asarray(metrics.sparse_categorical_accuracy(LABELS, PRED)), want)
     y = (rng.random((8, 3)) > 0.5).astype(np.float32)
     p = rng.random((8, 3)).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(metrics.binary_accuracy(y, p)),
+    # as Keras: the function gives one value per element, the metric one per sample
+    np.testing.assert_array_equal(np.asarray(metrics.binary_accuracy(y, p)), y == (p > 0.5))
+    np.testing.assert_allclose(np.asarray(metrics.BinaryAccuracy().per_sample(y, p)),
                                (y == (p > 0.5)).mean(-1), rtol=1e-6)
 
 
 @pytest.mark.parametrize(
-    ("loss", "dim", "fn"),
+    ("loss", "dim", "cls"),
     [
-        ("categorical_crossentropy", 10, metrics.categorical_accuracy),
-        ("sparse_categorical_crossentropy", 10, metrics.sparse_categorical_accuracy),
-        ("binary_crossentropy", 1, metrics.binary_accuracy),
-        ("mse", 1, metrics.binary_accuracy),
-        ("mse", 4, metrics.categorical_accuracy),
+        ("categorical_crossentropy", 10, metrics.CategoricalAccuracy),
+        ("sparse_categorical_crossentropy", 10, metrics.SparseCategoricalAccuracy),
+        ("binary_crossentropy", 1, metrics.BinaryAccuracy),
+        ("mse", 1, metrics.BinaryAccuracy),
+        ("mse", 4, metrics.CategoricalAccuracy),
     ],
 )
-def test_accuracy_is_chosen_from_the_loss(loss, dim, fn):
+def test_accuracy_is_chosen_from_the_loss(loss, dim, cls):
     metric = metrics.get("accuracy", losses.get(loss), dim)
-    assert metric.fn is fn and metric.name == "accuracy"
+    assert type(metric) is cls and metric.name == "accuracy"
 
 
 def test_regression_metrics_and_names():
@@ -42,9 +44,12 @@ def test_regression_metrics_and_names():
     b = rng.normal(size=(4, 2)).astype(np.float32)
     mse = metrics.get("mse", None, 2)
     assert mse.name == "mse"
-    np.testing.assert_allclose(np.asarray(mse.per_sample(a, b)), ((a - b) ** 2).mean(-1), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(mse.per_sample(a, b)), ((a - b) ** 2).mean(-1),
+                               rtol=1e-6)
     mae = metrics.get("mean absolute error", None, 2)
     assert mae.name == "mean_absolute_error"
-    np.testing.assert_allclose(np.asarray(mae.per_sample(a, b)), np.abs(a - b).mean(-1), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(mae.per_sample(a, b)), np.abs(a - b).mean(-1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(float(mae(a, b)), np.abs(a - b).mean(), rtol=1e-6)
     with pytest.raises(ValueError, match=r"metrics='acuracy'.*Did you mean"):
         metrics.get("acuracy", None, 2)

@@ -276,6 +276,9 @@ class Model(Layer):
         # resolve every name now, so a misspelling fails at compile, not at the first fit
         for spec in _leaves(loss):
             losses.get(spec)
+        # a metric class becomes one instance here (so its automatic name is made once)
+        metrics = _map_leaves(metrics, lambda spec: metrics_get(spec, None, None)
+                              if isinstance(spec, type) else spec)
         for spec in _leaves(metrics):
             metrics_get(spec, None, None)
         self._loss_spec, self._metric_specs, self._loss_weights = loss, metrics, loss_weights
@@ -1163,8 +1166,8 @@ class Model(Layer):
         def loss_config(spec):  # a name stays a name; objects as Keras writes them
             return spec if isinstance(spec, str) else losses.serialize(losses.get(spec))
 
-        def metric_names(spec):
-            return [m if isinstance(m, str) else m.name for m in (spec or [])]
+        def metric_names(spec):  # names, or configs of metrics their name would not give
+            return [metrics._saved_form(m) for m in (spec or [])]
 
         loss, metrics_spec = self._loss_spec, self._metric_specs
         config = {"optimizer": optimizers.serialize(self.optimizer)}
@@ -1248,9 +1251,21 @@ def _leaves(spec: Any) -> list:
     return [spec]
 
 
+def _map_leaves(spec: Any, fn) -> Any:
+    """`spec` (value, list, list of lists or dict) with `fn` applied to each leaf."""
+    if spec is None:
+        return None
+    if isinstance(spec, dict):
+        return {k: _map_leaves(v, fn) for k, v in spec.items()}
+    if isinstance(spec, list | tuple):
+        return type(spec)(_map_leaves(item, fn) for item in spec)
+    return fn(spec)
+
+
 def metrics_get(identifier, loss, output_dim):
     """cornu.metrics.get, reachable inside compile() whose `metrics` argument shadows the
-    module."""
+    module. Metrics without per-sample values (stateful ones: AUC, Precision, users'
+    Metric subclasses) make fit run Keras' step protocol (see Model._uses_steps)."""
     return metrics.get(identifier, loss, output_dim)
 
 

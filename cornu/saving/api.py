@@ -233,13 +233,14 @@ def _compile_settings(config: Any, where: str,
     and users' classes and functions registered or passed in custom_objects. loss, metrics
     and loss_weights may be one value, a list per output or a dict."""
     from cornu import losses, optimizers
+    from cornu import metrics as metrics_module
 
     custom = registry.custom_lookup(custom_objects)
 
     def bad() -> CornuFileError:
         return CornuFileError(f"{where}: 'compile' must hold optimizer, loss and metrics "
-                              "(names, per output as a list or a dict), and may hold "
-                              "loss_weights.")
+                              "(names or metric configs, per output as a list or a dict), "
+                              "and may hold loss_weights.")
 
     def per_output(value: Any, leaf: Any) -> Any:
         if isinstance(value, dict):
@@ -258,10 +259,14 @@ def _compile_settings(config: Any, where: str,
         made = _call(where, losses.deserialize, value, custom)
         return value if isinstance(value, str) else made  # a name stays a name, as Keras
 
-    def metric_list(value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+    def metric_list(value: Any) -> list[Any]:
+        """Names, and {'class_name', 'config'} dicts of cornu's metric classes."""
+        if not isinstance(value, list) or not all(
+                isinstance(m, str) or (isinstance(m, dict) and "class_name" in m)
+                for m in value):
             raise bad()
-        return list(value)
+        return [m if isinstance(m, str) else _call(where, metrics_module.deserialize, m)
+                for m in value]
 
     def weight(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -42,6 +42,7 @@ class Head:
 
     name: str  # '' for a single-output model (logs 'loss', 'accuracy')
     loss: Loss
+    #: metrics with a `per_sample` function (their sums are kept with the loss's)
     metrics: tuple[Metric, ...] = ()
     weight: float = 1.0
     use_logits: bool = False  # feed the loss the output layer's logits (stable path)
