@@ -257,7 +257,9 @@ class BackupAndRestore(Callback):
         state = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "epoch": snap["epoch"], "step": snap["step"],
-            "learning_rate": float(self.model.optimizer.learning_rate),
+            # a schedule's rate follows the step count in the optimizer state: none to keep
+            "learning_rate": None if self.model.optimizer._scheduled
+            else float(self.model.optimizer.learning_rate),
             "steps_since_save": snap["steps_since_save"],
             "rng": _rng_state(),
             "callbacks": _encode(states, callback_arrays),
@@ -326,7 +328,10 @@ class BackupAndRestore(Callback):
             model._opt_state = opt_state
         if train_rng is not None:
             model._train_rng = train_rng
-        model.optimizer.learning_rate = state["learning_rate"]
+        if opt_state is not None:  # the updates made (a schedule's rate is read there)
+            model.optimizer._sync_iterations(opt_state)
+        if not model.optimizer._scheduled:  # a schedule's rate is not settable
+            model.optimizer.learning_rate = state["learning_rate"]
         _set_rng_state(state.get("rng"))
         model._resume = {"epoch": state["epoch"], "step": state["step"], "sums": sums,
                          "shuffle_key": shuffle_key}
@@ -345,7 +350,9 @@ class BackupAndRestore(Callback):
         if not all(integer(state.get(k)) for k in ("epoch", "step", "steps_since_save")):
             raise CornuFileError(f"{where} has no valid epoch, step and steps_since_save.")
         rate = state.get("learning_rate")
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        if rate is None and self.model.optimizer._scheduled:
+            pass  # a schedule's rate follows the step count
+        elif isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
             raise CornuFileError(f"{where} has no valid learning_rate (received {rate!r}).")
         if not isinstance(state.get("callbacks"), dict):
             raise CornuFileError(f"{where} has no callback states.")

@@ -553,11 +553,14 @@ class Model(Layer):
         x_dev, y_dev, sw_dev = (tuple(leaves[:len(xs)]), tuple(leaves[len(xs):-1]),
                                 leaves[-1])
         if self._opt_state is None or self._train_rng is None:
+            fresh = self._opt_state is None
             self._params, self._state, self._opt_state = engine.start_state(
                 self._params, self._state, self._opt_state)
+            done = int(np.asarray(self.optimizer.iterations.value)) if fresh else 0
+            if done:  # new slots, but the step count (a schedule's) goes on from iterations
+                self._opt_state = optimizers.set_iterations(self._opt_state, done)
             # the program is shared by optimizers that differ in their learning rate only
-            self._opt_state = optimizers.set_learning_rate(
-                self._opt_state, self.optimizer.learning_rate)
+            self._opt_state = self._with_learning_rate(self._opt_state)
             if self._train_rng is None:
                 self._train_rng = global_rng.next_key()
         else:
@@ -584,13 +587,11 @@ class Model(Layer):
             limits.append(self._steps_per_execution)
         chunk = 1 if batch_hooks else min([steps, *limits])
         logs: dict[str, float] = {}
-        steps_done = 0
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             compiles_before = engine.traces["train"]
             start = time.perf_counter()
-            self._opt_state = optimizers.set_learning_rate(
-                self._opt_state, self.optimizer.learning_rate)
+            self._opt_state = self._with_learning_rate(self._opt_state)
             order = engine.epoch_order(shuffle_seed, epoch, n, steps, batch_size,
                                        bool(shuffle))
             fit_data = (x_dev, y_dev, sw_dev, order, mask)
@@ -610,7 +611,6 @@ class Model(Layer):
                 ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, sw_dev, order, mask,
                                               np.int32(first), size)
                 self._params, self._state, self._opt_state, self._train_rng = ts
-                steps_done += size  # optimizer.iterations is brought up to date at the end
                 self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
                                       "shuffle_key": shuffle_key}
                 if batch_hooks or chunk_hooks:
@@ -642,13 +642,23 @@ class Model(Layer):
             self._epoch_compile_seconds = time.perf_counter() - start if compiled else None
             self._fit_position = {"epoch": epoch + 1, "step": 0, "sums": None,
                                   "shuffle_key": shuffle_key}
+            if self.optimizer._scheduled:  # its learning_rate is read at iterations
+                self.optimizer._sync_iterations(self._opt_state)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        self.optimizer._sync_iterations(steps_done)
+        # optimizer.iterations is brought up to date once, at the end (one host read)
+        self.optimizer._sync_iterations(self._opt_state)
         cbs.on_train_end(logs)
         self.__dict__.pop("_slots_cache", None)
         return history
+
+    def _with_learning_rate(self, opt_state: Any) -> Any:
+        """The fit's optimizer state with the optimizer's learning rate; a scheduled state
+        computes its rate from its step count, so it stays as it is."""
+        if self.optimizer._scheduled:
+            return opt_state
+        return optimizers.set_learning_rate(opt_state, self.optimizer.learning_rate)
 
     # -- Keras' step protocol: one jitted step per batch (training/steps.py) ---------------
     def _step_programs(self) -> step_protocol.StepPrograms:

@@ -215,6 +215,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
             engine = model._require_compiled("load_model")
             model._opt_state, model._train_rng = tensors.restore_optimizer(
                 optimizer_file, jax.eval_shape(engine.tx.init, model._params), in_optimizer)
+            if model._opt_state is not None:  # the updates the saved model had made
+                model.optimizer._sync_iterations(model._opt_state)
     return model
 
 

@@ -406,3 +406,29 @@ def test_callback_states_survive_the_restart(tmp_path):
     unbroken.fit(x, y, epochs=5, verbose=0, callbacks=[recorder])
     for got, want in zip(model.get_weights(), recorder.weights[1], strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_schedule_interrupted_then_resumed_equals_unbroken(tmp_path):
+    """A schedule's rate follows the step count in the optimizer state: the backup keeps
+    no rate to set back (this one reaches 0, which no settable rate may be), and the
+    resumed fit ends as the unbroken one, iterations included."""
+
+    def fit(folder: Path, interrupt=None):
+        x, y = data(100)  # 7 steps an epoch
+        schedule = cornu.optimizers.schedules.PolynomialDecay(0.05, 20, end_learning_rate=0.0)
+        model = small_model(dropout=True, optimizer=cornu.optimizers.Adam(schedule))
+        callbacks = [BackupAndRestore(folder / "backup", save_freq=3)]
+        if interrupt is not None:
+            callbacks.append(Interrupt(interrupt))
+        history = model.fit(x, y, epochs=6, batch_size=16, verbose=0, callbacks=callbacks)
+        return model, history
+
+    want, want_history = fit(tmp_path / "unbroken")
+    with pytest.raises(Interrupted):
+        fit(tmp_path / "broken", interrupt=("chunk", 4, 6))  # past the schedule's end
+    got, got_history = fit(tmp_path / "broken")
+    for a, b in zip(got.get_weights(), want.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert got_history.history == want_history.history
+    assert int(got.optimizer.iterations.numpy()) == int(want.optimizer.iterations.numpy()) == 42
+    assert got.optimizer.learning_rate == want.optimizer.learning_rate == 0.0
