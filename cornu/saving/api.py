@@ -21,7 +21,7 @@ import jax
 
 from cornu.saving import archive, jsonio, limits, registry, tensors
 from cornu.saving.errors import CornuFileError
-from cornu.saving.weights import TensorFile, read_tensors, write_tensors
+from cornu.saving.weights import TensorFile, check_head, read_tensors, write_tensors
 
 if TYPE_CHECKING:
     from cornu.models.model import Model
@@ -161,8 +161,8 @@ def _read_model_file(path: Path) -> dict[str, bytes]:
     members = archive.read_archive(path, {
         _METADATA: archive.Member(limits.MAX_JSON_BYTES),
         _CONFIG: archive.Member(limits.MAX_JSON_BYTES),
-        _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES),
-        _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES, required=False),
+        _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_head),
+        _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES, required=False, head=check_head),
     })
     where = f"'{path}' ({_METADATA})"
     metadata = jsonio.loads(members[_METADATA], where)
@@ -294,7 +294,7 @@ def load_weights(model: Model, filepath: str | os.PathLike) -> None:
         data, where = members[_WEIGHTS], f"'{path}' ({_WEIGHTS})"
     else:
         data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_HEADER_BYTES + 8,
-                                 "a cornu weights file")
+                                 "a cornu weights file", head=check_head)
         where = f"'{path}'"
     weights = _read_weights(data, where)
     expected = tensors.expected_weights(model.layers, *model.weight_trees())
