@@ -205,3 +205,20 @@ def test_a_very_repetitive_member_within_its_limit_is_read(tmp_path):
         assert info.file_size > 100 * info.compress_size
     assert archive.read_archive(path, {"config.json": archive.Member(limits.MAX_JSON_BYTES)}
                                 ) == {"config.json": config}
+
+
+@pytest.mark.parametrize("units", [10**9, 10**12])
+def test_huge_layers_in_a_config_are_refused_before_anything_is_allocated(
+        units, good, import_rss, tmp_path):
+    """config.json claims a Dense layer of `units` units (a 12 GB or 12 TB kernel) over a
+    weights member of the real, tiny model: the model is planned with abstract weights, so
+    the mismatch is found from shapes alone (once, this allocated 4 GB and took 11 s, or
+    ended in numpy's MemoryError)."""
+    config = json.loads(good["config.json"])
+    config["model"]["config"]["layers"][0]["config"]["units"] = units
+    path = tmp_path / "model.cornu"
+    write_zip(path, [(name, json.dumps(config).encode() if name == "config.json" else raw)
+                     for name, raw in good.items()])
+    _assert_refused_cheaply(_load("load_model", path, import_rss),
+                            rf"'layers\.0\.params\.kernel' has shape \(3, 4\), but the weight "
+                            rf"'kernel' of layer 'dense' \(Dense\) has shape \(3, {units}\)")
