@@ -103,7 +103,10 @@ def _require_built(model: Model, action: str) -> None:
 
 def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
     """Write `model` (architecture, compile settings, weights, optimizer state) to a .cornu
-    file, atomically: a crash mid-save leaves any previous file intact."""
+    file, atomically: a crash mid-save leaves any previous file intact, and the next save
+    of the same file removes the temporary file it left. A symbolic link is followed (the
+    file it leads to is replaced atomically, the link stays a link); a link to nothing and
+    a read-only file are refused (docs/security.md)."""
     path = _path(filepath)
     _suffix(path, MODEL_SUFFIX, "model.save('model.cornu') (model.save_weights("
             "'model.weights.safetensors') for weights alone)")
@@ -144,7 +147,8 @@ def _tensor_writer(values: Mapping[str, Any], metadata: Mapping[str, str]) -> ar
 
 
 def save_weights(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
-    """Write the weights alone to a `.weights.safetensors` file, atomically."""
+    """Write the weights alone to a `.weights.safetensors` file, atomically (links and
+    read-only files as save_model)."""
     path = _path(filepath)
     _suffix(path, WEIGHTS_SUFFIX, "model.save_weights('model.weights.safetensors')")
     _require_built(model, "save the weights of")
