@@ -414,9 +414,11 @@ class Model(Layer):
                 arrays.check_features(part, shape, name, label)
             if part.shape[0] != parts[0].shape[0]:
                 arrays.check_lengths(parts[0], part, f"{argument}[0]", label)
-        # as Keras: inputs become the dtype of their Input (float32 by default)
-        return [p.astype(_input_dtype(p.dtype, d), copy=False)
-                for p, d in zip(parts, self._input_dtypes(), strict=True)]
+        # as Keras: inputs become the dtype of their Input (float32 by default); values that
+        # overflow it are refused (checked after the cast)
+        return [arrays.cast(p, _input_dtype(p.dtype, d),
+                            argument if len(parts) == 1 else f"{argument}[{i}]")
+                for i, (p, d) in enumerate(zip(parts, self._input_dtypes(), strict=True))]
 
     def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
         if self._loss_spec is None:  # no compiled loss: targets go to the steps as given
@@ -790,7 +792,7 @@ class Model(Layer):
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:
             return None
-        sw = arrays.as_numeric(sample_weight, argument).astype(np.float32)
+        sw = arrays.cast(arrays.as_numeric(sample_weight, argument), np.float32, argument)
         if sw.ndim == 2 and sw.shape[1] == 1:
             sw = sw[:, 0]
         if sw.shape != (n,):

@@ -221,4 +221,4 @@ def test_huge_layers_in_a_config_are_refused_before_anything_is_allocated(
                      for name, raw in good.items()])
     _assert_refused_cheaply(_load("load_model", path, import_rss),
                             rf"'layers\.0\.params\.kernel' has shape \(3, 4\), but the weight "
-                            rf"'kernel' of layer 'dense' \(Dense\) has shape \(3, {units}\)")
+                            rf"'kernel' of layer '[^']+' \(Dense\) has shape \(3, {units}\)")
