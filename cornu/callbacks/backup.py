@@ -2,7 +2,9 @@
 
 The backup is one file, `backup_dir/backup.cornu-backup`, written atomically (a
 temporary file beside it, flushed, fsynced, renamed over it), so a kill at any moment
-leaves the previous backup whole. It is a zip (cornu.saving's container) holding:
+leaves the previous backup whole; the temporary file such a kill leaves is removed by the
+next write (or the deletion) once no writer holds it (cornu.saving.archive's
+remove_stale_temporaries). It is a zip (cornu.saving's container) holding:
 
     state.json               epoch, step, learning rate, global seed counter, and the
                              state of every callback that has one (EarlyStopping's best,
@@ -32,7 +34,7 @@ from cornu.callbacks.base import Callback, CallbackList, overrides
 from cornu.random import keys as global_rng
 from cornu.saving import archive, jsonio, limits, tensors
 from cornu.saving.errors import CornuFileError
-from cornu.saving.weights import read_tensors, write_tensors
+from cornu.saving.weights import check_head, read_tensors, write_tensors
 
 FILE_NAME = "backup.cornu-backup"
 PREVIOUS_NAME = "backup.previous.cornu-backup"
@@ -279,9 +281,12 @@ class BackupAndRestore(Callback):
 
     def _delete(self) -> None:
         folder = Path(self.backup_dir)
-        for path in (self._path, self._previous, *folder.glob(f".{FILE_NAME}.*.tmp")):
+        for path in (self._path, self._previous):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        # temporary files of killed writes (only stale ones: not a live writer's); each
+        # write removes them too
+        archive.remove_stale_temporaries(self._path)
         with contextlib.suppress(OSError):
             folder.rmdir()  # only if nothing else is in it
 
@@ -305,9 +310,9 @@ class BackupAndRestore(Callback):
     def _restore(self, path: Path) -> tuple[dict[str, Any], Any]:
         members = archive.read_archive(path, {
             _STATE: archive.Member(limits.MAX_JSON_BYTES),
-            _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES),
-            _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES),
-            _FIT: archive.Member(limits.MAX_WEIGHTS_BYTES),
+            _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_head),
+            _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_head),
+            _FIT: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_head),
         })
         where = f"'{path}'"
         state = jsonio.loads(members[_STATE], f"{where} ({_STATE})")

@@ -64,6 +64,27 @@ def as_numeric(data: Any, argument: str) -> np.ndarray:
 _FINITE_CHUNK = 1 << 16  # elements checked at a time
 
 
+def cast(array: np.ndarray, dtype: Any, argument: str) -> np.ndarray:
+    """`array` as `dtype` (no copy when it already is). Values of a wider float type that
+    become infinite once cast (1e300 as float32), past as_numeric's check of the original,
+    are refused naming their rows."""
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore"):  # found below, with the rows named
+        out = array.astype(dtype, copy=False)
+    if (out is array or not (is_floating(array.dtype) and is_floating(dtype))
+            or dtype.itemsize >= array.dtype.itemsize
+            or _first_non_finite(out) is None):
+        return out
+    finite = np.isfinite(out.reshape(out.shape[0], -1)).all(axis=1)
+    rows = np.flatnonzero(~finite)
+    shown = ", ".join(str(int(r)) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+    largest = float(np.finfo(dtype).max)
+    raise ValueError(
+        f"{argument} holds values too large for {dtype.name} (largest {largest:.4g}): they "
+        f"would become infinity once cast, in {len(rows)} row(s): {shown}. Scale them, or "
+        f"clip them, e.g. np.clip({argument}, {-largest:.4g}, {largest:.4g}).")
+
+
 def _first_non_finite(array: np.ndarray) -> tuple[int, ...] | None:
     """The index of the first NaN or infinity in row-major order, or None; without a
     boolean array of the whole size (47 MB for MNIST's training images, which came from
@@ -148,7 +169,8 @@ def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) 
             f"cornu.utils.to_categorical({argument}, {classes})."
         )
     if kind is None and not getattr(loss, "builtin", True):
-        return y.astype(np.float32) if is_floating(y.dtype) or y.dtype == bool else y
+        return cast(y, np.float32, argument) if is_floating(y.dtype) or y.dtype == bool \
+            else y
     if len(y.shape) != len(output_shape) or any(
             want is not None and got != want for got, want in zip(
                 y.shape[1:], output_shape[1:], strict=True)):
@@ -167,7 +189,7 @@ def check_labels(y: np.ndarray, loss: Loss, output_shape: tuple, argument: str) 
             f"{argument} has labels out of range for binary_crossentropy: values from "
             f"{y.min()} to {y.max()}; binary labels lie in [0, 1]."
         )
-    return y.astype(np.float32)
+    return cast(y, np.float32, argument)
 
 
 def pad_batches(array: np.ndarray, batch_size: int, out: np.ndarray | None = None

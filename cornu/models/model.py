@@ -89,7 +89,6 @@ class Model(Layer):
         self._resume: dict[str, Any] | None = None
         self._fit_position: dict[str, Any] | None = None
         self._staging = staging.HostStaging()  # host buffers of the training arrays between fits
-        self._padded = staging.PaddedBuffers()  # and of evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self._engine_signature: Any = None
@@ -418,9 +417,11 @@ class Model(Layer):
                 arrays.check_features(part, shape, name, label)
             if part.shape[0] != parts[0].shape[0]:
                 arrays.check_lengths(parts[0], part, f"{argument}[0]", label)
-        # as Keras: inputs become the dtype of their Input (float32 by default)
-        return [p.astype(_input_dtype(p.dtype, d), copy=False)
-                for p, d in zip(parts, self._input_dtypes(), strict=True)]
+        # as Keras: inputs become the dtype of their Input (float32 by default); values that
+        # overflow it are refused (checked after the cast)
+        return [arrays.cast(p, _input_dtype(p.dtype, d),
+                            argument if len(parts) == 1 else f"{argument}[{i}]")
+                for i, (p, d) in enumerate(zip(parts, self._input_dtypes(), strict=True))]
 
     def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
         if self._loss_spec is None:  # no compiled loss: targets go to the steps as given
@@ -790,24 +791,21 @@ class Model(Layer):
         return True
 
     # -- evaluate / predict -------------------------------------------------------------------
-    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int,
-                      pad=None):
-        """Padded batches on the device; `pad(key, array, batch_size)` from
-        PaddedBuffers.lease, or fresh buffers (fit's validation data, which a callback's
-        evaluate must not overwrite)."""
-        pad = pad or staging.fresh_batches
+    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int):
+        """Padded batches on the device, in buffers of this call only: nothing of them
+        outlives the evaluate (or the fit) that made them."""
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         return jax.device_put((
-            tuple(pad(("x", i), a, batch_size) for i, a in enumerate(xs)),
-            tuple(pad(("y", i), a, batch_size) for i, a in enumerate(ys)),
+            tuple(arrays.pad_batches(a, batch_size) for a in xs),
+            tuple(arrays.pad_batches(a, batch_size) for a in ys),
             arrays.batch_mask(n, batch_size),
-            None if sw is None else pad(("sw",), sw, batch_size)))
+            None if sw is None else arrays.pad_batches(sw, batch_size)))
 
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:
             return None
-        sw = arrays.as_numeric(sample_weight, argument).astype(np.float32)
+        sw = arrays.cast(arrays.as_numeric(sample_weight, argument), np.float32, argument)
         if sw.ndim == 2 and sw.shape[1] == 1:
             sw = sw[:, 0]
         if sw.shape != (n,):
@@ -865,9 +863,8 @@ class Model(Layer):
             values = list(logs.values())
             return values[0] if len(values) == 1 else values
         start = time.perf_counter()
-        with self._padded.lease() as pad:
-            logs = engine.logs(engine.evaluate_all(
-                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad)))
+        logs = engine.logs(engine.evaluate_all(
+            self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size)))
         if verbose:
             n = xs[0].shape[0]
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
@@ -897,13 +894,13 @@ class Model(Layer):
             o = np.asarray(o)
             return o.reshape(-1, *o.shape[2:])[:n]
 
-        with self._padded.lease() as pad:
-            outs = self._predictor.predict_all(
-                self._params, self._state,
-                jax.device_put(tuple(pad(("x", i), a, batch_size)
-                                     for i, a in enumerate(xs))))
-            result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
-                      else unbatch(outs))
+        # padded into buffers of this call only: no copy of the inputs outlives it
+        outs = self._predictor.predict_all(
+            self._params, self._state,
+            jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
+        result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
+                  else unbatch(outs))
+        del outs
         if verbose:
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
                                            time.perf_counter() - start, n, {}), flush=True)

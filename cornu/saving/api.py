@@ -21,7 +21,7 @@ import jax
 
 from cornu.saving import archive, jsonio, limits, registry, tensors
 from cornu.saving.errors import CornuFileError
-from cornu.saving.weights import TensorFile, read_tensors, write_tensors
+from cornu.saving.weights import TensorFile, check_head, read_tensors, write_tensors
 
 if TYPE_CHECKING:
     from cornu.models.model import Model
@@ -103,7 +103,10 @@ def _require_built(model: Model, action: str) -> None:
 
 def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
     """Write `model` (architecture, compile settings, weights, optimizer state) to a .cornu
-    file, atomically: a crash mid-save leaves any previous file intact."""
+    file, atomically: a crash mid-save leaves any previous file intact, and the next save
+    of the same file removes the temporary file it left. A symbolic link is followed (the
+    file it leads to is replaced atomically, the link stays a link); a link to nothing and
+    a read-only file are refused (docs/security.md)."""
     path = _path(filepath)
     _suffix(path, MODEL_SUFFIX, "model.save('model.cornu') (model.save_weights("
             "'model.weights.safetensors') for weights alone)")
@@ -144,7 +147,8 @@ def _tensor_writer(values: Mapping[str, Any], metadata: Mapping[str, str]) -> ar
 
 
 def save_weights(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
-    """Write the weights alone to a `.weights.safetensors` file, atomically."""
+    """Write the weights alone to a `.weights.safetensors` file, atomically (links and
+    read-only files as save_model)."""
     path = _path(filepath)
     _suffix(path, WEIGHTS_SUFFIX, "model.save_weights('model.weights.safetensors')")
     _require_built(model, "save the weights of")
@@ -161,8 +165,8 @@ def _read_model_file(path: Path) -> dict[str, bytes]:
     members = archive.read_archive(path, {
         _METADATA: archive.Member(limits.MAX_JSON_BYTES),
         _CONFIG: archive.Member(limits.MAX_JSON_BYTES),
-        _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES),
-        _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES, required=False),
+        _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_head),
+        _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES, required=False, head=check_head),
     })
     where = f"'{path}' ({_METADATA})"
     metadata = jsonio.loads(members[_METADATA], where)
@@ -308,7 +312,7 @@ def load_weights(model: Model, filepath: str | os.PathLike) -> None:
         data, where = members[_WEIGHTS], f"'{path}' ({_WEIGHTS})"
     else:
         data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_HEADER_BYTES + 8,
-                                 "a cornu weights file")
+                                 "a cornu weights file", head=check_head)
         where = f"'{path}'"
     weights = _read_weights(data, where)
     expected = tensors.expected_weights(model.layers, *model.weight_trees())

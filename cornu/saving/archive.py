@@ -1,19 +1,26 @@
-"""The container: atomic writes, and a zip read with every size bounded first.
+"""The container: atomic writes, and a zip read with every size bounded, before and while
+reading.
 
 `atomic_write` writes a temporary file in the target's folder, flushes and fsyncs it,
 then renames it over the target: a crash at any point leaves the previous file whole
-(at worst a stray `.NAME.*.tmp` beside it). `read_archive` accepts exactly the member
-names it is given, refuses unsafe or duplicate names, checks the central directory,
-each member's declared size and their sum before reading, and reads with a cap.
-"""
+(at worst a stray `.NAME.<hex>.tmp` beside it, which the next save of that target
+removes). It writes through a symbolic link to the link's target and refuses read-only
+files. `read_archive` accepts exactly the member names it is given, refuses unsafe or
+duplicate names, checks the central directory, each member's declared size, compression
+ratio and extent, and their sum before reading; then it streams each member, stopping at
+its declared size and at the compression ratio, whatever the data hold, and lets a
+member's `head` judge its first bytes before the rest is read. `read_file` does the same
+for a plain file."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 import struct
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -24,40 +31,66 @@ from typing import BinaryIO
 from cornu.saving import limits
 from cornu.saving.errors import CornuFileError
 
-__all__ = ["Member", "atomic_write", "read_archive", "read_file", "write_archive"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["Member", "atomic_write", "read_archive", "read_file", "remove_stale_temporaries",
+           "write_archive"]
 
 Writer = Callable[[BinaryIO], None]
+#: head(first bytes, total size, where) -> how many first bytes it needs, 0 once it has
+#: judged them (it raises CornuFileError to refuse): weights.check_head
+Head = Callable[[bytes | bytearray, int, str], int]
 # what zipfile and zlib raise on a damaged archive (ValueError includes UnicodeDecodeError)
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
                NotImplementedError, RuntimeError, ValueError, struct.error, OverflowError,
                IndexError, KeyError)
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # reproducible bytes
+#: a temporary file younger than this is never stale (see remove_stale_temporaries)
+STALE_AFTER_SECONDS = 10.0
+_STALE_WITHOUT_LOCKS_SECONDS = 24 * 3600.0  # where there is no flock
 
 
 @dataclass(frozen=True)
 class Member:
-    """An allowed member: its largest uncompressed size, and whether it must be there."""
+    """An allowed member: its largest uncompressed size, whether it must be there, and
+    what judges its first bytes before the rest is read (`head`, e.g. weights.check_head
+    for a safetensors member)."""
 
     max_bytes: int
     required: bool = True
+    head: Head | None = None
 
 
 # ------------------------------------------------------------------------------ writing
 
 
 def atomic_write(path: Path, write: Writer, *, overwrite: bool) -> None:
-    """Write `path` through a temporary file in the same folder, then rename it."""
-    folder = path.parent
+    """Write `path` through a temporary file in the same folder, then rename it.
+
+    A symbolic link is followed: its final target is written (atomically, the temporary
+    file beside it) and the link stays a link; a link to nothing is refused, as is a file
+    that is read-only. Stale temporary files of the same target, left by a save that was
+    killed, are removed first (see `remove_stale_temporaries`)."""
+    target = _target(path)
+    folder = target.parent
     if not folder.is_dir():
         raise CornuFileError(f"Cannot save '{path}': the folder '{folder}' does not exist. "
                              "Create it first.")
-    if path.is_dir():
+    if target.is_dir():
         raise CornuFileError(f"Cannot save '{path}': it is a folder. Give a file name.")
-    if path.exists() and not overwrite:
+    if target.exists() and not overwrite:
         raise CornuFileError(f"Cannot save '{path}': the file exists and overwrite=False. "
                              "Pass overwrite=True or choose another name.")
+    if target.exists() and _read_only(target):
+        raise CornuFileError(f"Cannot save '{path}': the file{_via(path, target)} is "
+                             "read-only, so cornu does not replace it. Make it writable "
+                             "(chmod u+w) or choose another name.")
+    remove_stale_temporaries(target)
     try:
-        fd, tmp = _create_temporary(path)
+        fd, tmp = _create_temporary(target)
     except OSError as exc:
         raise CornuFileError(f"Cannot save '{path}': {exc}") from exc
     try:
@@ -65,9 +98,10 @@ def atomic_write(path: Path, write: Writer, *, overwrite: bool) -> None:
             write(fp)
             fp.flush()
             os.fsync(fp.fileno())
-        if path.exists():  # keep the permissions of the file replaced
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
+            if fcntl is not None:  # renamed while still open and locked: never seen stale
+                _rename(tmp, target)
+        if fcntl is None:  # pragma: no cover - Windows renames only closed files
+            _rename(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -78,15 +112,110 @@ def atomic_write(path: Path, write: Writer, *, overwrite: bool) -> None:
     _fsync_folder(folder)
 
 
+def _rename(tmp: Path, target: Path) -> None:
+    if target.exists():  # keep the permissions of the file replaced
+        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+    os.replace(tmp, target)
+
+
+def _target(path: Path) -> Path:
+    """The file a save of `path` writes: `path`, or the file its symbolic link(s) lead to."""
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        raise CornuFileError(f"Cannot save '{path}': it is a symbolic link to '{target}', "
+                             "which does not exist (or the links loop). cornu writes through "
+                             "a link only to an existing file: create the file or remove "
+                             "the link.")
+    return target
+
+
+def _via(path: Path, target: Path) -> str:
+    return "" if target == path else f" '{target}' (the target of the link)"
+
+
+def _read_only(path: Path) -> bool:
+    """No write permission bit set (as `chmod a-w` leaves it; checked for root too, whom
+    os.access always allows), or no write access for this process."""
+    mode = path.stat().st_mode
+    return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) \
+        or not os.access(path, os.W_OK)
+
+
+def _temporary_name(target: Path) -> re.Pattern[str]:
+    return re.compile(rf"\.{re.escape(target.name)}\.[0-9a-f]{{12}}\.tmp")
+
+
 def _create_temporary(path: Path) -> tuple[int, Path]:
-    """A new file beside `path`, created with the umask's permissions (as open() would)."""
+    """A new file beside `path`, created with the umask's permissions (as open() would),
+    and locked (flock) for as long as it is open, which marks it as in use."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             continue
+        if fcntl is not None:
+            with contextlib.suppress(OSError):  # no locks here: then none is ever stale
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd, tmp
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove the temporary files that saves of `target` left behind when they were killed;
+    the paths removed.
+
+    Only files named as `atomic_write` names those of this very target
+    (`.NAME.<12 hex digits>.tmp`, beside it) are considered, and one is removed only when
+    it is stale: a regular file (not a link), last modified more than
+    `STALE_AFTER_SECONDS` ago, and not locked. Every writer holds an exclusive flock on
+    its temporary file from just after creating it until it has renamed it; the system
+    drops the lock when the writer exits or is killed, so a lock that can be taken means
+    no writer is left. The age covers the instant between creation and locking. Where
+    flock does not exist (Windows), only files older than a day are removed, and Windows
+    itself refuses to delete a file a writer still has open. Errors are ignored: cleaning
+    up never stops a save."""
+    pattern = _temporary_name(target)
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    removed = []
+    for name in sorted(names):
+        if pattern.fullmatch(name):
+            candidate = target.parent / name
+            with contextlib.suppress(OSError):
+                if _remove_if_stale(candidate):
+                    removed.append(candidate)
+    return removed
+
+
+def _remove_if_stale(candidate: Path) -> bool:
+    if fcntl is None:  # pragma: no cover - Windows
+        info = os.lstat(candidate)
+        if stat.S_ISREG(info.st_mode) and \
+                time.time() - info.st_mtime > _STALE_WITHOUT_LOCKS_SECONDS:
+            os.unlink(candidate)
+            return True
+        return False
+    fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime < STALE_AFTER_SECONDS:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a writer holds it
+        current = os.lstat(candidate)  # still the same file under that name?
+        if (current.st_dev, current.st_ino) != (info.st_dev, info.st_ino):
+            return False
+        os.unlink(candidate)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -119,6 +248,10 @@ def write_archive(fp: BinaryIO, members: Sequence[tuple[str, bytes | Writer]]) -
 
 # ------------------------------------------------------------------------------ reading
 
+_CHUNK = 1 << 20  # bytes read, or inflated, at a time
+_STORED, _DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
+_LOCAL_HEADER = 30  # bytes before a member's name in its local header
+
 
 def _size(path: Path, limit: int, what: str) -> int:
     try:
@@ -139,20 +272,39 @@ def _size(path: Path, limit: int, what: str) -> int:
     return info.st_size
 
 
-def read_file(path: Path, limit: int, what: str) -> bytes:
-    """The bytes of a plain file, its size bounded before reading."""
+def _take(read: Callable[[int], bytes], size: int, head: Head | None, where: str
+          ) -> bytearray:
+    """Exactly `size` bytes from `read`, a chunk at a time: never more (whatever the source
+    holds), and with `head`, the first bytes are judged before the rest is read."""
+    out = bytearray()
+    need = head(out, size, where) if head is not None else 0
+    while len(out) < size:
+        want = need - len(out) if need > len(out) else min(_CHUNK, size - len(out))
+        piece = read(min(want, size - len(out)))
+        if not piece:
+            break
+        out += piece
+        if need and len(out) >= need:
+            need = head(out, size, where)  # type: ignore[misc]
+    return out
+
+
+def read_file(path: Path, limit: int, what: str, head: Head | None = None) -> bytearray:
+    """The bytes of a plain file, its size bounded before reading; `head` (e.g.
+    weights.check_head) judges its first bytes before the rest is read."""
     size = _size(path, limit, what)
     try:
         with open(path, "rb") as fp:
-            data = fp.read(size + 1)
+            data = _take(fp.read, size, head, f"'{path}'")
+            grew = fp.read(1)
     except OSError as exc:
         raise CornuFileError(f"Cannot load '{path}': {exc}") from exc
-    if len(data) != size:
+    if len(data) != size or grew:
         raise CornuFileError(f"Cannot load '{path}': it changed size while being read.")
     return data
 
 
-def read_archive(path: Path, members: Mapping[str, Member]) -> dict[str, bytes]:
+def read_archive(path: Path, members: Mapping[str, Member]) -> dict[str, bytearray]:
     """The members of the zip at `path`, every one of them allowed and bounded."""
     size = _size(path, limits.MAX_ARCHIVE_BYTES, "a cornu model file")
 
@@ -164,8 +316,12 @@ def read_archive(path: Path, members: Mapping[str, Member]) -> dict[str, bytes]:
             _check_directory(fp, size, bad)
             with zipfile.ZipFile(fp) as zf:
                 infos = zf.infolist()
-                _check_members(infos, members, bad)
-                return {info.filename: _read_member(zf, info, bad) for info in infos}
+                directory_at = getattr(zf, "start_dir", size)
+            _check_members(infos, members, bad)
+            starts = _locate(fp, infos, directory_at, bad)
+            return {info.filename: _read_member(fp, info, start, members[info.filename],
+                                                f"'{path}' ({info.filename})", bad)
+                    for info, start in zip(infos, starts, strict=True)}
     except CornuFileError:
         raise
     except _ZIP_ERRORS as exc:
@@ -227,6 +383,14 @@ def _check_members(infos: list[zipfile.ZipInfo], members: Mapping[str, Member],
         if info.file_size > members[name].max_bytes:
             raise bad(f"member {name!r} declares {info.file_size} bytes, more than its limit "
                       f"of {members[name].max_bytes} (see cornu.saving.limits)")
+        if info.compress_type == _STORED and info.compress_size != info.file_size:
+            raise bad(f"member {name!r} is stored, yet declares {info.compress_size} bytes "
+                      f"in the file and {info.file_size} once read")
+        if info.compress_type == _DEFLATED and info.file_size > _inflatable(info.compress_size):
+            raise bad(f"member {name!r} declares {info.file_size} bytes from "
+                      f"{info.compress_size} compressed ones, more than "
+                      f"{limits.MAX_COMPRESSION_RATIO} times as many (a zip bomb?); see "
+                      "cornu.saving.limits.MAX_COMPRESSION_RATIO")
         total += info.file_size
     if total > limits.MAX_ARCHIVE_BYTES:
         raise bad(f"its members declare {total} bytes in all, more than the limit of "
@@ -237,11 +401,98 @@ def _check_members(infos: list[zipfile.ZipInfo], members: Mapping[str, Member],
                   "model file)")
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo,
-                 bad: Callable[[str], CornuFileError]) -> bytes:
-    with zf.open(info) as fp:
-        data = fp.read(info.file_size + 1)  # never more than declared, plus one to notice
+def _inflatable(compressed: int) -> int:
+    """The most bytes that `compressed` deflated bytes may expand to."""
+    return max(limits.RATIO_FREE_BYTES, limits.MAX_COMPRESSION_RATIO * compressed)
+
+
+def _locate(fp: BinaryIO, infos: list[zipfile.ZipInfo], directory_at: int,
+            bad: Callable[[str], CornuFileError]) -> list[int]:
+    """Where each member's data start, from its local header (whose name must be the
+    directory's); the members' extents must not overlap one another or the directory."""
+    starts, extents = [], []
+    for info in infos:
+        fp.seek(info.header_offset)
+        local = fp.read(_LOCAL_HEADER)
+        if len(local) != _LOCAL_HEADER or local[:4] != b"PK\x03\x04":
+            raise bad(f"member {info.filename!r} has no local header where the zip directory "
+                      "says (the file is damaged)")
+        name_length, extra_length = struct.unpack_from("<HH", local, 26)
+        raw = fp.read(name_length)
+        name = raw.decode("utf-8" if info.flag_bits & 0x800 else "cp437")
+        if name != info.orig_filename:
+            raise bad(f"member {info.filename!r} is named {name!r} in its local header")
+        start = info.header_offset + _LOCAL_HEADER + name_length + extra_length
+        starts.append(start)
+        extents.append((info.header_offset, start + info.compress_size, info.filename))
+    extents.sort()
+    ends = [*(begin for begin, _, _ in extents[1:]), directory_at]
+    for (_, end, name), limit in zip(extents, ends, strict=True):
+        if end > limit:
+            raise bad(f"member {name!r} declares more compressed bytes than the file holds "
+                      "before the next member or the zip directory (overlapping members "
+                      "are refused)")
+    return starts
+
+
+class _Inflate:
+    """read(n): the inflated bytes of one deflated member, never more than
+    `MAX_COMPRESSION_RATIO` times the compressed bytes consumed so far (past
+    RATIO_FREE_BYTES), whatever the zip directory declares."""
+
+    def __init__(self, fp: BinaryIO, compressed: int, name: str,
+                 bad: Callable[[str], CornuFileError]) -> None:
+        self._fp, self._left, self._name, self._bad = fp, compressed, name, bad
+        self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        self._pending = b""
+        self._consumed = self._produced = 0
+
+    def read(self, n: int) -> bytes:
+        while not self._inflater.eof:
+            if not self._pending:
+                if self._left <= 0:
+                    raise self._bad(f"member {self._name!r}: its compressed data end early")
+                self._pending = self._fp.read(min(_CHUNK, self._left))
+                if not self._pending:
+                    raise self._bad(f"member {self._name!r} is truncated")
+                self._left -= len(self._pending)
+            fed = len(self._pending)
+            out = self._inflater.decompress(self._pending, max(n, 1))
+            self._pending = self._inflater.unconsumed_tail
+            self._consumed += fed - len(self._pending) - len(self._inflater.unused_data)
+            self._produced += len(out)
+            if self._produced > _inflatable(self._consumed):
+                raise self._bad(
+                    f"member {self._name!r} inflates {self._consumed} compressed bytes to "
+                    f"{self._produced} bytes, more than {limits.MAX_COMPRESSION_RATIO} times "
+                    "as many (a zip bomb?); see cornu.saving.limits.MAX_COMPRESSION_RATIO")
+            if out:
+                return out
+        return b""
+
+
+def _read_member(fp: BinaryIO, info: zipfile.ZipInfo, start: int, rule: Member, where: str,
+                 bad: Callable[[str], CornuFileError]) -> bytearray:
+    """A member's bytes, streamed: never more than it declares (which is within its
+    limits and ratio), its head judged first, its CRC checked."""
+    fp.seek(start)
+    name = info.filename
+    if info.compress_type == _STORED:
+        left = info.compress_size
+
+        def read(n: int) -> bytes:
+            nonlocal left
+            piece = fp.read(min(n, left))
+            left -= len(piece)
+            return piece
+    else:
+        read = _Inflate(fp, info.compress_size, name, bad).read
+    data = _take(read, info.file_size, rule.head, where)
     if len(data) != info.file_size:
-        raise bad(f"member {info.filename!r} holds {len(data)} bytes, its header says "
-                  f"{info.file_size}")
+        raise bad(f"member {name!r} holds {len(data)} bytes, its header says {info.file_size}")
+    if read(1):
+        raise bad(f"member {name!r} holds more than the {info.file_size} bytes its header "
+                  "says")
+    if zlib.crc32(data) != info.CRC:
+        raise bad(f"member {name!r} fails its CRC check (the file is damaged)")
     return data

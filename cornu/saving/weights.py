@@ -5,6 +5,8 @@ Layout: 8 bytes (little-endian u64) header length N, N bytes of JSON
 {str: str}}`, then the tensors' raw little-endian bytes, contiguous and in header order.
 The reader checks every field before it makes an array: header size, dtype names,
 shapes against byte lengths, offsets contiguous, in range and without holes.
+`check_head` does those checks on a file's first bytes, so a reader can refuse a bad
+file before reading its body.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from cornu.saving import jsonio, limits
 from cornu.saving.errors import CornuFileError
 
-__all__ = ["TensorFile", "TensorSpec", "read_tensors", "write_tensors"]
+__all__ = ["TensorFile", "TensorSpec", "check_head", "read_tensors", "write_tensors"]
 
 _DTYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype(np.bool_),
@@ -55,7 +57,7 @@ class TensorSpec:
 class TensorFile:
     """A parsed safetensors buffer: `specs` and `metadata` are checked; arrays on demand."""
 
-    def __init__(self, data: bytes, start: int, specs: dict[str, TensorSpec],
+    def __init__(self, data: bytes | bytearray, start: int, specs: dict[str, TensorSpec],
                  metadata: dict[str, str]) -> None:
         self._data = data
         self._start = start
@@ -100,21 +102,61 @@ def write_tensors(fp: BinaryIO, tensors: Mapping[str, np.ndarray],
         fp.write(memoryview(array.reshape(-1).view(np.uint8)))
 
 
-def read_tensors(data: bytes, where: str) -> TensorFile:
+def read_tensors(data: bytes | bytearray, where: str) -> TensorFile:
     """Parse and check a whole safetensors buffer; `where` names it in errors."""
+    size, specs, metadata = _header(data, len(data), _bad(where))
+    return TensorFile(data, 8 + size, specs, metadata)
 
+
+def check_head(prefix: bytes | bytearray, total: int, where: str) -> int:
+    """Judge a safetensors file of `total` bytes by its first bytes, before its body is read.
+
+    Returns how many leading bytes it needs (8, then 8 + the header's length) while
+    `prefix` is shorter; once it holds them, checks the header as `read_tensors` does
+    (sizes, names, dtypes, shapes, offsets against `total`) and returns 0, or raises."""
+    bad = _bad(where)
+    if total < 8:
+        raise _short(total, bad)
+    if len(prefix) < 8:
+        return 8
+    size = _header_size(prefix, total, bad)
+    if len(prefix) < 8 + size:
+        return 8 + size
+    _header(prefix, total, bad)
+    return 0
+
+
+def _bad(where: str) -> _Bad:
     def bad(problem: str) -> CornuFileError:
         return CornuFileError(f"{where} is not a valid safetensors file: {problem}.")
 
-    if len(data) < 8:
-        raise bad(f"it is {len(data)} bytes long, shorter than the 8-byte header length")
+    return bad
+
+
+def _short(total: int, bad: _Bad) -> CornuFileError:
+    return bad(f"it is {total} bytes long, shorter than the 8-byte header length")
+
+
+def _header_size(data: bytes | bytearray, total: int, bad: _Bad) -> int:
+    """The header length of a buffer of `total` bytes starting with `data` (8 or more)."""
+    if total < 8:
+        raise _short(total, bad)
     (size,) = struct.unpack_from("<Q", data, 0)
     if size > limits.MAX_HEADER_BYTES:
         raise bad(f"its header claims {size} bytes, more than the limit of "
                   f"{limits.MAX_HEADER_BYTES} (cornu.saving.limits.MAX_HEADER_BYTES)")
-    if 8 + size > len(data):
-        raise bad(f"its header claims {size} bytes but only {len(data) - 8} follow "
+    if 8 + size > total:
+        raise bad(f"its header claims {size} bytes but only {total - 8} follow "
                   "(the file is truncated)")
+    return size
+
+
+def _header(data: bytes | bytearray, total: int, bad: _Bad
+            ) -> tuple[int, dict[str, TensorSpec], dict[str, str]]:
+    """(header length, specs, metadata) of a buffer of `total` bytes, of which `data`
+    holds at least the header: every field checked, and the tensors' bytes against
+    `total`."""
+    size = _header_size(data, total, bad)
     header = _parse_header(data[8:8 + size], bad)
     metadata = header.pop(_METADATA, {})
     if not isinstance(metadata, dict) or not all(
@@ -129,13 +171,13 @@ def read_tensors(data: bytes, where: str) -> TensorFile:
             raise bad(f"tensor {name!r} starts at byte {spec.begin}, expected {position} "
                       "(offsets must be contiguous, without overlap or holes)")
         position = spec.end
-    if 8 + size + position != len(data):
-        raise bad(f"the tensors take {position} bytes but {len(data) - 8 - size} follow the "
+    if 8 + size + position != total:
+        raise bad(f"the tensors take {position} bytes but {total - 8 - size} follow the "
                   "header (the file is truncated or has trailing bytes)")
-    return TensorFile(data, 8 + size, specs, metadata)
+    return size, specs, metadata
 
 
-def _parse_header(raw: bytes, bad: _Bad) -> dict[str, Any]:
+def _parse_header(raw: bytes | bytearray, bad: _Bad) -> dict[str, Any]:
     try:
         header = jsonio.parse(raw)
     except ValueError as exc:

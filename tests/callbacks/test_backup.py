@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +207,51 @@ def test_damaged_backup_is_refused_with_the_fix(tmp_path):
     x, y = data()
     with pytest.raises(CornuFileError, match="cannot be used.*Delete the folder"):
         small_model().fit(x, y, epochs=5, verbose=0, callbacks=[BackupAndRestore(tmp_path / "b")])
+
+
+def test_deeply_nested_state_is_refused_not_a_recursion_error(tmp_path):
+    _interrupted_backup(tmp_path / "b", double=False)
+    path = tmp_path / "b" / FILE_NAME
+    with zipfile.ZipFile(path) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist()}
+    state = json.loads(members["state.json"])
+    state["callbacks"]["EarlyStopping:0"] = json.loads("[" * 900 + "]" * 900)
+    members["state.json"] = json.dumps(state).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    x, y = data()
+    with pytest.raises(CornuFileError, match="state.json.*nested more than 100 deep.*cannot "
+                       "be used|cannot be used.*nested more than 100 deep"):
+        small_model().fit(x, y, epochs=5, verbose=0, callbacks=[BackupAndRestore(tmp_path / "b")])
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_temporary_files_of_killed_backups_are_removed_and_no_others(tmp_path):
+    folder = tmp_path / "b"
+    folder.mkdir()
+    stale = [folder / f".{FILE_NAME}.{digit * 12}.tmp" for digit in "0a"]
+    young = folder / f".{FILE_NAME}.{'b' * 12}.tmp"
+    others = [folder / "notes.txt", folder / ".model.cornu.0123456789ab.tmp",
+              folder / f".{PREVIOUS_NAME}.0123456789ab.tmp"]
+    for path in [*stale, young, *others]:
+        path.write_bytes(b"x")
+    for path in [*stale, *others]:
+        _age(path)
+    x, y = data()
+    seen = []
+    small_model().fit(x, y, epochs=2, verbose=0, callbacks=[
+        BackupAndRestore(folder), cornu.callbacks.LambdaCallback(
+            on_epoch_begin=lambda e, logs: seen.append(sorted(os.listdir(folder))))])
+    assert seen[1] == sorted([FILE_NAME, young.name, *(p.name for p in others)])
+    assert sorted(os.listdir(folder)) == sorted([young.name, *(p.name for p in others)])
+    _age(young)  # deleting the backup at the end removes the temporaries that are stale
+    small_model().fit(x, y, epochs=1, verbose=0, callbacks=[BackupAndRestore(folder)])
+    assert sorted(os.listdir(folder)) == sorted(p.name for p in others)
 
 
 def test_backup_of_another_architecture_is_refused(tmp_path):

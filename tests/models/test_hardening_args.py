@@ -39,3 +39,25 @@ def test_a_first_step_that_is_not_finite_reports_nan_not_zero():
     x = np.full((4, 2), 1e30, np.float32)  # the first step's loss overflows to inf
     history = model.fit(x, np.zeros((4, 1), np.float32), batch_size=4, epochs=1, verbose=0)
     assert np.isnan(history.history["loss"][0])
+
+
+def test_float64_values_that_overflow_float32_are_refused_naming_their_rows():
+    """1e300 is finite as float64, infinite once cast to float32: checked after the cast."""
+    model = cornu.Sequential([cornu.Input((3,)), Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((10, 3)), np.ones((10, 2))
+    x[4, 1], x[7, 2] = 1e300, -1e39
+    with pytest.raises(ValueError, match=r"x holds values too large for float32 .* 2 row\(s\): "
+                                         r"4, 7\. .*np\.clip\(x"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"x holds values too large for float32.*: 4, 7\."):
+        model.predict(x, verbose=0)
+    big_y = np.ones((10, 2))
+    big_y[9, 0] = 1e300
+    with pytest.raises(ValueError, match=r"y holds values too large.*1 row\(s\): 9\."):
+        model.fit(np.ones((10, 3)), big_y, verbose=0)
+    weights = np.ones(10)
+    weights[2] = 1e300
+    with pytest.raises(ValueError, match=r"sample_weight holds values too large.*: 2\."):
+        model.fit(np.ones((10, 3)), np.ones((10, 2)), sample_weight=weights, verbose=0)
+    model.fit(np.full((10, 3), 3e38), np.ones((10, 2)), epochs=1, verbose=0)  # finite as float32

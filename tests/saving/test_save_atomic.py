@@ -146,3 +146,100 @@ def test_missing_folder_is_refused(tmp_path):
         (tmp_path / "dir.cornu").mkdir()
         small_model().save(tmp_path / "dir.cornu")
     assert [p.name for p in tmp_path.iterdir()] == ["dir.cornu"]
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then), follow_symlinks=False)
+
+
+def test_the_next_save_removes_the_temporary_file_of_a_killed_save_and_nothing_else(tmp_path):
+    path = tmp_path / "model.cornu"
+    proc = _start(_HANG_MID_WRITE, path)
+    _wait_for(proc, "WRITING")
+    [live] = tmp_path.glob(".model.cornu.*.tmp")
+    _age(live)  # as if that writer had been at it for an hour: it is alive, so it stays
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"not a temporary")
+    kept = {
+        ".other.cornu.0123456789ab.tmp": b"another target's",
+        ".model.cornu.bak.0123456789ab.tmp": b"the target model.cornu.bak's",
+        ".model.cornu.0123456789ab.tmp.keep": b"not named as a temporary",
+        "model.cornu.0123456789ab.tmp": b"not hidden",
+        ".model.cornu.012345678.tmp": b"not 12 hex digits",
+    }
+    for name, content in kept.items():
+        (tmp_path / name).write_bytes(content)
+        _age(tmp_path / name)
+    link = tmp_path / ".model.cornu.aaaaaaaaaaaa.tmp"  # named so, but a link: never followed
+    link.symlink_to(elsewhere)
+    _age(link)
+    young = tmp_path / ".model.cornu.bbbbbbbbbbbb.tmp"  # just made: its writer may not
+    young.write_bytes(b"young")                       # have locked it yet
+    small_model().save(path)
+    assert live.exists() and young.exists()
+    _kill(proc)
+    stale = tmp_path / ".model.cornu.cccccccccccc.tmp"  # unlocked and old: left by a kill
+    stale.write_bytes(b"stale")
+    _age(stale)
+    small_model().save_weights(tmp_path / "w.weights.safetensors")  # another target
+    assert live.exists() and stale.exists()
+    small_model().save(path)
+    assert not live.exists() and not stale.exists()
+    assert young.exists() and link.is_symlink() and elsewhere.read_bytes() == b"not a temporary"
+    for name, content in kept.items():
+        assert (tmp_path / name).read_bytes() == content
+    load_model(path)
+
+
+def test_saving_onto_a_symbolic_link_writes_its_target_atomically(tmp_path):
+    real = tmp_path / "real" / "model.cornu"
+    real.parent.mkdir()
+    small_model().save(real)
+    link = tmp_path / "link.cornu"
+    link.symlink_to(real)
+    chained = tmp_path / "chained.cornu"
+    chained.symlink_to(link)
+    model = trained_model()
+    model.save(chained)
+    assert link.is_symlink() and chained.is_symlink() and chained.resolve() == real
+    assert_same_weights(model, load_model(real))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        "chained.cornu", "link.cornu", "model.cornu", "real"]  # no temporary anywhere
+    weights = tmp_path / "real" / "w.weights.safetensors"
+    small_model().save_weights(weights)
+    (tmp_path / "w.weights.safetensors").symlink_to(weights)
+    model.save_weights(tmp_path / "w.weights.safetensors")
+    assert (tmp_path / "w.weights.safetensors").is_symlink()
+    fresh = small_model()
+    fresh.load_weights(weights)
+    assert_same_weights(model, fresh)
+
+
+def test_a_link_to_nothing_is_refused_and_left_alone(tmp_path):
+    dangling = tmp_path / "dangling.cornu"
+    dangling.symlink_to(tmp_path / "absent" / "model.cornu")
+    loop = tmp_path / "loop.cornu"
+    loop.symlink_to(loop)
+    for path in (dangling, loop):
+        with pytest.raises(CornuFileError, match="symbolic link to .*which does not exist"):
+            small_model().save(path)
+        assert path.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.cornu", "loop.cornu"]
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path):
+    path = tmp_path / "model.cornu"
+    small_model().save(path)
+    path.chmod(0o444)
+    before = path.read_bytes()
+    link = tmp_path / "link.cornu"
+    link.symlink_to(path)
+    for target in (path, link):
+        with pytest.raises(CornuFileError, match="read-only.*chmod u\\+w"):
+            trained_model().save(target)
+    assert path.read_bytes() == before and stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.cornu", "model.cornu"]
+    path.chmod(0o644)
+    trained_model().save(link)
+    assert path.read_bytes() != before

@@ -12,9 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from saving_helpers import edit_tensors, members, rewrite, snapshot, trained_model, write_zip
+from saving_helpers import (
+    edit_tensors,
+    members,
+    patch_directory,
+    rewrite,
+    snapshot,
+    trained_model,
+    write_zip,
+)
 
-from cornu.saving import CornuFileError, limits, load_model
+from cornu.saving import CornuFileError, jsonio, limits, load_model
 
 Make = Callable[[Path, Path], None]  # (good file, bad file to write)
 
@@ -80,6 +88,36 @@ def _header_claims(size: int) -> Callable[[bytes], bytes]:
 def _bomb(src: Path, out: Path) -> None:  # 17 MiB of spaces deflate to a few KiB
     write_zip(out, [*[(k, v) for k, v in members(src).items() if k != "config.json"],
                     ("config.json", b" " * (17 * 2**20))])
+
+
+def _ratio_bomb(src: Path, out: Path) -> None:  # a valid header, then 32 MiB of zeros: 32 KiB
+    raw = members(src)["optimizer.safetensors"]
+    header = raw[:8 + struct.unpack_from("<Q", raw)[0]]
+    rewrite(src, out, {"optimizer.safetensors": header + bytes(32 * 2**20)})
+
+
+def _overlapping(src: Path, out: Path) -> None:  # config.json's data run into the next member
+    rewrite(src, out, {})
+    with zipfile.ZipFile(out) as zf:
+        compressed = zf.getinfo("config.json").compress_size
+    patch_directory(out, "config.json", compressed=compressed + 40)
+
+
+def _local_name(src: Path, out: Path) -> None:  # the local header names another member
+    rewrite(src, out, {})
+    raw = bytearray(out.read_bytes())
+    at = raw.find(b"PK\x03\x04") + 30
+    assert raw[at:at + 13] == b"metadata.json"
+    raw[at:at + 13] = b"metadata.jsoo"
+    out.write_bytes(bytes(raw))
+
+
+def _flip_weights_byte(src: Path, out: Path) -> None:  # stored data changed, CRC not
+    raw = bytearray(src.read_bytes())
+    at = raw.find(b'"format":"cornu.weights"')
+    assert at > 0
+    raw[at + 11] ^= 0x20
+    out.write_bytes(bytes(raw))
 
 
 def _other_optimizer(src: Path, out: Path) -> None:
@@ -167,6 +205,13 @@ CASES: dict[str, tuple[Make, str]] = {
         **t, "train_rng": t["train_rng"].astype(np.int32)}), "uint32 key"),
     # sizes
     "zip-bomb": (_bomb, "'config.json' declares 17825792 bytes, more than its limit"),
+    "compression-ratio": (_ratio_bomb, r"'optimizer.safetensors' declares \d+ bytes from \d+ "
+                          "compressed ones, more than 100 times as many"),
+    "overlapping-members": (_overlapping, "'config.json' declares more compressed bytes than"
+                            ".*overlapping members are refused"),
+    "local-name-differs": (_local_name, "'metadata.json' is named 'metadata.jsoo' in its "
+                           "local header"),
+    "crc-mismatch": (_flip_weights_byte, "CRC"),
     "huge-header": (_member("model.weights.safetensors", _header_claims(2**40)),
                     "header claims 1099511627776 bytes, more than the limit"),
     "header-past-end": (_member("model.weights.safetensors", _header_claims(2**20)),
@@ -176,6 +221,8 @@ CASES: dict[str, tuple[Make, str]] = {
     "nan-in-json": (_json_member(b'{"model": NaN, "compile": null}'), "NaN is not allowed"),
     "duplicate-json-key": (_json_member(b'{"model": 1, "model": 2}'), "duplicate key"),
     "deep-json": (_json_member(b"[" * 100_000 + b"]" * 100_000), "not valid JSON"),
+    "json-101-deep": (_json_member(b'{"model": ' + b"[" * 100 + b"]" * 100 + b', "compile": '
+                                   b'null}'), "not valid JSON.*nested more than 100 deep"),
     "not-utf8": (_json_member(b"\xff\xfe{}"), "not valid JSON"),
     "json-not-object": (_json_member(b"[]"), "exactly 'model' and 'compile'"),
 }
@@ -242,3 +289,14 @@ def test_load_weights_refusals_leave_the_model_unchanged(good, tmp_path):
         model.load_weights(weights)
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_json_depth_is_bounded_when_written_as_when_read():
+    deep: list = []
+    for _ in range(98):
+        deep = [deep]  # 99 deep
+    assert jsonio.loads(jsonio.dumps({"x": deep}, "x"), "x") == {"x": deep}  # 100 deep
+    with pytest.raises(CornuFileError, match="Cannot save: the config .*more than 100 deep"):
+        jsonio.dumps({"x": [deep]}, "the config")
+    with pytest.raises(CornuFileError, match="nested more than 100 deep"):
+        jsonio.loads(b"[" * 101 + b"]" * 101, "x")
