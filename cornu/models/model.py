@@ -89,6 +89,7 @@ class Model(Layer):
         self._resume: dict[str, Any] | None = None
         self._fit_position: dict[str, Any] | None = None
         self._staging = staging.HostStaging()  # host buffers of the training arrays between fits
+        self._padded = staging.PaddedBuffers()  # and of evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self._engine_signature: Any = None
@@ -791,16 +792,19 @@ class Model(Layer):
         return True
 
     # -- evaluate / predict -------------------------------------------------------------------
-    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int):
-        """Padded batches on the device, in buffers of this call only: nothing of them
-        outlives the evaluate (or the fit) that made them."""
+    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int,
+                      pad=None):
+        """Padded batches on the device; `pad(key, array, batch_size)` from
+        PaddedBuffers.lease, or fresh buffers (fit's validation data, which a callback's
+        evaluate must not overwrite)."""
+        pad = pad or staging.fresh_batches
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         return jax.device_put((
-            tuple(arrays.pad_batches(a, batch_size) for a in xs),
-            tuple(arrays.pad_batches(a, batch_size) for a in ys),
+            tuple(pad(("x", i), a, batch_size) for i, a in enumerate(xs)),
+            tuple(pad(("y", i), a, batch_size) for i, a in enumerate(ys)),
             arrays.batch_mask(n, batch_size),
-            None if sw is None else arrays.pad_batches(sw, batch_size)))
+            None if sw is None else pad(("sw",), sw, batch_size)))
 
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:
@@ -863,8 +867,9 @@ class Model(Layer):
             values = list(logs.values())
             return values[0] if len(values) == 1 else values
         start = time.perf_counter()
-        logs = engine.logs(engine.evaluate_all(
-            self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size)))
+        with self._padded.lease() as pad:
+            logs = engine.logs(engine.evaluate_all(
+                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad)))
         if verbose:
             n = xs[0].shape[0]
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
@@ -894,13 +899,13 @@ class Model(Layer):
             o = np.asarray(o)
             return o.reshape(-1, *o.shape[2:])[:n]
 
-        # padded into buffers of this call only: no copy of the inputs outlives it
-        outs = self._predictor.predict_all(
-            self._params, self._state,
-            jax.device_put(tuple(arrays.pad_batches(a, batch_size) for a in xs)))
-        result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
-                  else unbatch(outs))
-        del outs
+        with self._padded.lease() as pad:
+            outs = self._predictor.predict_all(
+                self._params, self._state,
+                jax.device_put(tuple(pad(("x", i), a, batch_size)
+                                     for i, a in enumerate(xs))))
+            result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
+                      else unbatch(outs))
         if verbose:
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
                                            time.perf_counter() - start, n, {}), flush=True)

@@ -119,8 +119,8 @@ def test_copies_of_a_model_and_the_opt_out(monkeypatch, small_net):
     for _ in range(3):
         model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     model.predict(x, batch_size=4, verbose=0)
-    twin = copy.deepcopy(model)  # the kept buffers are not copied
-    assert twin._staging._buffers == {}
+    twin = copy.deepcopy(model)  # the kept buffers and the lock are not copied
+    assert twin._staging._buffers == {} and twin._padded._kept == {}
     np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0))
     monkeypatch.setenv("CORNU_HOST_BUFFERS", "0")
     fresh = small_net()
@@ -128,6 +128,7 @@ def test_copies_of_a_model_and_the_opt_out(monkeypatch, small_net):
         fresh.fit(x, y, batch_size=4, epochs=1, verbose=0)
     fresh.predict(x, batch_size=4, verbose=0)
     assert fresh._staging._buffers == {} and fresh._staging._worker is None
+    assert fresh._padded._kept == {}
 
 
 def test_fit_with_staging_trains_as_fit_without(monkeypatch, small_net):
@@ -151,9 +152,44 @@ def test_fit_with_staging_trains_as_fit_without(monkeypatch, small_net):
         np.testing.assert_array_equal(a, b)
 
 
+def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values(small_net):
+    model = small_net()
+    x1, x2 = unaligned((10, 7), seed=1), unaligned((10, 7), seed=2)
+    y = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
+    first = model.predict(x1, batch_size=4, verbose=0)
+    kept = model._padded._kept[("x", 0)]  # evaluate and predict share the inputs' buffers
+    assert kept.shape == (12, 7) and is_aligned(kept)
+    second = model.predict(x2, batch_size=4, verbose=0)
+    assert model._padded._kept[("x", 0)] is kept  # the same buffer, refilled
+    np.testing.assert_allclose(first, np.asarray(model(x1)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(second, np.asarray(model(x2)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(kept[10:], 0)  # the padding rows are zeros again
+    one = model.evaluate(x1, y, batch_size=4, verbose=0)
+    again = model.evaluate(x2, y, batch_size=4, verbose=0)
+    model._padded = staging.PaddedBuffers()
+    with model._padded._lock:  # held elsewhere: this call pads into fresh buffers
+        fresh = model.evaluate(x2, y, batch_size=4, verbose=0)
+    assert model._padded._kept == {}
+    assert again == fresh and one != again
+
+
+def test_padded_buffers_respect_the_limit_and_are_cpu_only(monkeypatch):
+    buffers = staging.PaddedBuffers()
+    with buffers.lease() as pad:
+        pad("a", unaligned((10, 7)), 4)
+    assert list(buffers._kept) == ["a"]
+    monkeypatch.setattr(staging, "PADDED_LIMIT_BYTES", 12 * 7 * 4 + 10)
+    with buffers.lease() as pad:
+        out = pad("b", unaligned((10, 7)), 4)  # would exceed the limit with "a"
+    assert list(buffers._kept) == ["a"] and out.shape == (3, 4, 7)
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    with buffers.lease() as pad:
+        assert pad is staging.fresh_batches
+
+
 def test_an_evaluate_in_a_callback_leaves_fit_validation_data_alone(small_net):
-    """Validation batches are padded once per fit, into buffers of their own: a callback
-    that evaluates other data during fit does not change what fit validates on."""
+    """Validation batches are padded into fresh buffers: a callback that evaluates other
+    data during fit (into the kept buffers) does not change what fit validates on."""
     x, xv, other = unaligned((40, 7), 1), unaligned((12, 7), 2), unaligned((12, 7), 3)
     y = np.eye(3, dtype=np.float32)[np.arange(40) % 3]
     yv = y[:12]

@@ -1,7 +1,8 @@
 """evaluate and predict hold nothing of their inputs once they return: no device array, no
-padded host copy (on the CPU, XLA reads the padded batches in place, so those are the
-device's copy). Measured in a child process: its resident memory after a call on 160 MB
-of inputs, once they are deleted, against before they were made."""
+padded host copy beyond the model's bounded scratch buffers (staging.PADDED_LIMIT_BYTES;
+on the CPU, XLA reads the padded batches in place, so those are the device's copy).
+Measured in a child process: its resident memory after a call on 160 MB of inputs, once
+they are deleted, against before they were made."""
 
 from __future__ import annotations
 
