@@ -28,7 +28,7 @@ class ProgbarLogger(Callback):
 
     def on_train_begin(self, logs=None):
         self.live = self.params.get("verbose") == 1 and progbar.is_live(self._out())
-        if self.live:
+        if self.live and self.params.get("steps"):
             self.max_chunk_steps = -(-self.params["steps"] // self.LIVE_UPDATES)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -36,7 +36,7 @@ class ProgbarLogger(Callback):
         self._start = time.perf_counter()
 
     def on_chunk_end(self, step: int, logs=None) -> None:
-        if self.live:
+        if self.live and self.params.get("steps"):
             bar = progbar.format_bar(step, self.params["steps"], time.perf_counter() - self._start,
                                      logs or {})
             self._write("\r" + bar)

@@ -184,7 +184,9 @@ class Metric:
         """`result()` computed from the given values."""
         mapping = self._mapping(metric_variables, "stateless_result")
         with StatelessScope(mapping, collect_losses=False):
-            return self.result()
+            # a variable returned as the result is read here, where it holds the values
+            return jax.tree.map(lambda r: r.value if isinstance(r, Variable) else r,
+                                self.result(), is_leaf=lambda r: isinstance(r, Variable))
 
     def stateless_reset_state(self) -> list[Any]:
         """The values `reset_state()` gives, a list matching `variables` (the initial

@@ -20,13 +20,14 @@ from cornu import _deprecation, losses, metrics, optimizers, variables
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
-from cornu.data import arrays, staging
+from cornu.data import arrays, sources, staging
 from cornu.layers.base import Layer, _spec_from_shapes, _trace_output_spec
 from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
+from cornu.training import stepped
 from cornu.training import steps as step_protocol
 from cornu.training.loop import Engine, Head, Predictor
 from cornu.training.state import TrainState
@@ -38,6 +39,23 @@ def _positive_int(value: Any, argument: str, fix: str) -> int:
         raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}. "
                          f"{fix}")
     return int(value)
+
+
+def _adjust_rank(x: np.ndarray, shape: Any) -> np.ndarray:
+    """Keras' rank fix for an input whose last axis is 1: (n,) data for an (None, 1)
+    input gains the axis, (n, k, 1) data for an (None, k) input loses it."""
+    rank = len(shape)
+    if x.ndim == rank - 1 and shape[-1] == 1:
+        return x[..., None]
+    if x.ndim == rank + 1 and x.shape[-1] == 1:
+        return x[..., 0]
+    return x
+
+
+def _optional_positive_int(value: Any, argument: str) -> int | None:
+    if value is None:
+        return None
+    return _positive_int(value, argument, f"Pass a number of batches, or {argument}=None.")
 
 
 def _verbosity(verbose: Any) -> int:
@@ -415,6 +433,7 @@ class Model(Layer):
                 parts, expected, self._input_names(), strict=True)):
             label = argument if len(parts) == 1 else f"{argument}[{i}]"
             if shape is not None:
+                part = parts[i] = _adjust_rank(part, shape)
                 arrays.check_features(part, shape, name, label)
             if part.shape[0] != parts[0].shape[0]:
                 arrays.check_lengths(parts[0], part, f"{argument}[0]", label)
@@ -453,7 +472,13 @@ class Model(Layer):
                     f"x.shape[0]={n}, {label}.shape[0]={arr.shape[0]}. Pass one label per "
                     "sample."
                 )
-            out.append(arrays.check_labels(arr, head.loss, shape, label))
+            checked = arrays.check_labels(arr, head.loss, shape, label)
+            if self._uses_steps():
+                # Keras' steps see the targets as given (floats as float32): users' losses,
+                # metrics and train_step read their shape, e.g. (n, 1) sparse labels
+                checked = arrays.cast(arr, np.float32 if arrays.is_floating(arr.dtype)
+                                      else arr.dtype, label)
+            out.append(checked)
         return out
 
     def _prepare_xy(self, x: Any, y: Any, names=("x", "y"), method: str = "fit"):
@@ -479,6 +504,10 @@ class Model(Layer):
         class_weight: dict[int, float] | None = None,
         sample_weight: Any = None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
         **kwargs: Any,
     ) -> History:
         nb_epoch = _deprecation.renamed(kwargs, "nb_epoch", "epochs", "fit")
@@ -500,6 +529,31 @@ class Model(Layer):
                 "validation_split must be a number in [0, 1). "
                 f"Received: validation_split={validation_split!r}. E.g. validation_split=0.1."
             )
+        steps_per_epoch = _optional_positive_int(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _optional_positive_int(validation_steps, "validation_steps")
+        validation_freq = _positive_int(validation_freq, "validation_freq",
+                                        "Use e.g. validation_freq=1 (every epoch).")
+        val_stream = None
+        if validation_data is not None and sources.is_stream(validation_data):
+            val_stream = sources.EpochIterator(
+                sources.stream_of(validation_data, "validation_data"), validation_steps)
+        if sources.is_stream(x):
+            self._refuse_with_stream(x, y=y, sample_weight=sample_weight,
+                                     class_weight=class_weight,
+                                     validation_split=validation_split)
+            if val_stream is None and validation_data is not None:
+                val_stream = self._array_stream(validation_data, "validation_data",
+                                                validation_batch_size or batch_size,
+                                                validation_steps)
+            seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
+            return stepped.fit(
+                self, sources.EpochIterator(sources.stream_of(x, "x", bool(shuffle), seed),
+                                            steps_per_epoch),
+                val=val_stream, val_prepared=isinstance(
+                    getattr(val_stream, "batches", None), sources.ArrayBatches),
+                epochs=epochs, verbose=verbose, callbacks=callbacks,
+                initial_epoch=initial_epoch, validation_freq=validation_freq,
+                prepared=False, batch_size=None, samples=None)
         xs, ys = self._prepare_xy(x, y)
         engine = self._require_compiled("fit")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
@@ -507,7 +561,7 @@ class Model(Layer):
             cw = self._class_weights(class_weight, ys)
             sw = cw if sw is None else sw * cw
         val = None
-        if validation_data is not None:
+        if validation_data is not None and val_stream is None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
                                  "sample_weight_val). Received: validation_data of type "
@@ -532,10 +586,27 @@ class Model(Layer):
             sw = None if sw is None else sw[:split]
         # as Keras: a batch larger than the data is the data (no padding beyond it)
         batch_size = min(batch_size, max(1, xs[0].shape[0]))
-        if self._uses_steps():
-            return self._fit_steps(xs, ys, sw, val, batch_size, epochs, verbose, callbacks,
-                                   bool(shuffle), initial_epoch)
-        val_batches = self._eval_batches(*val, batch_size) if val is not None else None
+        val_batch_size = batch_size if validation_batch_size is None else _positive_int(
+            validation_batch_size, "validation_batch_size", "Use e.g. validation_batch_size=100.")
+        if val is not None and (val_stream is None):
+            if self._uses_steps() or steps_per_epoch or validation_steps or \
+                    validation_freq != 1:
+                val_stream = sources.EpochIterator(sources.ArrayBatches(
+                    val[0], val[1], val[2], min(val_batch_size, val[0][0].shape[0])),
+                    validation_steps)
+                val = None
+        if self._uses_steps() or steps_per_epoch or val_stream is not None:
+            seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
+            train = sources.ArrayBatches(xs, ys, sw, batch_size, bool(shuffle), seed)
+            return stepped.fit(
+                self, sources.EpochIterator(train, steps_per_epoch), val=val_stream,
+                val_prepared=isinstance(getattr(val_stream, "batches", None),
+                                        sources.ArrayBatches),
+                epochs=epochs, verbose=verbose, callbacks=callbacks,
+                initial_epoch=initial_epoch, validation_freq=validation_freq,
+                prepared=True, batch_size=batch_size, samples=xs[0].shape[0])
+        val_batches = (self._eval_batches(*val, min(val_batch_size, val[0][0].shape[0]))
+                       if val is not None else None)
         self.__dict__.pop("_slots_cache", None)
         self.__dict__["_slots_cache"] = self._engine_slots()  # dropped when the fit ends
 
@@ -637,8 +708,10 @@ class Model(Layer):
             logs = engine.logs(read)
             nan = self._stop_on_nan(engine, read, epoch)
             if val_batches is not None and not nan:
+                cbs.on_test_begin()
                 val_logs = engine.logs(engine.evaluate_all(self._params, self._state,
                                                            *val_batches))
+                cbs.on_test_end(val_logs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             compiled = engine.traces["train"] > compiles_before
             self._epoch_compile_seconds = time.perf_counter() - start if compiled else None
@@ -666,67 +739,12 @@ class Model(Layer):
     def _step_programs(self) -> step_protocol.StepPrograms:
         programs = self.__dict__.get("_steps_programs")
         if programs is None or programs.signature != self._trainable_signature():
-            if not self.optimizer.built:
+            if self.optimizer is not None and not self.optimizer.built:
                 self.optimizer.build(self.trainable_variables)
             programs = step_protocol.StepPrograms(self)
             programs.signature = self._trainable_signature()
             object.__setattr__(self, "_steps_programs", programs)
         return programs
-
-    def _step_data(self, xs, ys, sw, start: int, stop: int, order=None) -> tuple:
-        idx = slice(start, stop) if order is None else order[start:stop]
-        x = [a[idx] for a in xs]
-        data = [x[0] if len(x) == 1 else x]
-        if ys:
-            y = [a[idx] for a in ys]
-            data.append(y[0] if len(y) == 1 else y)
-            if sw is not None:
-                data.append(sw[idx])
-        return tuple(jax.device_put(data))
-
-    def _fit_steps(self, xs, ys, sw, val, batch_size, epochs, verbose, callbacks, shuffle,
-                   initial_epoch) -> History:
-        programs = self._step_programs()
-        n = xs[0].shape[0]
-        steps = math.ceil(n / batch_size)
-        history = History()
-        params = {"verbose": verbose, "epochs": epochs, "steps": steps, "samples": n,
-                  "batch_size": batch_size}
-        cbs = CallbackList([*([ProgbarLogger()] if verbose else []), *(callbacks or []),
-                            history], self, params)
-        self.history, self.stop_training = history, False
-        cbs.on_train_begin()
-        logs: dict[str, float] = {}
-        rng = np.random.default_rng(np.asarray(global_rng.next_key(), np.uint32).tolist())
-        for epoch in range(initial_epoch, epochs):
-            cbs.on_epoch_begin(epoch)
-            self.reset_metrics()
-            state = programs.train_state()
-            order = rng.permutation(n) if shuffle else None
-            step_logs = {}
-            for step in range(steps):
-                if cbs.wants("on_train_batch_begin"):
-                    cbs.on_train_batch_begin(step)
-                step_logs, state = programs.train(
-                    state, self._step_data(xs, ys, sw, step * batch_size,
-                                           (step + 1) * batch_size, order))
-                if cbs.wants("on_train_batch_end"):
-                    cbs.on_train_batch_end(step, _floats(step_logs)
-                                           if isinstance(step_logs, dict) else {})
-                if self.stop_training:
-                    break
-            programs.sync(state)
-            self.optimizer._sync_iterations()
-            # a step that returns something else than a dict of logs: the metrics' results
-            logs = self._metrics_result_or_logs(step_logs)
-            if val is not None:
-                val_logs = self._evaluate_steps(val[0], val[1], val[2], batch_size)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cbs.on_train_end(logs)
-        return history
 
     def _metrics_result_or_logs(self, logs: Any) -> dict[str, float]:
         """As Keras: the metrics' results (in their order) when a step's logs name the same
@@ -736,32 +754,29 @@ class Model(Layer):
             return _floats(results)
         return _floats(logs)
 
-    def _evaluate_steps(self, xs, ys, sw, batch_size: int) -> dict[str, float]:
-        programs = self._step_programs()
-        self.reset_metrics()
-        state = step_protocol._distinct(([v.value for v in self.trainable_variables],
-                                          [v.value for v in self.non_trainable_variables],
-                                          [v.value for v in self.metrics_variables]))
-        logs: Any = {}
-        n = xs[0].shape[0]
-        for start in range(0, n, batch_size):
-            logs, state = programs.test(state, self._step_data(xs, ys, sw, start,
-                                                               start + batch_size))
-        programs.sync(state)
-        return self._metrics_result_or_logs(logs)
+    def _refuse_with_stream(self, x: Any, **arguments: Any) -> None:
+        """The arguments a batch source carries itself (as Keras refuses them)."""
+        given = [k for k, v in arguments.items()
+                 if v is not None and not (isinstance(v, int | float) and v == 0)]
+        if given:
+            raise ValueError(
+                f"{given[0]} is not supported when x is a {type(x).__name__} (a source of "
+                f"batches): its batches carry the targets and sample weights. Received: "
+                f"{given[0]}={arguments[given[0]]!r}. Yield (x, y) or (x, y, sample_weight) "
+                "batches instead.")
 
-    def _predict_steps(self, xs, batch_size: int) -> Any:
-        programs = self._step_programs()
-        state = step_protocol._distinct(([v.value for v in self.trainable_variables],
-                                          [v.value for v in self.non_trainable_variables]))
-        outs = []
-        n = xs[0].shape[0]
-        for start in range(0, n, batch_size):
-            out, state = programs.predict(state, self._step_data(xs, None, None, start,
-                                                                 start + batch_size))
-            outs.append(jax.device_get(out))
-        programs.sync(state)
-        return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)
+    def _array_stream(self, data: Any, argument: str, batch_size: int,
+                      steps: int | None) -> sources.EpochIterator:
+        """In-memory (x, y[, sample_weight]) as a stream of checked batches."""
+        if not isinstance(data, tuple | list) or len(data) not in (2, 3):
+            raise ValueError(f"{argument} must be a tuple (x_val, y_val) or (x_val, y_val, "
+                             f"sample_weight_val), or a source of batches. Received: "
+                             f"{argument} of type {type(data).__name__}")
+        xs, ys = self._prepare_xy(*data[:2], (f"{argument}[0]", f"{argument}[1]"))
+        sw = None if len(data) == 2 else self._sample_weights(
+            data[2], xs[0].shape[0], f"{argument}[2]")
+        return sources.EpochIterator(
+            sources.ArrayBatches(xs, ys, sw, min(batch_size, xs[0].shape[0])), steps)
 
     def _rewind(self, engine: Engine, snapshot, sums, fit_data):
         """The loss became non-finite at some step of this epoch: replay the epoch from its
@@ -846,7 +861,8 @@ class Model(Layer):
 
     def evaluate(
         self, x: Any = None, y: Any = None, batch_size: int | None = None,
-        verbose: int | str = "auto", sample_weight: Any = None, return_dict: bool = False,
+        verbose: int | str = "auto", sample_weight: Any = None, steps: int | None = None,
+        callbacks: Sequence[Any] | None = None, return_dict: bool = False,
         **kwargs: Any,
     ):
         if kwargs:
@@ -857,15 +873,24 @@ class Model(Layer):
         batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size",
                                    "Use e.g. batch_size=100.")
         verbose = _verbosity(verbose)
+        steps = _optional_positive_int(steps, "steps")
+        cbs = CallbackList(list(callbacks or []), self,
+                           {"verbose": verbose, "epochs": 1, "steps": steps})
+        if sources.is_stream(x):
+            self._refuse_with_stream(x, y=y, sample_weight=sample_weight)
+            logs = stepped.evaluate(self, sources.EpochIterator(
+                sources.stream_of(x, "x"), steps), callbacks=cbs, verbose=verbose)
+            return self._evaluate_result(logs, return_dict)
         xs, ys = self._prepare_xy(x, y, method="evaluate")
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
-        if self._uses_steps():
-            logs = self._evaluate_steps(xs, ys, sw, batch_size)
-            if return_dict:
-                return logs
-            values = list(logs.values())
-            return values[0] if len(values) == 1 else values
+        if self._uses_steps() or steps or cbs.wants("on_test_batch_begin") \
+                or cbs.wants("on_test_batch_end"):
+            batches = sources.ArrayBatches(xs, ys, sw, min(batch_size, xs[0].shape[0]))
+            logs = stepped.evaluate(self, sources.EpochIterator(batches, steps),
+                                    callbacks=cbs, verbose=verbose, prepared=True)
+            return self._evaluate_result(logs, return_dict)
+        cbs.on_test_begin()
         start = time.perf_counter()
         with self._padded.lease() as pad:
             logs = engine.logs(engine.evaluate_all(
@@ -874,12 +899,18 @@ class Model(Layer):
             n = xs[0].shape[0]
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
                                            time.perf_counter() - start, n, logs), flush=True)
+        cbs.on_test_end(logs)
+        return self._evaluate_result(logs, return_dict)
+
+    def _evaluate_result(self, logs: dict[str, float], return_dict: bool) -> Any:
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
+        names = [n for n in self.metrics_names if n in logs]
+        values = [logs[n] for n in names] if len(names) == len(logs) else list(logs.values())
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto",
+                steps: int | None = None, callbacks: Sequence[Any] | None = None,
                 **kwargs: Any):
         if kwargs:
             raise TypeError(
@@ -888,11 +919,21 @@ class Model(Layer):
                                    "Use e.g. batch_size=100.")
         verbose = _verbosity(verbose)
         self.__dict__.pop("_slots_cache", None)
+        steps = _optional_positive_int(steps, "steps")
+        cbs = CallbackList(list(callbacks or []), self,
+                           {"verbose": verbose, "epochs": 1, "steps": steps})
+        if sources.is_stream(x):
+            return self._as_output_struct(stepped.predict(self, sources.EpochIterator(
+                sources.stream_of(x, "x"), steps), callbacks=cbs, verbose=verbose))
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
-        if type(self).predict_step is not Model.predict_step:
-            return self._predict_steps(xs, batch_size)
+        if type(self).predict_step is not Model.predict_step or steps or \
+                cbs.wants("on_predict_batch_begin") or cbs.wants("on_predict_batch_end"):
+            batches = sources.ArrayBatches(xs, None, None, batch_size)
+            return stepped.predict(self, sources.EpochIterator(batches, steps), callbacks=cbs,
+                                   verbose=verbose, prepared=True)
+        cbs.on_predict_begin()
         start = time.perf_counter()
 
         def unbatch(o):
@@ -906,9 +947,18 @@ class Model(Layer):
                                      for i, a in enumerate(xs))))
             result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
                       else unbatch(outs))
+        result = self._as_output_struct(result)
         if verbose:
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
                                            time.perf_counter() - start, n, {}), flush=True)
+        cbs.on_predict_end()
+        return result
+
+    def _as_output_struct(self, result: Any) -> Any:
+        """A functional model with dict outputs predicts a dict, as Keras."""
+        if isinstance(getattr(self, "_outputs_struct", None), Mapping) and \
+                isinstance(result, list | tuple):
+            return dict(zip(self._outputs_struct, result, strict=True))
         return result
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -1031,13 +1081,17 @@ class Model(Layer):
         preds = self._per_output_values(y_pred, "y_pred")
         for head, yk, pk in zip(self._heads, ys, preds, strict=True):
             for metric in head.metrics:
-                metric.update_state(yk, pk)
+                metric.update_state(yk, pk, sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict[str, Any]:
         logs = {}
         for metric in self.metrics:
-            result = metric.result()
+            # a result may be a variable itself (`return self.total`): read its value here,
+            # inside the step's scope, where it holds the step's value
+            result = jax.tree.map(lambda r: r.value if isinstance(r, Variable) else r,
+                                  metric.result(),
+                                  is_leaf=lambda r: isinstance(r, Variable))
             if isinstance(result, dict):
                 logs.update(result)
             else:

@@ -1,0 +1,246 @@
+"""The data-source seam: what fit, evaluate and predict read batches from.
+
+Arrays (and lists or dicts of them) that fit in memory take the compiled engine's
+device-resident path (training/loop.py). Everything else is a *stream* of batches:
+
+- a `cornu.utils.PyDataset` (or Keras' `Sequence` alias): `__len__` batches, read by
+  index, in a shuffled order when fit's `shuffle` is true, `on_epoch_end` after each pass;
+- a Python generator or iterator: read once, until it is exhausted (pass
+  `steps_per_epoch` to read an endless one epoch by epoch);
+- anything else iterable that yields batches of array-likes: a tf.data Dataset, a torch
+  DataLoader, a grain DataLoader... each pass is a fresh `iter()`. cornu imports none of
+  them: their batches are read with `numpy.asarray`.
+
+A batch is `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (a list is read as a tuple,
+as Keras does), where x and y are arrays, lists or dicts of arrays. `EpochIterator`
+gives each epoch's batches with Keras 3's rules for `steps_per_epoch` and exhaustion.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ArrayBatches", "EpochIterator", "is_stream", "stream_of", "unpack"]
+
+RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset "
+           "or generator can generate at least `steps_per_epoch * epochs` batches.")
+
+
+def is_stream(x: Any) -> bool:
+    """Whether `x` is read batch by batch (not an array, a list/tuple or a dict of them)."""
+    if x is None or isinstance(x, np.ndarray | list | tuple | Mapping | str | bytes):
+        return False
+    if hasattr(x, "__array__") or hasattr(x, "__jax_array__") or np.isscalar(x):
+        return False
+    return _is_indexed(x) or isinstance(x, Iterable) or hasattr(x, "__next__")
+
+
+def _is_indexed(x: Any) -> bool:
+    """A PyDataset / Sequence: batches by index, a known number of them."""
+    try:
+        from cornu.data.pydataset import PyDataset
+    except ImportError:  # pragma: no cover - until the PyDataset module lands
+        return False
+    return isinstance(x, PyDataset)
+
+
+def unpack(data: Any) -> tuple[Any, Any, Any]:
+    """(x, y, sample_weight) of a batch given as x, (x,), (x, y) or (x, y, sw)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) in (1, 2, 3):
+        return (*data, *(None,) * (3 - len(data)))  # type: ignore[return-value]
+    raise ValueError("A batch must be x, (x,), (x, y) or (x, y, sample_weight). Received a "
+                     f"tuple of {len(data)} elements.")
+
+
+def to_numpy(tree: Any) -> Any:
+    """Every leaf of a batch as a numpy array (torch and TensorFlow tensors included)."""
+    if tree is None:
+        return None
+    if isinstance(tree, Mapping):
+        return {k: to_numpy(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return type(tree)(to_numpy(v) for v in tree)
+    if isinstance(tree, np.ndarray):
+        return tree
+    numpy = getattr(tree, "numpy", None)  # TensorFlow eager tensors, torch CPU tensors
+    if callable(numpy) and not hasattr(tree, "__jax_array__"):
+        try:
+            return np.asarray(numpy())
+        except (TypeError, RuntimeError):  # a torch tensor that requires grad, on a GPU...
+            pass
+    return np.asarray(tree)
+
+
+class ArrayBatches:
+    """Arrays read in batches: the stream form of in-memory data, for the runs that go
+    one step at a time (Keras' step protocol). A fresh order per pass when shuffled."""
+
+    def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: Any,
+                 batch_size: int, shuffle: bool = False, seed: Any = None) -> None:
+        self.xs, self.ys, self.sw = xs, ys or [], sw
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        n = xs[0].shape[0]
+        self.num_batches = -(-n // batch_size)
+
+    def __iter__(self) -> Iterator[tuple]:
+        n = self.xs[0].shape[0]
+        order = self._rng.permutation(n) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            idx = slice(start, start + self.batch_size) if order is None \
+                else order[start:start + self.batch_size]
+            x = [a[idx] for a in self.xs]
+            x = x[0] if len(x) == 1 else x
+            if not self.ys:
+                yield x if not isinstance(x, list) else (x,)
+                continue
+            y = [a[idx] for a in self.ys]
+            y = y[0] if len(y) == 1 else y
+            yield (x, y) if self.sw is None else (x, y, self.sw[idx])
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+class PyDatasetBatches:
+    """A PyDataset read by index: all its batches per pass, in a shuffled order when
+    asked (as Keras shuffles a PyDataset's batch order)."""
+
+    def __init__(self, dataset: Any, shuffle: bool = False, seed: Any = None) -> None:
+        self.dataset = dataset
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def num_batches(self) -> int | None:
+        n = getattr(self.dataset, "num_batches", None)
+        return int(n) if n is not None else None
+
+    def __iter__(self) -> Iterator[Any]:
+        from cornu.data.pydataset import iter_batches
+
+        n = self.num_batches
+        indices = None
+        if n is not None:
+            indices = self._rng.permutation(n).tolist() if self.shuffle else list(range(n))
+        return iter_batches(self.dataset, indices)
+
+    def on_epoch_begin(self) -> None:
+        self.dataset.on_epoch_begin()
+
+    def on_epoch_end(self) -> None:
+        self.dataset.on_epoch_end()
+
+
+class IterableBatches:
+    """A generator or iterator (one pass in all), or an iterable (a fresh pass each
+    time it is iterated)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.one_pass = iter(source) is source if isinstance(source, Iterable) else True
+        try:
+            self.num_batches = None if self.one_pass else int(len(source))
+        except TypeError:
+            self.num_batches = None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.source)
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+def stream_of(x: Any, argument: str, shuffle: bool = False, seed: Any = None) -> Any:
+    """The batch stream of a source that `is_stream` accepts."""
+    if _is_indexed(x):
+        return PyDatasetBatches(x, shuffle=shuffle, seed=seed)
+    if isinstance(x, Iterable) or hasattr(x, "__next__"):
+        if not isinstance(x, Iterable):  # has __next__ only
+            x = _NextOnly(x)
+        return IterableBatches(x)
+    raise TypeError(f"{argument} must be arrays, a PyDataset, a generator or an iterable of "
+                    f"batches. Received: {argument} of type {type(x).__name__}")
+
+
+class _NextOnly:
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self.obj)
+
+
+class EpochIterator:
+    """The batches of each epoch, by Keras 3's rules.
+
+    With `steps_per_epoch`, an epoch is that many batches and the next epoch goes on from
+    where this one stopped (a pass of a known length starts again once it is done); a
+    source that runs out first ends training with Keras' warning. Without it, an epoch is
+    one pass of the source. `ran_out` tells the run to stop."""
+
+    def __init__(self, batches: Any, steps_per_epoch: int | None = None) -> None:
+        self.batches = batches
+        self.steps_per_epoch = steps_per_epoch
+        self._current: Iterator[Any] | None = None
+        self._seen = 0
+        self.ran_out = False
+
+    @property
+    def num_batches(self) -> int | None:
+        return self.steps_per_epoch or self.batches.num_batches
+
+    def epoch(self) -> Iterator[tuple[int, Any]]:
+        self.batches.on_epoch_begin()
+        known = self.batches.num_batches
+        steps = self.steps_per_epoch or known
+        if steps:
+            if self._current is None or self.steps_per_epoch is None:
+                self._current, self._seen = iter(self.batches), 0
+            for step in range(steps):
+                if known and self._seen >= known:
+                    if self.steps_per_epoch:
+                        self._ran_out()
+                    break
+                try:
+                    batch = next(self._current)
+                except StopIteration:
+                    self._ran_out()
+                    break
+                self._seen += 1
+                yield step, batch
+            if known and self._seen >= known:
+                self._current, self._seen = None, 0
+        else:
+            for step, batch in enumerate(iter(self.batches)):
+                yield step, batch
+        self.batches.on_epoch_end()
+
+    def reset(self) -> None:
+        """The next epoch starts a new pass of the source (evaluate does this each time, as
+        Keras: validation with validation_steps reads the first batches of a fresh pass;
+        a generator, which has no fresh pass, goes on where it was)."""
+        self._current, self._seen, self.ran_out = None, 0, False
+
+    def _ran_out(self) -> None:
+        warnings.warn(RAN_OUT, stacklevel=4)
+        self.ran_out = True
+        self._current = None
