@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from cornu.data.image_dataset import image_dataset_from_directory
 from cornu.data.image_utils import array_to_img, img_to_array, load_img, save_img
 from cornu.data.labels import normalize, to_categorical
+from cornu.data.pydataset import PyDataset, Sequence
 from cornu.data.sequences import pad_sequences
+from cornu.data.timeseries_dataset import timeseries_dataset_from_array
 from cornu.layers.base import reset_names
 from cornu.random.keys import set_seed
 
@@ -20,13 +23,17 @@ def clear_session() -> None:
 
 
 __all__ = [
+    "PyDataset",
+    "Sequence",
     "array_to_img",
     "clear_session",
+    "image_dataset_from_directory",
     "img_to_array",
     "load_img",
     "normalize",
     "pad_sequences",
     "save_img",
     "set_random_seed",
+    "timeseries_dataset_from_array",
     "to_categorical",
 ]
