@@ -41,10 +41,8 @@ def is_stream(x: Any) -> bool:
 
 def _is_indexed(x: Any) -> bool:
     """A PyDataset / Sequence: batches by index, a known number of them."""
-    try:
-        from cornu.data.pydataset import PyDataset
-    except ImportError:  # pragma: no cover - until the PyDataset module lands
-        return False
+    from cornu.data.pydataset import PyDataset
+
     return isinstance(x, PyDataset)
 
 

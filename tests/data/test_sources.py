@@ -178,3 +178,67 @@ def test_hooks_of_evaluation_and_prediction_fire_as_in_keras():
     events.clear()
     ours.predict(X, batch_size=50, callbacks=[Spy()], verbose=0)
     assert events.count("predict_batch") == 3
+
+
+class Batches(cornu.utils.PyDataset):
+    def __init__(self, batch=32, **kwargs):
+        super().__init__(**kwargs)
+        self.batch, self.ends = batch, 0
+
+    def __len__(self):
+        return -(-len(X) // self.batch)
+
+    def __getitem__(self, i):
+        return X[i * self.batch:(i + 1) * self.batch], Y[i * self.batch:(i + 1) * self.batch]
+
+    def on_epoch_end(self):
+        self.ends += 1
+
+
+class KerasBatches(keras.utils.PyDataset):
+    def __init__(self, batch=32, **kwargs):
+        super().__init__(**kwargs)
+        self.batch = batch
+
+    def __len__(self):
+        return -(-len(X) // self.batch)
+
+    def __getitem__(self, i):
+        return X[i * self.batch:(i + 1) * self.batch], Y[i * self.batch:(i + 1) * self.batch]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_pydataset_trains_as_in_keras(workers):
+    ours, theirs = models()
+    data = Batches(workers=workers)
+    got = ours.fit(data, epochs=3, shuffle=False, verbose=0,
+                   validation_data=Batches(48)).history
+    with jax.numpy_rank_promotion("allow"):
+        want = theirs.fit(KerasBatches(), epochs=3, shuffle=False, verbose=0,
+                          validation_data=KerasBatches(48)).history
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=2e-4, atol=1e-6, err_msg=key)
+    assert data.ends == 3
+    shuffled = models()[0].fit(Batches(), epochs=2, verbose=0).history  # batch order shuffled
+    assert np.isfinite(shuffled["loss"]).all()
+
+
+def test_image_folders_train_a_model(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(["cats", "dogs"]):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            pixels = (rng.random((10, 12, 3)) * 80 + 120 * k).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
+    data = cornu.utils.image_dataset_from_directory(tmp_path, image_size=(8, 8), batch_size=4,
+                                                    seed=1, verbose=False)
+    assert data.class_names == ["cats", "dogs"]
+    model = cornu.Sequential([cornu.Input((8, 8, 3)), cornu.layers.Flatten(),
+                              cornu.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(data, epochs=2, verbose=0).history
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+    assert model.predict(data, verbose=0).shape == (12, 2)
