@@ -46,6 +46,22 @@ class KerasTensor:
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    # operators, as Keras' KerasTensor: each records a cornu.ops call in the model
+    def __add__(self, other): return _ops().add(self, other)  # noqa: E704
+    def __radd__(self, other): return _ops().add(other, self)  # noqa: E704
+    def __sub__(self, other): return _ops().subtract(self, other)  # noqa: E704
+    def __rsub__(self, other): return _ops().subtract(other, self)  # noqa: E704
+    def __mul__(self, other): return _ops().multiply(self, other)  # noqa: E704
+    def __rmul__(self, other): return _ops().multiply(other, self)  # noqa: E704
+    def __truediv__(self, other): return _ops().divide(self, other)  # noqa: E704
+    def __rtruediv__(self, other): return _ops().divide(other, self)  # noqa: E704
+    def __matmul__(self, other): return _ops().matmul(self, other)  # noqa: E704
+    def __rmatmul__(self, other): return _ops().matmul(other, self)  # noqa: E704
+    def __pow__(self, other): return _ops().power(self, other)  # noqa: E704
+    def __neg__(self): return _ops().negative(self)  # noqa: E704
+    def __abs__(self): return _ops().absolute(self)  # noqa: E704
+    def __getitem__(self, key): return _ops()._OPERATORS["getitem"](self, key)  # noqa: E704
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -53,6 +69,12 @@ class KerasTensor:
             f"A KerasTensor is symbolic: it has no '{name}'. Wrap computations in a layer "
             "(a Layer subclass), or call the model "
             "on arrays.")
+
+
+def _ops() -> Any:
+    from cornu import ops
+
+    return ops
 
 
 def _is_tensor(value: Any) -> bool:

@@ -522,3 +522,46 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+# -- symbolic tensors: an op called on KerasTensors records an OpLayer call (functional
+# code such as `ops.concatenate([a, b])` or `x[:, 0]` between layers, as in Keras)
+def _getitem(x, key):
+    return x[key]
+
+
+_OPERATORS = {"getitem": _getitem}
+_NOT_SYMBOLIC = {"shape", "is_tensor", "dtype", "convert_to_numpy", "cond", "fori_loop",
+                 "map", "scan", "switch", "while_loop", "vectorized_map", "custom_gradient",
+                 "associative_scan"}
+
+
+def _symbolic(name, fn):
+    import builtins
+    import functools
+
+    import jax as _jax
+
+    from cornu.layers.keras_tensor import KerasTensor
+
+    def is_symbolic(t):
+        return isinstance(t, KerasTensor)
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        # (builtins: this module's own `any` is keras.ops.any)
+        if builtins.any(is_symbolic(t) for t in _jax.tree.leaves((args, kwargs),
+                                                                is_leaf=is_symbolic)):
+            from cornu.layers.op_layer import OpLayer
+
+            return OpLayer(name, name=None)(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    return op
+
+
+for _name in __all__:
+    if _name not in _NOT_SYMBOLIC and callable(globals().get(_name)):
+        globals()[_name] = _symbolic(_name, globals()[_name])
+_OPERATORS = {name: _symbolic(name, fn) for name, fn in _OPERATORS.items()}
+del _name
