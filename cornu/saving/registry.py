@@ -513,7 +513,10 @@ def model_entry(model: Model) -> dict[str, Any]:
     Keras' form {"module", "class_name", "config", "registered_name", "build_config"}: its
     get_config(), and the input shapes that build it again."""
     class_name = model_class_name(model)
-    config = model.get_config()
+    try:
+        config = model.get_config()
+    except NotImplementedError as exc:
+        raise CornuFileError(f"Cannot save model '{model.name}': {exc}") from exc
     if not isinstance(config, dict):
         raise CornuFileError(f"Cannot save model '{model.name}': its get_config() returned "
                              f"a {type(config).__name__}, not a dict.")

@@ -376,3 +376,30 @@ def test_deserialize_refuses_what_it_cannot_make_safely():
             "registered_name": "Dense"}
     with pytest.raises(ValueError, match="'Dense' \\(module 'evil'\\)"):
         cornu.saving.deserialize_keras_object(evil)
+
+
+def test_subclassed_model_to_json_and_back():
+    model = Stack([3, 2])
+    model(X[:1])
+    text = model.to_json()
+    assert json.loads(text)["build_config"] == {"input_shape": [None, 6]}
+    with pytest.raises(CornuFileError, match=f"unknown model class 'Stack'.*{FIXES}"):
+        cornu.models.model_from_json(text)
+    again = cornu.models.model_from_json(text, custom_objects={"Stack": Stack})
+    assert type(again) is Stack and again.count_params() == model.count_params()
+
+
+def test_subclassed_model_without_get_config_is_refused_at_save(tmp_path):
+    class NoConfig(cornu.Model):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(units)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = NoConfig(2)
+    model(X[:1])
+    with pytest.raises(CornuFileError, match="NoConfig.*get_config"):
+        model.save(tmp_path / "m.cornu")
+    assert list(tmp_path.iterdir()) == []
