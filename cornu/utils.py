@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from cornu._registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+)
 from cornu.data.image_dataset import image_dataset_from_directory
 from cornu.data.image_utils import array_to_img, img_to_array, load_img, save_img
 from cornu.data.labels import normalize, to_categorical
@@ -23,6 +30,11 @@ def clear_session() -> None:
 
 
 __all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
     "PyDataset",
     "Sequence",
     "array_to_img",

@@ -230,6 +230,8 @@ class Variable:
                 break
         else:
             value = self._value
+        if isinstance(value, jax.ShapeDtypeStruct):  # abstract (a model planned from a
+            value = jnp.zeros(value.shape, value.dtype)  # file): read by a trace building it
         cast = _autocast_dtype()
         if cast is not None and self.autocast and jnp.issubdtype(self.dtype, jnp.floating) \
                 and jnp.dtype(cast) != self.dtype:

@@ -1175,10 +1175,7 @@ class Model(Layer):
 
         from cornu.saving import registry
 
-        config = self.get_config()
-        registry.name_classes(config, self)
-        return json.dumps({"class_name": registry.model_class_name(self), "config": config},
-                          **kwargs)
+        return json.dumps(registry.model_entry(self), **kwargs)
 
     # -- Keras' batch-level and stateless API ------------------------------------------------
     def stateless_call(self, trainable_variables: Sequence[Any],

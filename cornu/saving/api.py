@@ -112,12 +112,12 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
             "'model.weights.safetensors') for weights alone)")
     _require_built(model, "save")
     class_name = registry.model_class_name(model)
-    config = model.get_config()
-    registry.name_classes(config, model)
-    model_entry = {"class_name": class_name, "config": config}
+    model_entry = registry.model_entry(model)
     # refuse now what load_model would refuse later: the config must rebuild these weights
+    # (the model's own classes stand for the custom_objects or registration a load needs)
     plan = registry.plan_model(jsonio.parse(jsonio.dumps(model_entry, "the model config")),
-                               None, f"Cannot save: the config of model '{model.name}'")
+                               registry.classes_of(model),
+                               f"Cannot save: the config of model '{model.name}'")
     expected = tensors.expected_weights(model.layers, *model.weight_trees())
     rebuilt = tensors.expected_weights(plan.model.layers, *plan.model.weight_trees())
     if tensors.shapes(rebuilt) != tensors.shapes(expected):

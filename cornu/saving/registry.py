@@ -8,10 +8,12 @@ imported by a name read from a file.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from cornu import _registration
 from cornu.layers.base import Layer
 from cornu.saving.errors import CornuFileError
 
@@ -19,14 +21,17 @@ if TYPE_CHECKING:
     from cornu.models.model import Model
 
 __all__ = [
-    "ModelPlan", "build_model", "class_name_of", "find_object", "layer_class",
-    "model_class_name", "plan_model", "register_keras_serializable", "register_layer",
-    "registered_name",
+    "ModelPlan", "build_model", "class_entry", "class_name_of", "classes_of", "custom_lookup",
+    "find_object", "layer_class", "model_class_name", "model_entry", "plan_model",
+    "register_keras_serializable", "register_layer", "registered_name",
 ]
 
 L = TypeVar("L", bound=type[Layer])
 Builder = Callable[[Mapping[str, Any], Mapping[str, Any] | None, str], "Model"]
-_CUSTOM: dict[str, type[Layer]] = {}
+#: Keras' global custom objects: registered name -> class or function
+_GLOBAL = _registration.GLOBAL_CUSTOM_OBJECTS
+#: modules whose classes a file may name by class name alone (cornu's own, or Keras')
+_OWN_MODULES = ("cornu", "keras")
 
 
 def _builtin() -> dict[str, type[Layer]]:
@@ -38,6 +43,30 @@ def _builtin() -> dict[str, type[Layer]]:
         if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
             found[name] = obj
     return found
+
+
+def _is_layer_class(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, Layer)
+
+
+def _custom_layers() -> dict[str, type[Layer]]:
+    return {k: v for k, v in _GLOBAL.items() if isinstance(k, str) and _is_layer_class(v)}
+
+
+def _store(key: str, obj: Any) -> None:
+    old = _GLOBAL.get(key)
+    same = old is obj or old is not None and (
+        getattr(old, "__module__", None), getattr(old, "__qualname__", None)) == (
+        getattr(obj, "__module__", None), getattr(obj, "__qualname__", None))
+    if old is not None and not same:  # not a notebook cell run again
+        what = "A layer" if _is_layer_class(obj) else "An object"
+        raise ValueError(f"{what} is already registered as '{key}' ({old.__module__}."
+                         f"{old.__qualname__}). Pass a different package or name to tell "
+                         "them apart.")
+    if old is not None:
+        _registration.GLOBAL_CUSTOM_NAMES.pop(old, None)
+    _GLOBAL[key] = obj
+    _registration.GLOBAL_CUSTOM_NAMES[obj] = key
 
 
 @overload
@@ -55,7 +84,7 @@ def register_layer(cls: Any = None, *, name: str | None = None) -> Any:
     """
 
     def register(layer_cls: L) -> L:
-        if not (isinstance(layer_cls, type) and issubclass(layer_cls, Layer)):
+        if not _is_layer_class(layer_cls):
             raise TypeError("register_layer decorates a subclass of cornu.layers.Layer. "
                             f"Received: {layer_cls!r}")
         key = layer_cls.__name__ if name is None else name
@@ -64,76 +93,75 @@ def register_layer(cls: Any = None, *, name: str | None = None) -> Any:
         if key in _builtin():
             raise ValueError(f"'{key}' is a built-in cornu layer; register {layer_cls.__name__}"
                              " under another name, e.g. register_layer(name='my_pkg>Dense').")
-        old = _CUSTOM.get(key)
-        same = old is not None and (old.__module__, old.__qualname__) == (
-            layer_cls.__module__, layer_cls.__qualname__)  # a notebook cell run again
-        if old is not None and not same:
-            raise ValueError(f"A layer is already registered as '{key}' ({old.__module__}."
-                             f"{old.__qualname__}). Pass register_layer(name=...) to tell "
-                             "them apart.")
-        _CUSTOM[key] = layer_cls
+        _store(key, layer_cls)
         return layer_cls
 
     return register if cls is None else register(cls)
 
 
-def _known(custom_objects: Mapping[str, Any] | None) -> dict[str, type[Layer]]:
-    if custom_objects is not None and not isinstance(custom_objects, Mapping):
-        raise TypeError("custom_objects must be a dict {'Name': Class}. Received: "
-                        f"custom_objects={custom_objects!r}")
-    known = {**_CUSTOM, **_builtin()}
-    for key, obj in (custom_objects or {}).items():
-        if isinstance(obj, type) and issubclass(obj, Layer):  # losses, metrics: elsewhere
-            known[key] = obj
-    return known
-
-
 def register_keras_serializable(package: str = "Custom", name: str | None = None):
-    """Keras' decorator: files record the class as 'package>name' (name: the class name),
-    and load_model finds it there. Layers, models, losses and metrics may be registered."""
+    """Keras' decorator: files record the class or function as 'package>name' (name: its
+    own name), and load_model finds it there. Layers, models, losses, metrics and
+    functions (activations, losses) may be registered."""
     if isinstance(package, type):  # used without parentheses
         return register_keras_serializable()(package)
     if not isinstance(package, str) or not package or ">" in package:
         raise ValueError(f"package must be a non-empty string without '>'. Received: "
                          f"package={package!r}")
 
-    def register(cls: Any) -> Any:
-        key = f"{package}>{name or cls.__name__}"
-        if isinstance(cls, type) and issubclass(cls, Layer):
-            return register_layer(cls, name=key)
-        old = _OBJECTS.get(key)
-        if old is not None and (old.__module__, old.__qualname__) != (
-                cls.__module__, cls.__qualname__):
-            raise ValueError(f"An object is already registered as '{key}'.")
-        _OBJECTS[key] = cls
-        return cls
+    def register(obj: Any) -> Any:
+        key = f"{package}>{name or obj.__name__}"
+        if _is_layer_class(obj):
+            return register_layer(obj, name=key)
+        if isinstance(obj, type) and not hasattr(obj, "get_config"):
+            raise ValueError("Cannot register a class that does not have a get_config() "
+                             f"method. Received: {obj!r}")
+        if not callable(obj):
+            raise TypeError(f"register_keras_serializable decorates a class or a function. "
+                            f"Received: {obj!r}")
+        _store(key, obj)
+        return obj
 
     return register
 
 
-_OBJECTS: dict[str, Any] = {}
+def _known(custom_objects: Mapping[str, Any] | None) -> dict[str, type[Layer]]:
+    _check_custom(custom_objects)
+    known = {**_custom_layers(), **_builtin()}
+    for key, obj in {**_registration.scope_objects(), **(custom_objects or {})}.items():
+        if _is_layer_class(obj):  # losses, metrics: elsewhere
+            known[key] = obj
+    return known
+
+
+def _check_custom(custom_objects: Any) -> None:
+    if custom_objects is not None and not isinstance(custom_objects, Mapping):
+        raise TypeError("custom_objects must be a dict {'Name': Class}. Received: "
+                        f"custom_objects={custom_objects!r}")
 
 
 def registered_name(obj: Any) -> str | None:
     """The key a registered class (or an instance's class) was registered under."""
-    cls = obj if isinstance(obj, type) or callable(obj) and not hasattr(obj, "__dict__") \
-        else type(obj)
-    for table in (_CUSTOM, _OBJECTS):
-        for key, known in table.items():
-            if known is cls or known is obj:
-                return key
-    return None
+    key = _registration.registered_key(obj)
+    if key is None and not isinstance(obj, type) and not _is_function(obj):
+        key = _registration.registered_key(type(obj))
+    return key
+
+
+def _is_function(obj: Any) -> bool:
+    return callable(obj) and hasattr(obj, "__name__") and not hasattr(obj, "get_config")
 
 
 def custom_lookup(custom_objects: Mapping[str, Any] | None) -> dict[str, Any]:
     """The objects a file may name besides cornu's own: the registered ones (by their
-    registered name and by their class name) and those passed in custom_objects, which
-    take precedence."""
+    registered name and by their class name), those of the active custom_object_scope,
+    and those passed in custom_objects, which take precedence."""
     table: dict[str, Any] = {}
-    for key, obj in (*_OBJECTS.items(), *_CUSTOM.items()):
-        table.setdefault(key.split(">")[-1], obj)
-        table[key] = obj
-    for key, obj in (custom_objects or {}).items():
+    for key, obj in _GLOBAL.items():
+        if isinstance(key, str):
+            table.setdefault(key.split(">")[-1], obj)
+            table[key] = obj
+    for key, obj in {**_registration.scope_objects(), **(custom_objects or {})}.items():
         table[key] = obj
         if isinstance(key, str):
             table[key.split(">")[-1]] = obj
@@ -141,61 +169,103 @@ def custom_lookup(custom_objects: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def find_object(class_name: Any, custom_objects: Mapping[str, Any] | None) -> Any:
-    """A registered or passed (custom_objects) class or function by the name a file
-    records, or None. Nothing is imported by that name."""
-    if not isinstance(class_name, str):
-        return None
-    objects = dict(custom_objects or {})
-    if class_name in objects:
-        return objects[class_name]
-    short = class_name.split(">")[-1]
-    if short in objects:
-        return objects[short]
-    return _OBJECTS.get(class_name) or _CUSTOM.get(class_name)
+    """A registered, scoped or passed (custom_objects) class or function by the name a
+    file records, or None. Nothing is imported by that name."""
+    return _registration.lookup(class_name, custom_objects)
+
+
+def _own_module(module: Any) -> bool:
+    return module is None or isinstance(module, str) and (
+        module in _OWN_MODULES or module.startswith(tuple(m + "." for m in _OWN_MODULES)))
+
+
+def _fix(class_name: Any, kind: str) -> str:
+    short = class_name.split(">")[-1] if isinstance(class_name, str) else "Name"
+    short = short if short.isidentifier() else "Name"
+    return (f"A custom {kind} must be known before loading: pass "
+            f"custom_objects={{'{short}': {short}}} to load_model (or load within "
+            "cornu.saving.custom_object_scope), or decorate its class with "
+            "@cornu.saving.register_keras_serializable().")
 
 
 def layer_class(class_name: Any, custom_objects: Mapping[str, Any] | None = None,
-                where: str = "the file") -> type[Layer]:
-    """The class a config names, or a CornuFileError that lists the known ones."""
+                where: str = "the file", registered: Any = None,
+                module: Any = None) -> type[Layer]:
+    """The class a config names, or a CornuFileError that names it and the fix. The
+    registered name (Keras' `registered_name`) and then the class name are looked up in
+    custom_objects, the active custom_object_scope and the registered classes; then, for
+    classes of cornu's (or Keras') own modules, among cornu's layers."""
     known = _known(custom_objects)
-    passed = {k: v for k, v in (custom_objects or {}).items()
-              if isinstance(v, type) and issubclass(v, Layer)}
-    if isinstance(class_name, str):  # custom_objects first (by full or class name), as Keras
-        for key in (class_name, class_name.split(">")[-1]):
-            if key in passed:
-                return passed[key]
-    if isinstance(class_name, str) and class_name in known:
-        return known[class_name]
-    if isinstance(class_name, str) and class_name.split(">")[-1] in known and ">" in class_name:
-        return known[class_name.split(">")[-1]]
+    names = [n for n in (registered, class_name) if isinstance(n, str) and n]
+    found = _registration.lookup(names, custom_objects)
+    if _is_layer_class(found):
+        return found
+    if isinstance(class_name, str) and _own_module(module):
+        if class_name in known:
+            return known[class_name]
+    described = repr(class_name) if module is None or not isinstance(module, str) else \
+        f"{class_name!r} (module {module!r})"
+    if isinstance(registered, str) and registered != class_name:
+        described += f", registered as {registered!r},"
     raise CornuFileError(
-        f"{where} names an unknown layer class {class_name!r}. Known: "
-        f"{', '.join(sorted(known))}. A custom layer must be registered before loading: "
-        "decorate its class with @cornu.saving.register_keras_serializable(), or pass "
-        "custom_objects={'Name': Class}.")
+        f"{where} names an unknown layer class {described} which is neither one of cornu's "
+        f"layers nor registered nor in custom_objects. {_fix(class_name, 'layer')} Known: "
+        f"{', '.join(sorted(known))}.")
 
 
 _MODEL_CLASSES = ("Sequential", "Functional")
 
 
-def class_name_of(layer: Layer) -> str:
-    """The name a file records for `layer`'s class (refuses classes load could not find)."""
+def class_entry(layer: Layer) -> dict[str, Any]:
+    """What a file records for `layer`'s class: the class name of cornu's own layers, and
+    for any other class, Keras' module, class_name and registered_name (its registered
+    name, else the class name: loading needs it registered or in custom_objects)."""
     cls = type(layer)
-    for key, known in {**_CUSTOM, **_builtin(), **_model_classes()}.items():
+    for key, known in {**_builtin(), **_model_classes()}.items():
         if known is cls:
-            return key
-    raise CornuFileError(
-        f"Cannot save: layer '{layer.name}' is a {cls.__module__}.{cls.__qualname__}, which "
-        "cornu.saving does not know, so load_model could not rebuild it. Decorate the class "
-        "with @cornu.saving.register_keras_serializable().")
+            return {"class_name": key}
+    key = _registration.registered_key(cls)
+    if key is not None and ">" not in key:  # register_layer(name=...) without a package
+        return {"class_name": key}
+    return {"module": cls.__module__, "class_name": cls.__name__,
+            "registered_name": key or cls.__name__}
+
+
+def class_name_of(layer: Layer) -> str:
+    """The name a file records for `layer`'s class (its registered name, if any)."""
+    entry = class_entry(layer)
+    return entry.get("registered_name") or entry["class_name"]
+
+
+def classes_of(model: Layer) -> dict[str, type]:
+    """The classes of `model` and its layers (nested ones too), by the names a config
+    records: what loading the model in this process would take as custom_objects."""
+    found: dict[str, type] = {}
+    for layer in model._flatten_layers(include_self=True):
+        entry = class_entry(layer)
+        for key in (entry["class_name"], entry.get("registered_name")):
+            if key is not None:
+                found.setdefault(key, type(layer))
+        for value in vars(layer).values():  # functions it holds (activations): by name
+            if inspect.isfunction(value):
+                found.setdefault(_registration.registered_key(value) or value.__name__, value)
+    return found
 
 
 def name_classes(config: dict[str, Any], model: Model) -> None:
-    """Put the registered class names into a model config's layer entries (nested models'
-    configs too)."""
-    for entry, layer in zip(config["layers"], model.layers, strict=True):
-        entry["class_name"] = class_name_of(layer)
-        if entry["class_name"] in _MODEL_CLASSES:
+    """Put the class names into a model config's layer entries (nested models' configs
+    too), in Keras' order: module, class_name, config, registered_name, then the rest."""
+    for i, (entry, layer) in enumerate(zip(config["layers"], model.layers, strict=True)):
+        names = class_entry(layer)
+        rest = {k: v for k, v in entry.items() if k not in ("class_name", "config", "module",
+                                                             "registered_name")}
+        config["layers"][i] = entry = {
+            **({"module": names["module"]} if "module" in names else {}),
+            "class_name": names["class_name"], "config": entry["config"],
+            **({"registered_name": names["registered_name"]}
+               if "registered_name" in names else {}),
+            **rest}
+        if entry["class_name"] in _MODEL_CLASSES and "module" not in entry:
             name_classes(entry["config"], layer)
 
 
@@ -218,9 +288,12 @@ def _make_layer(entry: Any, custom_objects: Mapping[str, Any] | None, here: str)
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
         raise CornuFileError(f"{here}: expected {{'class_name': ..., 'config': {{...}}}}.")
     class_name = entry.get("class_name")
-    if class_name in _MODEL_CLASSES:
+    if class_name in _MODEL_CLASSES and _own_module(entry.get("module")):
         return _MODELS[class_name](entry["config"], custom_objects, here)
-    cls = layer_class(class_name, custom_objects, here)
+    cls = layer_class(class_name, custom_objects, here, entry.get("registered_name"),
+                      entry.get("module"))
+    if _is_model_class(cls) and "build_config" in entry:
+        return _build_subclassed(cls, entry, custom_objects, here)
     layer = _call(f"{here} ({class_name}) cannot be made from its config", cls.from_config,
                   dict(entry["config"]))
     if not isinstance(layer, Layer):
@@ -375,28 +448,145 @@ def _model_classes() -> dict[str, type]:
     return {"Sequential": Sequential, "Functional": Functional}
 
 
+def _is_model_class(obj: Any) -> bool:
+    from cornu.models.model import Model
+
+    return isinstance(obj, type) and issubclass(obj, Model)
+
+
+def _is_subclassed(model: Any) -> bool:
+    """A model whose class is neither Sequential nor Functional (nor made from them)."""
+    from cornu.models.functional import Functional
+    from cornu.models.sequential import Sequential
+
+    return not isinstance(model, Functional | Sequential)
+
+
 def model_class_name(model: Model) -> str:
     """The name a file records for the model's class (only classes plan_model rebuilds)."""
     for key, cls in _model_classes().items():
         if type(model) is cls:
             return key
-    raise CornuFileError(f"Cannot save a {type(model).__qualname__} as a .cornu file: cornu "
-                         f"files hold {', '.join(_MODELS)} models (a subclassed model's code "
-                         "cannot be rebuilt from a file). Use model.save_weights(...) and "
-                         "make the model in code to load them.")
+    if _is_subclassed(model):
+        return class_name_of(model)
+    raise CornuFileError(f"Cannot save a {type(model).__qualname__} as a .cornu file: it is a "
+                         "subclass of Sequential or of a functional Model, which cornu files "
+                         "do not hold yet. Use model.save_weights(...) and make the model in "
+                         "code to load them.")
+
+
+def _shapes_config(shapes: Any) -> Any:
+    """Build shapes as JSON: lists, the batch axis unknown (None)."""
+    if isinstance(shapes, tuple | list) and all(
+            d is None or isinstance(d, int) for d in shapes):
+        return [None, *(None if d is None else int(d) for d in list(shapes)[1:])] \
+            if shapes else []
+    if isinstance(shapes, tuple | list):
+        return [_shapes_config(s) for s in shapes]
+    if isinstance(shapes, dict):
+        return {str(k): _shapes_config(v) for k, v in shapes.items()}
+    raise CornuFileError(f"Cannot save: the model's input shapes {shapes!r} are not shapes.")
+
+
+def _shapes_from_config(value: Any, where: str, depth: int = 0) -> Any:
+    """A build_config's input_shape as the model's build takes it (tuples), checked."""
+    def dim(d: Any) -> bool:
+        return d is None or isinstance(d, int) and not isinstance(d, bool) and 0 < d < 2**31
+
+    if depth > 8:
+        raise CornuFileError(f"{where}: build_config input_shape is nested too deeply.")
+    if isinstance(value, list) and len(value) <= 64 and all(dim(d) for d in value):
+        return tuple(value)
+    if isinstance(value, list) and 0 < len(value) <= 1024:
+        return [_shapes_from_config(v, where, depth + 1) for v in value]
+    if isinstance(value, dict) and 0 < len(value) <= 1024 and all(
+            isinstance(k, str) for k in value):
+        return {k: _shapes_from_config(v, where, depth + 1) for k, v in value.items()}
+    raise CornuFileError(f"{where}: build_config input_shape must be a shape (a list of "
+                         f"positive integers or null), or a list or dict of them. Received: "
+                         f"{value!r}"[:2000])
+
+
+def model_entry(model: Model) -> dict[str, Any]:
+    """What a file (or to_json) records for a model: {"class_name", "config"} with its
+    layers' classes named, for Sequential and functional models; for a subclassed model,
+    Keras' form {"module", "class_name", "config", "registered_name", "build_config"}: its
+    get_config(), and the input shapes that build it again."""
+    class_name = model_class_name(model)
+    try:
+        config = model.get_config()
+    except NotImplementedError as exc:
+        raise CornuFileError(f"Cannot save model '{model.name}': {exc}") from exc
+    if not isinstance(config, dict):
+        raise CornuFileError(f"Cannot save model '{model.name}': its get_config() returned "
+                             f"a {type(config).__name__}, not a dict.")
+    if not _is_subclassed(model):
+        registry_config = dict(config)
+        name_classes(registry_config, model)
+        return {"class_name": class_name, "config": registry_config}
+    names = class_entry(model)
+    entry = {"module": names.get("module", type(model).__module__),
+             "class_name": names["class_name"], "config": config,
+             "registered_name": names.get("registered_name", names["class_name"])}
+    shapes = model._build_shapes
+    if shapes is not None:
+        entry["build_config"] = {"input_shape": _shapes_config(shapes)}
+    return entry
+
+
+def _build_subclassed(cls: type, entry: Mapping[str, Any],
+                      custom_objects: Mapping[str, Any] | None, where: str) -> Model:
+    """A subclassed model, as Keras rebuilds one: `cls.from_config(config)` (its own
+    classmethod, with custom_objects in scope), then `build(input_shape)` on the saved
+    input shapes, which creates its weights."""
+    from cornu.models.model import Model
+
+    name = entry.get("class_name")
+    build = entry.get("build_config")
+    shapes = None
+    if build is not None:
+        if not isinstance(build, dict) or "input_shape" not in build:
+            raise CornuFileError(f"{where} ({name}): build_config must hold input_shape.")
+        shapes = _shapes_from_config(build["input_shape"], f"{where} ({name})")
+    with _registration.custom_object_scope(dict(custom_objects or {})):
+        model = _call(f"{where} ({name}) cannot be made from its config", cls.from_config,
+                      dict(entry["config"]))
+        if not isinstance(model, Model):
+            raise CornuFileError(f"{where}: {name}.from_config did not return a model.")
+        if shapes is not None and not model.built:
+            _call(f"{where} ({name}) cannot be built on input shape {shapes}", model.build,
+                  shapes)
+            object.__setattr__(model, "built", True)
+    return model
 
 
 def build_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str) -> Model:
-    """The model of `{"class_name": "Sequential" or "Functional", "config": {...}}`, with
-    fresh weights (Model.from_config, model_from_json, clone_model)."""
+    """The model of `{"class_name": ..., "config": {...}}` with fresh weights (load_model,
+    Model.from_config, model_from_json, clone_model): Sequential and functional graphs
+    layer by layer; a subclassed model from its class, which must be registered or in
+    custom_objects (or the active custom_object_scope)."""
+    _check_custom(custom_objects)
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
         raise CornuFileError(f"{where}: expected {{'class_name': ..., 'config': ...}}.")
-    builder = _MODELS.get(entry.get("class_name")) if isinstance(
-        entry.get("class_name"), str) else None
-    if builder is None:
-        raise CornuFileError(f"{where} names an unknown model class {entry.get('class_name')!r}."
-                             f" Known: {', '.join(_MODELS)}.")
-    return builder(entry["config"], custom_objects, where)
+    class_name = entry.get("class_name")
+    with _registration.custom_object_scope(dict(custom_objects or {})):
+        if isinstance(class_name, str) and class_name in _MODELS and \
+                _own_module(entry.get("module")):
+            return _MODELS[class_name](entry["config"], custom_objects, where)
+        names = [n for n in (entry.get("registered_name"), class_name)
+                 if isinstance(n, str) and n]
+        cls = _registration.lookup(names, custom_objects)
+        if _is_model_class(cls) and not issubclass(cls, tuple(_model_classes().values())):
+            return _build_subclassed(cls, entry, custom_objects, where)
+    known = sorted({*_MODELS, *(k for k, v in custom_lookup(custom_objects).items()
+                                if _is_model_class(v))})
+    module = entry.get("module")
+    described = repr(class_name) if not isinstance(module, str) else \
+        f"{class_name!r} (module {module!r})"
+    raise CornuFileError(f"{where} names an unknown model class {described}: it is neither "
+                         f"Sequential nor Functional, nor a registered model class, nor in "
+                         f"custom_objects. {_fix(class_name, 'model')} Known: "
+                         f"{', '.join(known)}.")
 
 
 def plan_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str) -> ModelPlan:

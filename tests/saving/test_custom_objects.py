@@ -50,17 +50,26 @@ def test_registered_with_a_package_round_trips(tmp_path):
 
 
 def test_custom_objects_by_class_name_and_refusal_naming_the_class(tmp_path):
+    """As Keras: an unregistered layer is saved by name; loading it needs custom_objects."""
     unregistered = type("LocalScale", (Scale,), {})
     model = model_with(unregistered)
-    with pytest.raises(CornuFileError, match="LocalScale.*register_keras_serializable"):
-        model.save(tmp_path / "m.cornu")
+    model.save(tmp_path / "m.cornu")
+    with pytest.raises(CornuFileError, match="LocalScale.*custom_objects.*"
+                                             "register_keras_serializable"):
+        cornu.saving.load_model(tmp_path / "m.cornu")
+    loaded = cornu.saving.load_model(tmp_path / "m.cornu",
+                                     custom_objects={"LocalScale": unregistered})
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     model.save_weights(tmp_path / "m.weights.safetensors")  # weights need no class
     again = model_with(unregistered)
     again.load_weights(tmp_path / "m.weights.safetensors")
     for a, b in zip(again.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(CornuFileError, match="LocalScale"):
-        model.to_json()
+        cornu.models.model_from_json(model.to_json())
+    assert type(cornu.models.model_from_json(
+        model.to_json(), custom_objects={"LocalScale": unregistered}).layers[1]) is unregistered
 
 
 @cornu.saving.register_keras_serializable(package="tests")

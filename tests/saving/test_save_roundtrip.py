@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -277,14 +278,20 @@ def test_registered_custom_layer_round_trips(tmp_path):
     _assert_same_model(model, loaded)
 
 
-def test_unregistered_custom_layer_is_refused_at_save(tmp_path):
+def test_unregistered_custom_layer_saves_and_loads_only_with_custom_objects(tmp_path):
     class Unknown(Scale):
         pass
 
     model = cornu.Sequential([Dense(3, input_shape=(2,)), Unknown()])
-    with pytest.raises(CornuFileError, match="register_keras_serializable"):
-        model.save(tmp_path / "m.cornu")
-    assert list(tmp_path.iterdir()) == []
+    path = tmp_path / "m.cornu"
+    model.save(path)
+    entry = json.loads(members(path)["config.json"])["model"]["config"]["layers"][1]
+    assert (entry["module"], entry["class_name"], entry["registered_name"]) == (
+        __name__, "Unknown", "Unknown")
+    with pytest.raises(CornuFileError, match="'Unknown'.*custom_objects={'Unknown': Unknown}"
+                                             ".*register_keras_serializable"):
+        load_model(path)
+    _assert_same_model(model, load_model(path, custom_objects={"Unknown": Unknown}))
 
 
 def test_custom_objects_and_registered_names(tmp_path):
