@@ -51,6 +51,7 @@ from cornu.metrics.confusion_metrics import (
     TrueNegatives,
     TruePositives,
 )
+from cornu.metrics.f_score_metrics import F1Score, FBetaScore
 from cornu.metrics.probabilistic_metrics import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -97,6 +98,8 @@ __all__ = [
     "CategoricalHinge",
     "CosineSimilarity",
     "FalseNegatives",
+    "F1Score",
+    "FBetaScore",
     "FalsePositives",
     "Hinge",
     "KLDivergence",
@@ -161,6 +164,7 @@ _CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
     Poisson, Hinge, SquaredHinge, CategoricalHinge,
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC,
     PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+    FBetaScore, F1Score,
 )}
 
 #: compile()'s metric names (Keras' names; matched ignoring case, spaces, '-' and '_').

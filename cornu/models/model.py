@@ -345,6 +345,9 @@ class Model(Layer):
                 raise ValueError(f"loss gives no loss for output '{name}'.")
             loss = losses.get(loss_list[k])
             metric_objs = tuple(metrics_get(m, loss, shapes[k][-1]) for m in metric_lists[k])
+            for metric in metric_objs:  # per-class variables (F1Score), before any step
+                if hasattr(metric, "build_for_output"):
+                    metric.build_for_output(tuple(shapes[k]))
             seen = [m.name for m in metric_objs]
             if len(set(seen)) != len(seen) or "loss" in seen:
                 raise ValueError(f"metrics must have distinct names other than 'loss'. "
