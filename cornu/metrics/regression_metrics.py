@@ -193,6 +193,11 @@ class R2Score(Metric):
         self.count = self.add_variable(shape=columns, initializer="zeros", name="count")
         self._built = True
 
+    def build_for_output(self, output_shape: tuple) -> None:
+        """Make the per-column variables for a model output of this shape (compile)."""
+        if not self._built and len(output_shape) == 2 and output_shape[-1] is not None:
+            self._build(tuple(output_shape), tuple(output_shape))
+
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_true = as_array(y_true, self.dtype)
         y_pred = as_array(y_pred, self.dtype)

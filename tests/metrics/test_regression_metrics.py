@@ -165,3 +165,15 @@ def test_bad_arguments(make, argument):
 def test_r2_needs_2d_inputs():
     with pytest.raises(ValueError, match="R2Score expects 2D inputs"):
         metrics.R2Score().update_state(np.zeros(4), np.zeros(4))
+
+
+def test_r2_score_runs_inside_fit():
+    import cornu
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 3)).astype(np.float32)
+    y = x @ np.ones((3, 2), np.float32)
+    model = cornu.Sequential([cornu.Input((3,)), cornu.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse", metrics=[cornu.metrics.R2Score()])
+    history = model.fit(x, y, epochs=2, verbose=0).history
+    assert len(history["r2_score"]) == 2 and np.isfinite(history["r2_score"]).all()
