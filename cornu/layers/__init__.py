@@ -22,6 +22,7 @@ from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.layer_normalization import LayerNormalization
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
+from cornu.layers.normalization import Normalization
 from cornu.layers.reshape import Reshape
 
 
@@ -57,6 +58,7 @@ __all__ = [
     "KerasTensor",
     "Layer",
     "LayerNormalization",
+    "Normalization",
     "MaxPooling1D",
     "MaxPooling2D",
     "Reshape",

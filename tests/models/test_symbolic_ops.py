@@ -42,6 +42,6 @@ def test_ops_on_symbolic_tensors_predict_as_in_keras():
 def test_eager_ops_are_untouched_and_saving_such_a_graph_says_what_to_do(tmp_path):
     assert float(cornu.ops.mean(np.arange(4.0))) == 1.5
     model = build(cornu)
-    with pytest.raises(NotImplementedError, match="Wrap the computation in a Layer"):
+    with pytest.raises(cornu.saving.CornuFileError, match="Wrap the computation in a Layer"):
         model.save(tmp_path / "m.cornu")
     model.save_weights(tmp_path / "m.weights.safetensors")
