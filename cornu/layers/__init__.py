@@ -19,6 +19,7 @@ from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
+from cornu.layers.category_encoding import CategoryEncoding
 from cornu.layers.layer_normalization import LayerNormalization
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
@@ -57,6 +58,7 @@ __all__ = [
     "InputLayer",
     "KerasTensor",
     "Layer",
+    "CategoryEncoding",
     "LayerNormalization",
     "Normalization",
     "MaxPooling1D",
