@@ -6,6 +6,7 @@ from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
 from cornu.layers.base import Layer
 from cornu.layers.batch_normalization import BatchNormalization
+from cornu.layers.category_encoding import CategoryEncoding
 from cornu.layers.concatenate import Concatenate
 from cornu.layers.conv1d import Conv1D
 from cornu.layers.conv2d import Conv2D
@@ -19,7 +20,6 @@ from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
-from cornu.layers.category_encoding import CategoryEncoding
 from cornu.layers.layer_normalization import LayerNormalization
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D

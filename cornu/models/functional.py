@@ -210,7 +210,7 @@ class Functional(Model):
                 f"received {len(xs)} arrays. Pass a list with one array per input.")
         values: dict[int, Any] = {}
         for t, x in zip(self._inputs, xs, strict=True):
-            dtype = t.dtype
+            dtype = jax.dtypes.canonicalize_dtype(t.dtype)  # int64 is int32 without x64
             values[id(t)] = x.astype(dtype) if hasattr(x, "astype") and x.dtype != dtype else x
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
