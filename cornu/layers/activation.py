@@ -9,6 +9,7 @@ from cornu.layers.base import Layer
 
 
 class Activation(Layer):
+    supports_masking = True  # hands the input's mask on, as Keras
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

@@ -515,6 +515,12 @@ class Layer:
                                            is_leaf=lambda t: isinstance(t, KerasTensor))
         return outputs
 
+    # -- masks ----------------------------------------------------------------------------------
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """The mask of this layer's output: the input's mask when the layer supports
+        masking (keeps the time steps), else None. Embedding(mask_zero=True) makes one."""
+        return previous_mask if self.supports_masking else None
+
     # -- the symbolic API ---------------------------------------------------------------------
     @property
     def input(self) -> Any:
@@ -592,6 +598,18 @@ def _call_arguments(cls: type) -> frozenset[str]:
             found = found | {"training", "mask"}
         _ARGUMENTS[cls] = found
     return found
+
+
+def call_with_mask(layer: Layer, args: tuple, kwargs: dict, mask: Any) -> tuple[Any, Any]:
+    """(outputs, output mask): the layer called with `mask=` when its call takes one and
+    there is a mask (as Keras passes masks along a model), and the mask it hands on."""
+    if mask is not None and "mask" in _call_arguments(type(layer)) and "mask" not in kwargs:
+        kwargs = {**kwargs, "mask": mask}
+    outputs = layer(*args, **kwargs)
+    symbolic = any(isinstance(t, KerasTensor) for t in _leaves(args))
+    if symbolic or (mask is None and not getattr(layer, "_makes_masks", False)):
+        return outputs, None
+    return outputs, layer.compute_mask(args[0] if args else None, mask)
 
 
 def _is_array_like(value: Any) -> bool:

@@ -30,10 +30,18 @@ class BaseGlobalPooling(Layer):
             return (input_shape[0], *(1,) * self.rank, input_shape[-1])
         return (input_shape[0], input_shape[-1])
 
-    def call(self, x):
+    def call(self, x, mask=None):
         axes = tuple(range(1, 1 + self.rank))
+        if mask is not None and self.mode == "average" and self.rank == 1:
+            # the mean over the unmasked steps only, as Keras
+            weights = jnp.asarray(mask, x.dtype)[..., None]
+            total = jnp.sum(x * weights, axis=axes, keepdims=self.keepdims)
+            return total / jnp.sum(weights, axis=axes, keepdims=self.keepdims)
         reduce = jnp.max if self.mode == "max" else jnp.mean
         return reduce(x, axis=axes, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None  # the steps are pooled away
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "data_format": self.data_format,

@@ -21,6 +21,7 @@ from cornu.layers.base import Layer, Shape
 
 
 class BatchNormalization(Layer):
+    supports_masking = True  # hands the input's mask on, as Keras
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from cornu.layers.base import Layer
 
 
 class Dense(Layer):
+    supports_masking = True  # hands the input's mask on, as Keras
     def __init__(
         self,
         units: int | None = None,

@@ -16,6 +16,7 @@ from cornu.layers.base import Layer
 
 
 class Dropout(Layer):
+    supports_masking = True  # hands the input's mask on, as Keras
     def __init__(self, rate: float, noise_shape: tuple[int | None, ...] | None = None,
                  seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -33,11 +33,8 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_dim = _args.positive_int(input_dim, "input_dim")
         self.output_dim = _args.positive_int(output_dim, "output_dim")
-        if mask_zero:
-            raise NotImplementedError(
-                "mask_zero=True is not supported yet (cornu has no masking). Use "
-                "mask_zero=False, or pad with an index whose row the model can learn."
-            )
+        self.mask_zero = bool(mask_zero)
+        self._makes_masks = self.mask_zero
         self.embeddings_initializer = initializers.get(
             embeddings_initializer, "embeddings_initializer")
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer,
@@ -58,10 +55,17 @@ class Embedding(Layer):
         return jnp.take(self.embeddings.value, inputs.astype(jnp.int32), axis=0, mode="fill",
                         fill_value=jnp.nan)
 
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """With mask_zero=True, index 0 is padding: the steps where it stands are masked
+        (False) for the layers after this one, as in Keras."""
+        if not self.mask_zero:
+            return None
+        return jnp.asarray(inputs) != 0
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "mask_zero": False,
+            "mask_zero": self.mask_zero,
         }

@@ -107,8 +107,20 @@ class Node:
         return [t.layer._inbound_nodes[t._keras_history[1]] for t in self.inputs
                 if t._keras_history is not None]
 
-    def call(self, values: dict[int, Any]) -> Any:
-        """Run the layer on the values of its input tensors (by id)."""
+    def call(self, values: dict[int, Any], masks: dict[int, Any] | None = None
+             ) -> tuple[Any, Any]:
+        """(outputs, their mask): the layer run on the values of its input tensors (by
+        id), given the masks those tensors carry (Embedding(mask_zero=True) makes one)."""
+        from cornu.layers.base import call_with_mask
+
         args, kwargs = jax.tree.map(lambda t: values[id(t)] if _is_tensor(t) else t,
                                     (self.args, self.kwargs), is_leaf=_is_tensor)
-        return self.layer(*args, **kwargs)
+        mask = None
+        if masks:
+            first = self.args[0] if self.args else None
+            if _is_tensor(first):
+                mask = masks.get(id(first))
+            elif isinstance(first, list | tuple) and all(_is_tensor(t) for t in first):
+                found = [masks.get(id(t)) for t in first]
+                mask = found if any(m is not None for m in found) else None
+        return call_with_mask(self.layer, args, kwargs, mask)

@@ -17,6 +17,7 @@ from cornu.layers.base import Layer, Shape
 
 
 class LayerNormalization(Layer):
+    supports_masking = True  # hands the input's mask on, as Keras
 
     float32_compute = True
     weight_names = ("gamma", "beta")

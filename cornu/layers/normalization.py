@@ -22,6 +22,7 @@ _EPSILON = 1e-7  # Keras' backend epsilon
 
 
 class Normalization(Layer):
+    supports_masking = True  # hands the input's mask on, as Keras
     def __init__(self, axis: int | tuple[int, ...] | list[int] | None = -1, mean: Any = None,
                  variance: Any = None, invert: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

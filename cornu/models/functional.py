@@ -212,12 +212,15 @@ class Functional(Model):
         for t, x in zip(self._inputs, xs, strict=True):
             dtype = jax.dtypes.canonicalize_dtype(t.dtype)  # int64 is int32 without x64
             values[id(t)] = x.astype(dtype) if hasattr(x, "astype") and x.dtype != dtype else x
+        masks: dict[int, Any] = {}
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
                 continue
-            result = node.call(values)
+            result, mask = node.call(values, masks)
             for tensor, value in zip(node.flat_outputs, jax.tree.leaves(result), strict=True):
                 values[id(tensor)] = value
+                if mask is not None:
+                    masks[id(tensor)] = mask
         outs = [values[id(t)] for t in self._outputs]
         if isinstance(self._outputs_struct, Mapping):
             return dict(zip(self._outputs_struct, outs, strict=True))

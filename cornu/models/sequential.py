@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cornu.layers.base import Layer, unique_name
+from cornu.layers.base import Layer, call_with_mask, unique_name
 from cornu.layers.input_layer import Input, InputLayer, KerasTensor
 from cornu.models.model import Model
 
@@ -107,9 +107,9 @@ class Sequential(Model):
             self.build((None, *shapes[0][1:]))
 
     def call(self, inputs, training=None):
-        x = inputs
+        x, mask = inputs, None
         for layer in self._stack:  # `training` reaches the layers through the call context
-            x = layer(x)
+            x, mask = call_with_mask(layer, (x,), {}, mask)
         return x
 
     @property

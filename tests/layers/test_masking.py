@@ -1,0 +1,58 @@
+"""Embedding(mask_zero=True): the mask flows through Sequential and functional models to
+the layers that use it (GlobalAveragePooling1D), as in Keras 3."""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import numpy as np
+import pytest
+
+import cornu
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+keras = pytest.importorskip("keras")
+
+IDS = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 0, 0, 0, 0], [9, 8, 7, 6, 5, 4]], np.int32)
+
+
+def functional(lib):
+    inputs = lib.Input((6,), dtype="int32")
+    x = lib.layers.Embedding(10, 4, mask_zero=True)(inputs)
+    x = lib.layers.Dense(3, activation="relu")(x)
+    x = lib.layers.LayerNormalization()(x)
+    x = lib.layers.GlobalAveragePooling1D()(x)
+    return lib.Model(inputs, lib.layers.Dense(1)(x))
+
+
+def sequential(lib):
+    return lib.Sequential([lib.Input((6,), dtype="int32"),
+                           lib.layers.Embedding(10, 4, mask_zero=True),
+                           lib.layers.Dropout(0.1), lib.layers.GlobalAveragePooling1D(),
+                           lib.layers.Dense(1)])
+
+
+@pytest.mark.parametrize("build", [functional, sequential])
+def test_masked_models_predict_as_keras(build):
+    ours, theirs = build(cornu), build(keras)
+    theirs.set_weights(ours.get_weights())
+    with jax.numpy_rank_promotion("allow"):
+        want = theirs.predict(IDS, verbose=0)
+    np.testing.assert_allclose(ours.predict(IDS, verbose=0), want, rtol=1e-5, atol=1e-6)
+    # padding changes nothing: the masked mean ignores it
+    padded = ours.predict(np.pad(IDS, ((0, 0), (0, 0))), verbose=0)
+    np.testing.assert_allclose(padded, want, rtol=1e-5, atol=1e-6)
+    ours.compile(optimizer="adam", loss="mse")
+    assert np.isfinite(ours.fit(IDS, np.ones((3, 1)), epochs=1, verbose=0).history["loss"]).all()
+
+
+def test_the_mask_is_the_nonzero_indices_and_is_saved(tmp_path):
+    layer = cornu.layers.Embedding(10, 2, mask_zero=True)
+    np.testing.assert_array_equal(np.asarray(layer.compute_mask(IDS)), IDS != 0)
+    assert cornu.layers.Embedding(10, 2).compute_mask(IDS) is None
+    model = sequential(cornu)
+    model.save(tmp_path / "m.cornu")
+    loaded = cornu.models.load_model(tmp_path / "m.cornu")
+    assert loaded.layers[0].mask_zero
+    np.testing.assert_allclose(loaded.predict(IDS, verbose=0), model.predict(IDS, verbose=0))
