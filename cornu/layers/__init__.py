@@ -2,6 +2,7 @@
 
 from cornu.layers.activation import Activation
 from cornu.layers.add import Add
+from cornu.layers.average import Average
 from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
 from cornu.layers.base import Layer
@@ -22,7 +23,11 @@ from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.layer_normalization import LayerNormalization
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
+from cornu.layers.maximum import Maximum
+from cornu.layers.minimum import Minimum
+from cornu.layers.multiply import Multiply
 from cornu.layers.reshape import Reshape
+from cornu.layers.subtract import Subtract
 
 
 def add(inputs, **kwargs):
@@ -35,9 +40,35 @@ def concatenate(inputs, axis=-1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
+def subtract(inputs, **kwargs):
+    """Keras' functional form of Subtract: `subtract([a, b])` is a - b."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """Keras' functional form of Multiply: `multiply([a, b])`."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """Keras' functional form of Average: `average([a, b])`."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """Keras' functional form of Maximum: `maximum([a, b])`."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """Keras' functional form of Minimum: `minimum([a, b])`."""
+    return Minimum(**kwargs)(inputs)
+
+
 __all__ = [
     "Activation",
     "Add",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
@@ -59,7 +90,16 @@ __all__ = [
     "LayerNormalization",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "Reshape",
+    "Subtract",
     "add",
+    "average",
     "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

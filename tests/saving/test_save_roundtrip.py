@@ -36,6 +36,14 @@ def _two_inputs() -> tuple[cornu.Model, Any]:
     return cornu.Model([a, b], [L.Dense(2)(merged), L.Dense(1)(a)]), [_x(3), _x(2)]
 
 
+def _merges() -> tuple[cornu.Model, Any]:
+    a = cornu.Input(shape=(3,))
+    ha, hb = L.Dense(4)(a), L.Dense(4, activation="relu")(a)
+    merged = [L.Subtract()([ha, hb]), L.Multiply()([ha, hb]), L.Average()([ha, hb]),
+              L.Maximum()([ha, hb]), L.Minimum()([ha, hb])]
+    return cornu.Model(a, L.Concatenate()(merged)), _x(3)
+
+
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
 EXAMPLES: list[Example] = [
@@ -70,6 +78,9 @@ EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.Embedding(10, 4, input_shape=(5,)),
                                L.GlobalAveragePooling1D(), L.Dense(2)]),
              np.random.default_rng(2).integers(0, 10, (7, 5)).astype(np.float32)),
+    _merges,
+    # new examples go above: the last one is the functional graph that
+    # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
     _branches,
 ]
