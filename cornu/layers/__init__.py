@@ -12,6 +12,7 @@ from cornu.layers.conv1d import Conv1D
 from cornu.layers.conv2d import Conv2D
 from cornu.layers.dense import Dense
 from cornu.layers.dropout import Dropout
+from cornu.layers.elu import ELU
 from cornu.layers.embedding import Embedding
 from cornu.layers.flatten import Flatten
 from cornu.layers.global_average_pooling1d import GlobalAveragePooling1D
@@ -21,12 +22,16 @@ from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.layer_normalization import LayerNormalization
+from cornu.layers.leaky_relu import LeakyReLU
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
 from cornu.layers.maximum import Maximum
 from cornu.layers.minimum import Minimum
 from cornu.layers.multiply import Multiply
+from cornu.layers.prelu import PReLU
+from cornu.layers.relu import ReLU
 from cornu.layers.reshape import Reshape
+from cornu.layers.softmax import Softmax
 from cornu.layers.subtract import Subtract
 
 
@@ -77,6 +82,7 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
     "GlobalAveragePooling1D",
@@ -88,12 +94,16 @@ __all__ = [
     "KerasTensor",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "MaxPooling1D",
     "MaxPooling2D",
     "Maximum",
     "Minimum",
     "Multiply",
+    "PReLU",
+    "ReLU",
     "Reshape",
+    "Softmax",
     "Subtract",
     "add",
     "average",

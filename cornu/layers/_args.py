@@ -91,3 +91,16 @@ def spatial_output_shape(
         else:  # same, causal
             out.append(math.ceil(size / s))
     return tuple(out)
+
+
+def non_negative(value: Any, argument: str, layer: str, optional: bool = False) -> Any:
+    """A finite number >= 0 (or None where `optional`) as a float, or an error naming it."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not (math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f"{argument} of a {layer} layer must be a number >= 0"
+            + (" or None" if optional else "") + f". Received: {argument}={value!r}"
+        )
+    return float(value)

@@ -79,6 +79,9 @@ EXAMPLES: list[Example] = [
                                L.GlobalAveragePooling1D(), L.Dense(2)]),
              np.random.default_rng(2).integers(0, 10, (7, 5)).astype(np.float32)),
     _merges,
+    lambda: (cornu.Sequential([L.Dense(6, input_shape=(3,)), L.ReLU(max_value=2.0),
+                               L.Dense(6), L.LeakyReLU(), L.ELU(), L.PReLU(),
+                               L.Softmax()]), _x(3)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
