@@ -10,6 +10,8 @@ from cornu.layers.batch_normalization import BatchNormalization
 from cornu.layers.concatenate import Concatenate
 from cornu.layers.conv1d import Conv1D
 from cornu.layers.conv2d import Conv2D
+from cornu.layers.cropping1d import Cropping1D
+from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.dense import Dense
 from cornu.layers.dropout import Dropout
 from cornu.layers.elu import ELU
@@ -33,6 +35,10 @@ from cornu.layers.relu import ReLU
 from cornu.layers.reshape import Reshape
 from cornu.layers.softmax import Softmax
 from cornu.layers.subtract import Subtract
+from cornu.layers.up_sampling1d import UpSampling1D
+from cornu.layers.up_sampling2d import UpSampling2D
+from cornu.layers.zero_padding1d import ZeroPadding1D
+from cornu.layers.zero_padding2d import ZeroPadding2D
 
 
 def add(inputs, **kwargs):
@@ -80,6 +86,8 @@ __all__ = [
     "Concatenate",
     "Conv1D",
     "Conv2D",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
     "Dropout",
     "ELU",
@@ -105,6 +113,10 @@ __all__ = [
     "Reshape",
     "Softmax",
     "Subtract",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
     "add",
     "average",
     "concatenate",

@@ -82,6 +82,11 @@ EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.Dense(6, input_shape=(3,)), L.ReLU(max_value=2.0),
                                L.Dense(6), L.LeakyReLU(), L.ELU(), L.PReLU(),
                                L.Softmax()]), _x(3)),
+    lambda: (cornu.Sequential([L.ZeroPadding2D(1, input_shape=(4, 4, 2)),
+                               L.UpSampling2D(interpolation="bilinear"), L.Cropping2D(2),
+                               L.Conv2D(2, 3), L.Reshape((-1, 2)), L.ZeroPadding1D(),
+                               L.UpSampling1D(), L.Cropping1D(), L.Flatten(), L.Dense(2)]),
+             _x(4, 4, 2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
