@@ -9,7 +9,9 @@ from cornu.layers.base import Layer
 from cornu.layers.batch_normalization import BatchNormalization
 from cornu.layers.concatenate import Concatenate
 from cornu.layers.conv1d import Conv1D
+from cornu.layers.conv1d_transpose import Conv1DTranspose
 from cornu.layers.conv2d import Conv2D
+from cornu.layers.conv2d_transpose import Conv2DTranspose
 from cornu.layers.cropping1d import Cropping1D
 from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.dense import Dense
@@ -85,7 +87,9 @@ __all__ = [
     "BatchNormalization",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
+    "Conv2DTranspose",
     "Cropping1D",
     "Cropping2D",
     "Dense",

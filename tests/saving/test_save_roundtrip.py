@@ -87,6 +87,10 @@ EXAMPLES: list[Example] = [
                                L.Conv2D(2, 3), L.Reshape((-1, 2)), L.ZeroPadding1D(),
                                L.UpSampling1D(), L.Cropping1D(), L.Flatten(), L.Dense(2)]),
              _x(4, 4, 2)),
+    lambda: (cornu.Sequential([L.Conv2DTranspose(3, 3, strides=2, padding="same",
+                                                 input_shape=(3, 3, 2)),
+                               L.Reshape((-1, 3)), L.Conv1DTranspose(2, 3, output_padding=0),
+                               L.Flatten(), L.Dense(2)]), _x(3, 3, 2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
