@@ -7,6 +7,7 @@ from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
 from cornu.layers.base import Layer
 from cornu.layers.batch_normalization import BatchNormalization
+from cornu.layers.center_crop import CenterCrop
 from cornu.layers.concatenate import Concatenate
 from cornu.layers.conv1d import Conv1D
 from cornu.layers.conv1d_transpose import Conv1DTranspose
@@ -19,6 +20,8 @@ from cornu.layers.dropout import Dropout
 from cornu.layers.elu import ELU
 from cornu.layers.embedding import Embedding
 from cornu.layers.flatten import Flatten
+from cornu.layers.gaussian_dropout import GaussianDropout
+from cornu.layers.gaussian_noise import GaussianNoise
 from cornu.layers.global_average_pooling1d import GlobalAveragePooling1D
 from cornu.layers.global_average_pooling2d import GlobalAveragePooling2D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
@@ -34,8 +37,12 @@ from cornu.layers.minimum import Minimum
 from cornu.layers.multiply import Multiply
 from cornu.layers.prelu import PReLU
 from cornu.layers.relu import ReLU
+from cornu.layers.rescaling import Rescaling
 from cornu.layers.reshape import Reshape
+from cornu.layers.resizing import Resizing
 from cornu.layers.softmax import Softmax
+from cornu.layers.spatial_dropout1d import SpatialDropout1D
+from cornu.layers.spatial_dropout2d import SpatialDropout2D
 from cornu.layers.subtract import Subtract
 from cornu.layers.up_sampling1d import UpSampling1D
 from cornu.layers.up_sampling2d import UpSampling2D
@@ -85,6 +92,7 @@ __all__ = [
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
+    "CenterCrop",
     "Concatenate",
     "Conv1D",
     "Conv1DTranspose",
@@ -97,6 +105,8 @@ __all__ = [
     "ELU",
     "Embedding",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
@@ -114,8 +124,12 @@ __all__ = [
     "Multiply",
     "PReLU",
     "ReLU",
+    "Rescaling",
     "Reshape",
+    "Resizing",
     "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "Subtract",
     "UpSampling1D",
     "UpSampling2D",

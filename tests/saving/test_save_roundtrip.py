@@ -91,6 +91,11 @@ EXAMPLES: list[Example] = [
                                                  input_shape=(3, 3, 2)),
                                L.Reshape((-1, 3)), L.Conv1DTranspose(2, 3, output_padding=0),
                                L.Flatten(), L.Dense(2)]), _x(3, 3, 2)),
+    lambda: (cornu.Sequential([L.Rescaling(0.5, offset=-1.0, input_shape=(6, 7, 2)),
+                               L.Resizing(5, 5), L.CenterCrop(4, 4), L.SpatialDropout2D(0.3),
+                               L.GaussianNoise(0.1), L.Reshape((-1, 2)),
+                               L.SpatialDropout1D(0.3), L.GaussianDropout(0.2), L.Flatten(),
+                               L.Dense(2)]), _x(6, 7, 2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
