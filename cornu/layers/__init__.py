@@ -16,6 +16,7 @@ from cornu.layers.conv2d_transpose import Conv2DTranspose
 from cornu.layers.cropping1d import Cropping1D
 from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.dense import Dense
+from cornu.layers.depthwise_conv2d import DepthwiseConv2D
 from cornu.layers.dropout import Dropout
 from cornu.layers.elu import ELU
 from cornu.layers.embedding import Embedding
@@ -40,6 +41,7 @@ from cornu.layers.relu import ReLU
 from cornu.layers.rescaling import Rescaling
 from cornu.layers.reshape import Reshape
 from cornu.layers.resizing import Resizing
+from cornu.layers.separable_conv2d import SeparableConv2D
 from cornu.layers.softmax import Softmax
 from cornu.layers.spatial_dropout1d import SpatialDropout1D
 from cornu.layers.spatial_dropout2d import SpatialDropout2D
@@ -101,6 +103,7 @@ __all__ = [
     "Cropping1D",
     "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "ELU",
     "Embedding",
@@ -127,6 +130,7 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "Resizing",
+    "SeparableConv2D",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",

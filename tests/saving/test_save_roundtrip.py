@@ -96,6 +96,9 @@ EXAMPLES: list[Example] = [
                                L.GaussianNoise(0.1), L.Reshape((-1, 2)),
                                L.SpatialDropout1D(0.3), L.GaussianDropout(0.2), L.Flatten(),
                                L.Dense(2)]), _x(6, 7, 2)),
+    lambda: (cornu.Sequential([L.DepthwiseConv2D(3, depth_multiplier=2, input_shape=(6, 6, 2)),
+                               L.SeparableConv2D(3, 3, padding="same"),
+                               L.GlobalAveragePooling2D(), L.Dense(2)]), _x(6, 6, 2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
