@@ -27,6 +27,7 @@ from cornu.layers.global_average_pooling1d import GlobalAveragePooling1D
 from cornu.layers.global_average_pooling2d import GlobalAveragePooling2D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
+from cornu.layers.identity import Identity
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.layer_normalization import LayerNormalization
@@ -36,8 +37,10 @@ from cornu.layers.max_pooling2d import MaxPooling2D
 from cornu.layers.maximum import Maximum
 from cornu.layers.minimum import Minimum
 from cornu.layers.multiply import Multiply
+from cornu.layers.permute import Permute
 from cornu.layers.prelu import PReLU
 from cornu.layers.relu import ReLU
+from cornu.layers.repeat_vector import RepeatVector
 from cornu.layers.rescaling import Rescaling
 from cornu.layers.reshape import Reshape
 from cornu.layers.resizing import Resizing
@@ -114,6 +117,7 @@ __all__ = [
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "Identity",
     "Input",
     "InputLayer",
     "KerasTensor",
@@ -126,7 +130,9 @@ __all__ = [
     "Minimum",
     "Multiply",
     "PReLU",
+    "Permute",
     "ReLU",
+    "RepeatVector",
     "Rescaling",
     "Reshape",
     "Resizing",

@@ -99,6 +99,9 @@ EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.DepthwiseConv2D(3, depth_multiplier=2, input_shape=(6, 6, 2)),
                                L.SeparableConv2D(3, 3, padding="same"),
                                L.GlobalAveragePooling2D(), L.Dense(2)]), _x(6, 6, 2)),
+    lambda: (cornu.Sequential([L.Dense(3, input_shape=(4,)), L.RepeatVector(2),
+                               L.Permute((2, 1)), L.Identity(), L.Flatten(), L.Dense(2)]),
+             _x(4)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
