@@ -2,29 +2,59 @@
 
 from cornu.layers.activation import Activation
 from cornu.layers.add import Add
+from cornu.layers.average import Average
 from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
 from cornu.layers.base import Layer
 from cornu.layers.batch_normalization import BatchNormalization
 from cornu.layers.category_encoding import CategoryEncoding
+from cornu.layers.center_crop import CenterCrop
 from cornu.layers.concatenate import Concatenate
 from cornu.layers.conv1d import Conv1D
+from cornu.layers.conv1d_transpose import Conv1DTranspose
 from cornu.layers.conv2d import Conv2D
+from cornu.layers.conv2d_transpose import Conv2DTranspose
+from cornu.layers.cropping1d import Cropping1D
+from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.dense import Dense
+from cornu.layers.depthwise_conv2d import DepthwiseConv2D
 from cornu.layers.dropout import Dropout
+from cornu.layers.elu import ELU
 from cornu.layers.embedding import Embedding
 from cornu.layers.flatten import Flatten
+from cornu.layers.gaussian_dropout import GaussianDropout
+from cornu.layers.gaussian_noise import GaussianNoise
 from cornu.layers.global_average_pooling1d import GlobalAveragePooling1D
 from cornu.layers.global_average_pooling2d import GlobalAveragePooling2D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
+from cornu.layers.identity import Identity
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.layer_normalization import LayerNormalization
+from cornu.layers.leaky_relu import LeakyReLU
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
+from cornu.layers.maximum import Maximum
+from cornu.layers.minimum import Minimum
+from cornu.layers.multiply import Multiply
 from cornu.layers.normalization import Normalization
+from cornu.layers.permute import Permute
+from cornu.layers.prelu import PReLU
+from cornu.layers.relu import ReLU
+from cornu.layers.repeat_vector import RepeatVector
+from cornu.layers.rescaling import Rescaling
 from cornu.layers.reshape import Reshape
+from cornu.layers.resizing import Resizing
+from cornu.layers.separable_conv2d import SeparableConv2D
+from cornu.layers.softmax import Softmax
+from cornu.layers.spatial_dropout1d import SpatialDropout1D
+from cornu.layers.spatial_dropout2d import SpatialDropout2D
+from cornu.layers.subtract import Subtract
+from cornu.layers.up_sampling1d import UpSampling1D
+from cornu.layers.up_sampling2d import UpSampling2D
+from cornu.layers.zero_padding1d import ZeroPadding1D
+from cornu.layers.zero_padding2d import ZeroPadding2D
 
 
 def add(inputs, **kwargs):
@@ -37,23 +67,59 @@ def concatenate(inputs, axis=-1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
+def subtract(inputs, **kwargs):
+    """Keras' functional form of Subtract: `subtract([a, b])` is a - b."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """Keras' functional form of Multiply: `multiply([a, b])`."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """Keras' functional form of Average: `average([a, b])`."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """Keras' functional form of Maximum: `maximum([a, b])`."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """Keras' functional form of Minimum: `minimum([a, b])`."""
+    return Minimum(**kwargs)(inputs)
+
+
 __all__ = [
     "Activation",
     "Add",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
+    "CenterCrop",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
+    "Conv2DTranspose",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "Identity",
     "Input",
     "InputLayer",
     "KerasTensor",
@@ -61,9 +127,33 @@ __all__ = [
     "CategoryEncoding",
     "LayerNormalization",
     "Normalization",
+    "LeakyReLU",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "PReLU",
+    "Permute",
+    "ReLU",
+    "RepeatVector",
+    "Rescaling",
     "Reshape",
+    "Resizing",
+    "SeparableConv2D",
+    "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "Subtract",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
     "add",
+    "average",
     "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

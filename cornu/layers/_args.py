@@ -91,3 +91,48 @@ def spatial_output_shape(
         else:  # same, causal
             out.append(math.ceil(size / s))
     return tuple(out)
+
+
+def non_negative(value: Any, argument: str, layer: str, optional: bool = False) -> Any:
+    """A finite number >= 0 (or None where `optional`) as a float, or an error naming it."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not (math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f"{argument} of a {layer} layer must be a number >= 0"
+            + (" or None" if optional else "") + f". Received: {argument}={value!r}"
+        )
+    return float(value)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def pairs(value: Any, n: int, argument: str) -> tuple[tuple[int, int], ...]:
+    """Padding or cropping amounts -> one (before, after) pair per spatial axis. For one axis:
+    an int or (before, after); for two: an int, one int per axis, or a pair per axis."""
+    def pair(item: Any) -> tuple[int, int] | None:
+        if _count(item):
+            return (item, item)
+        if isinstance(item, list | tuple) and len(item) == 2 and all(map(_count, item)):
+            return (item[0], item[1])
+        return None
+
+    if n == 1:
+        found = pair(value)
+        result = None if found is None else (found,)
+    elif _count(value):
+        result = ((value, value),) * n
+    elif isinstance(value, list | tuple) and len(value) == n:
+        items = tuple(pair(v) for v in value)
+        result = None if None in items else items  # type: ignore[assignment]
+    else:
+        result = None
+    if result is None:
+        forms = ("an int >= 0 or a tuple of 2 (before, after)" if n == 1 else
+                 f"an int >= 0, a tuple of {n} ints (one per axis), or a tuple of {n} "
+                 "(before, after) pairs")
+        raise ValueError(f"{argument} must be {forms}. Received: {argument}={value!r}")
+    return result

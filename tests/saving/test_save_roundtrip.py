@@ -37,6 +37,14 @@ def _two_inputs() -> tuple[cornu.Model, Any]:
     return cornu.Model([a, b], [L.Dense(2)(merged), L.Dense(1)(a)]), [_x(3), _x(2)]
 
 
+def _merges() -> tuple[cornu.Model, Any]:
+    a = cornu.Input(shape=(3,))
+    ha, hb = L.Dense(4)(a), L.Dense(4, activation="relu")(a)
+    merged = [L.Subtract()([ha, hb]), L.Multiply()([ha, hb]), L.Average()([ha, hb]),
+              L.Maximum()([ha, hb]), L.Minimum()([ha, hb])]
+    return cornu.Model(a, L.Concatenate()(merged)), _x(3)
+
+
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
 EXAMPLES: list[Example] = [
@@ -71,6 +79,38 @@ EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.Embedding(10, 4, input_shape=(5,)),
                                L.GlobalAveragePooling1D(), L.Dense(2)]),
              np.random.default_rng(2).integers(0, 10, (7, 5)).astype(np.float32)),
+    _merges,
+    lambda: (cornu.Sequential([L.Dense(6, input_shape=(3,)), L.ReLU(max_value=2.0),
+                               L.Dense(6), L.LeakyReLU(), L.ELU(), L.PReLU(),
+                               L.Softmax()]), _x(3)),
+    lambda: (cornu.Sequential([L.ZeroPadding2D(1, input_shape=(4, 4, 2)),
+                               L.UpSampling2D(interpolation="bilinear"), L.Cropping2D(2),
+                               L.Conv2D(2, 3), L.Reshape((-1, 2)), L.ZeroPadding1D(),
+                               L.UpSampling1D(), L.Cropping1D(), L.Flatten(), L.Dense(2)]),
+             _x(4, 4, 2)),
+    lambda: (cornu.Sequential([L.Conv2DTranspose(3, 3, strides=2, padding="same",
+                                                 input_shape=(3, 3, 2)),
+                               L.Reshape((-1, 3)), L.Conv1DTranspose(2, 3, output_padding=0),
+                               L.Flatten(), L.Dense(2)]), _x(3, 3, 2)),
+    lambda: (cornu.Sequential([L.Rescaling(0.5, offset=-1.0, input_shape=(6, 7, 2)),
+                               L.Resizing(5, 5), L.CenterCrop(4, 4), L.SpatialDropout2D(0.3),
+                               L.GaussianNoise(0.1), L.Reshape((-1, 2)),
+                               L.SpatialDropout1D(0.3), L.GaussianDropout(0.2), L.Flatten(),
+                               L.Dense(2)]), _x(6, 7, 2)),
+    lambda: (cornu.Sequential([L.DepthwiseConv2D(3, depth_multiplier=2, input_shape=(6, 6, 2)),
+                               L.SeparableConv2D(3, 3, padding="same"),
+                               L.GlobalAveragePooling2D(), L.Dense(2)]), _x(6, 6, 2)),
+    lambda: (cornu.Sequential([L.Dense(3, input_shape=(4,)), L.RepeatVector(2),
+                               L.Permute((2, 1)), L.Identity(), L.Flatten(), L.Dense(2)]),
+             _x(4)),
+    lambda: (cornu.Sequential([L.Normalization(mean=[0.5, 1.0, 2.0], variance=[1.0, 4.0, 9.0],
+                                               input_shape=(3,)),
+                               L.Dense(2)]), _x(3)),
+    lambda: (cornu.Sequential([L.CategoryEncoding(num_tokens=4, output_mode="one_hot",
+                                                  input_shape=(1,)), L.Dense(2)]),
+             np.array([[0], [1], [3], [2]], np.float32)),
+    # new examples go above: the last one is the functional graph that
+    # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
     _branches,
 ]
