@@ -33,6 +33,7 @@ from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.layer_normalization import LayerNormalization
 from cornu.layers.leaky_relu import LeakyReLU
+from cornu.layers.masking import Masking
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
 from cornu.layers.maximum import Maximum
@@ -128,6 +129,7 @@ __all__ = [
     "LayerNormalization",
     "Normalization",
     "LeakyReLU",
+    "Masking",
     "MaxPooling1D",
     "MaxPooling2D",
     "Maximum",

@@ -56,3 +56,19 @@ def test_the_mask_is_the_nonzero_indices_and_is_saved(tmp_path):
     loaded = cornu.models.load_model(tmp_path / "m.cornu")
     assert loaded.layers[0].mask_zero
     np.testing.assert_allclose(loaded.predict(IDS, verbose=0), model.predict(IDS, verbose=0))
+
+
+def test_masking_layer_as_keras():
+    x = np.random.default_rng(1).normal(size=(3, 5, 2)).astype(np.float32)
+    x[0, 3:] = 0.0
+    x[2, 1] = 0.0
+
+    def build(lib):
+        return lib.Sequential([lib.Input((5, 2)), lib.layers.Masking(0.0),
+                               lib.layers.Dense(3), lib.layers.GlobalAveragePooling1D()])
+
+    ours, theirs = build(cornu), build(keras)
+    theirs.set_weights(ours.get_weights())
+    with jax.numpy_rank_promotion("allow"):
+        want = theirs.predict(x, verbose=0)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)

@@ -109,6 +109,8 @@ EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.CategoryEncoding(num_tokens=4, output_mode="one_hot",
                                                   input_shape=(1,)), L.Dense(2)]),
              np.array([[0], [1], [3], [2]], np.float32)),
+    lambda: (cornu.Sequential([L.Masking(0.0, input_shape=(4, 3)), L.GlobalAveragePooling1D(),
+                               L.Dense(2)]), _x(4, 3)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
