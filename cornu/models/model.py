@@ -741,11 +741,13 @@ class Model(Layer):
     # -- Keras' step protocol: one jitted step per batch (training/steps.py) ---------------
     def _step_programs(self) -> step_protocol.StepPrograms:
         programs = self.__dict__.get("_steps_programs")
-        if programs is None or programs.signature != self._trainable_signature():
-            if self.optimizer is not None and not self.optimizer.built:
-                self.optimizer.build(self.trainable_variables)
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+        signature = self._trainable_signature()
+        if programs is None or programs.signature != signature or \
+                programs.optimizer is not self.optimizer:  # frozen, or recompiled: anew
             programs = step_protocol.StepPrograms(self)
-            programs.signature = self._trainable_signature()
+            programs.signature, programs.optimizer = signature, self.optimizer
             object.__setattr__(self, "_steps_programs", programs)
         return programs
 

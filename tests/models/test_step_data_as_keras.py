@@ -93,3 +93,16 @@ def test_one_dimensional_data_for_a_one_feature_input_gains_the_axis():
     history = model.fit(x, 3 * x + 1, epochs=20, verbose=0).history
     assert history["loss"][-1] < history["loss"][0]
     np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x[:, None], verbose=0))
+
+
+def test_a_recompile_with_another_optimizer_makes_new_steps():
+    model = cornu.Sequential([cornu.Input((5,)), layers.Dense(1)])
+    y = X[:, :1]
+    model.compile(optimizer="adam", loss="mse", metrics=[cornu.metrics.RootMeanSquaredError()])
+    model.fit(X, y, epochs=1, verbose=0)
+    model.compile(optimizer=cornu.optimizers.SGD(0.0), loss="mse",
+                  metrics=[cornu.metrics.RootMeanSquaredError()])
+    before = model.get_weights()
+    model.fit(X, y, epochs=1, verbose=0)  # learning rate 0: nothing moves
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
