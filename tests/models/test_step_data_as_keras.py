@@ -100,9 +100,7 @@ def test_a_recompile_with_another_optimizer_makes_new_steps():
     y = X[:, :1]
     model.compile(optimizer="adam", loss="mse", metrics=[cornu.metrics.RootMeanSquaredError()])
     model.fit(X, y, epochs=1, verbose=0)
-    model.compile(optimizer=cornu.optimizers.SGD(0.0), loss="mse",
+    model.compile(optimizer=cornu.optimizers.SGD(0.1), loss="mse",
                   metrics=[cornu.metrics.RootMeanSquaredError()])
-    before = model.get_weights()
-    model.fit(X, y, epochs=1, verbose=0)  # learning rate 0: nothing moves
-    for a, b in zip(before, model.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    assert int(model.optimizer.iterations.value) == 5  # the new optimizer did the steps
