@@ -9,6 +9,7 @@
 
 from cornu import (
     activations,
+    backend,
     callbacks,
     constraints,
     datasets,
@@ -25,7 +26,8 @@ from cornu import (
     saving,
     utils,
 )
-from cornu.layers import Input
+from cornu import backend as config  # keras.config: the same settings
+from cornu.layers import Input, KerasTensor
 from cornu.models import Model, Sequential
 from cornu.training import compile_cache as _compile_cache
 from cornu.variables import StatelessScope, Variable
@@ -36,13 +38,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Input",
+    "KerasTensor",
     "Model",
     "Sequential",
     "StatelessScope",
     "Variable",
     "__version__",
     "activations",
+    "backend",
     "callbacks",
+    "config",
     "constraints",
     "datasets",
     "initializers",
