@@ -12,7 +12,6 @@ import jax
 from cornu.layers.keras_tensor import KerasTensor
 
 
-
 def backend() -> str:
     return "jax"
 
