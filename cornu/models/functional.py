@@ -245,6 +245,8 @@ class Functional(Model):
                 entry["inbound"] = [t.layer.name for t in nodes[0].inputs]
             else:
                 entry["inbound_nodes"] = [[ref(t) for t in n.inputs] for n in nodes]
+                if any(len(n.args) != 1 or n.kwargs for n in nodes):
+                    entry["call_args"] = [_call_args(n, ref) for n in nodes]
             layers.append(entry)
         config = {"name": self.name, "layers": layers,
                   "inputs": self.input_names, "outputs": self.output_names}
@@ -252,3 +254,28 @@ class Functional(Model):
                 self._outputs_struct, Mapping):
             config["output_refs"] = [ref(t) for t in self._outputs]
         return config
+
+
+def _call_args(node: Node, ref: Any) -> dict[str, Any] | None:
+    """A call's arguments as written in a config (None for a call on one input): tensors
+    as Keras writes them ({"class_name": "__keras_tensor__", "config": {"keras_history":
+    [layer, node, index]}}), other values as JSON."""
+    if len(node.args) == 1 and not node.kwargs:
+        return None
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, KerasTensor):
+            return {"class_name": "__keras_tensor__", "config": {"keras_history": ref(value)}}
+        if isinstance(value, list | tuple):
+            return [encode(v) for v in value]
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return {k: encode(v) for k, v in value.items()}
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        raise NotImplementedError(
+            f"Layer '{node.layer.name}' is called with an argument of type "
+            f"{type(value).__name__}, which a config cannot hold. Pass it as a model input "
+            "(cornu.Input) or as a layer's constructor argument to save the model, or save "
+            "its weights with model.save_weights(...).")
+
+    return {"args": encode(list(node.args)), "kwargs": encode(dict(node.kwargs))}

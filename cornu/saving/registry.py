@@ -393,19 +393,30 @@ def _build_functional(config: Mapping[str, Any], custom_objects: Mapping[str, An
                                      "'inbound' (layer names) or 'inbound_nodes' "
                                      "([[name, node, tensor], ...] per call).")
             single = None
-        pending.append((layer, [(c, single) for c in calls]))
+        structures = entry.get("call_args")
+        if structures is not None and (not isinstance(structures, list) or len(structures)
+                                       != len(calls) or "inbound_nodes" not in entry):
+            raise CornuFileError(f"{here} ('{layer.name}'): call_args must list one entry per "
+                                 "call of inbound_nodes.")
+        structures = structures or [None] * len(calls)
+        pending.append((layer, [(c, single, _call_structure(s, here)) for c, s in
+                                zip(calls, structures, strict=True)]))
     done: dict[str, int] = {}
     while pending:
         progressed = False
         for layer, calls in list(pending):
             node = done.get(layer.name, 0)
-            refs, single = calls[node]
-            if not all(tuple(r) in tensors for r in refs):
+            refs, single, structure = calls[node]
+            if not all(tuple(r) in tensors for r in refs + (structure or (None, []))[1]):
                 continue
-            args = [tensors[tuple(r)] for r in refs]
-            arg = args[0] if (single if single is not None else len(args) == 1) else args
-            out = _call(f"{where}, layer '{layer.name}' cannot be called on its inputs",
-                        layer, arg)
+            problem = f"{where}, layer '{layer.name}' cannot be called on its inputs"
+            if structure is not None:
+                args, kwargs = _fill(structure[0], tensors)
+                out = _call(problem, lambda a=args, k=kwargs, f=layer: f(*a, **k))
+            else:
+                args = [tensors[tuple(r)] for r in refs]
+                arg = args[0] if (single if single is not None else len(args) == 1) else args
+                out = _call(problem, layer, arg)
             for k, t in enumerate(out if isinstance(out, list | tuple) else [out]):
                 tensors[(layer.name, node, k)] = t
             done[layer.name] = node + 1
@@ -435,6 +446,52 @@ def _build_functional(config: Mapping[str, Any], custom_objects: Mapping[str, An
                           out_tensors if len(out_tensors) > 1 else out_tensors[0], name=name)
 
     return _call(f"{where}: the model cannot be assembled", make)
+
+
+def _call_structure(value: Any, where: str) -> tuple[Any, list[list]] | None:
+    """A call_args entry checked: ((args, kwargs) with tensor references as ("ref", [..])
+    tuples, the references), or None for a call on the listed inputs."""
+    if value is None:
+        return None
+    refs: list[list] = []
+
+    def read(v: Any, depth: int) -> Any:
+        if depth > 8:
+            raise CornuFileError(f"{where}: call_args are nested too deeply.")
+        if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
+            history = v.get("config", {}).get("keras_history") \
+                if isinstance(v.get("config"), dict) else None
+            if not _ref(history):
+                raise CornuFileError(f"{where}: a tensor in call_args needs keras_history "
+                                     "[layer name, node, tensor].")
+            refs.append(history)
+            return ("ref", tuple(history))
+        if isinstance(v, list):
+            return [read(x, depth + 1) for x in v]
+        if isinstance(v, dict):
+            return {k: read(x, depth + 1) for k, x in v.items()}
+        if v is None or isinstance(v, bool | int | float | str):
+            return v
+        raise CornuFileError(f"{where}: call_args hold an unexpected value {v!r}"[:300])
+
+    if not isinstance(value, dict) or set(value) != {"args", "kwargs"} or not isinstance(
+            value["args"], list) or not isinstance(value["kwargs"], dict):
+        raise CornuFileError(f"{where}: each call_args entry is null or "
+                             '{"args": [...], "kwargs": {...}}.')
+    return (read(value["args"], 0), read(value["kwargs"], 0)), refs
+
+
+def _fill(structure: Any, tensors: Mapping[tuple, Any]) -> Any:
+    """The call's arguments with the references replaced by the tensors made so far."""
+    if isinstance(structure, tuple) and structure and structure[0] == "ref":
+        return tensors[structure[1]]
+    if isinstance(structure, tuple):
+        return tuple(_fill(v, tensors) for v in structure)
+    if isinstance(structure, list):
+        return [_fill(v, tensors) for v in structure]
+    if isinstance(structure, dict):
+        return {k: _fill(v, tensors) for k, v in structure.items()}
+    return structure
 
 
 _MODELS: dict[str, Builder] = {"Sequential": _build_sequential,
