@@ -2,6 +2,8 @@
 
 from cornu.layers.activation import Activation
 from cornu.layers.add import Add
+from cornu.layers.additive_attention import AdditiveAttention
+from cornu.layers.attention import Attention
 from cornu.layers.average import Average
 from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
@@ -19,6 +21,7 @@ from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.dense import Dense
 from cornu.layers.depthwise_conv2d import DepthwiseConv2D
 from cornu.layers.dropout import Dropout
+from cornu.layers.einsum_dense import EinsumDense
 from cornu.layers.elu import ELU
 from cornu.layers.embedding import Embedding
 from cornu.layers.flatten import Flatten
@@ -38,6 +41,7 @@ from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
 from cornu.layers.maximum import Maximum
 from cornu.layers.minimum import Minimum
+from cornu.layers.multi_head_attention import MultiHeadAttention
 from cornu.layers.multiply import Multiply
 from cornu.layers.normalization import Normalization
 from cornu.layers.permute import Permute
@@ -97,6 +101,8 @@ __all__ = [
     "Activation",
     "Add",
     "Average",
+    "AdditiveAttention",
+    "Attention",
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
@@ -112,6 +118,7 @@ __all__ = [
     "DepthwiseConv2D",
     "Dropout",
     "ELU",
+    "EinsumDense",
     "Embedding",
     "Flatten",
     "GaussianDropout",
@@ -140,6 +147,7 @@ __all__ = [
     "ReLU",
     "RepeatVector",
     "Rescaling",
+    "MultiHeadAttention",
     "Reshape",
     "Resizing",
     "SeparableConv2D",

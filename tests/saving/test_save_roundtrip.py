@@ -45,6 +45,19 @@ def _merges() -> tuple[cornu.Model, Any]:
     return cornu.Model(a, L.Concatenate()(merged)), _x(3)
 
 
+def _attention() -> tuple[cornu.Model, Any]:
+    q, v = cornu.Input(shape=(5, 4)), cornu.Input(shape=(3, 6), name="values")
+    x = L.MultiHeadAttention(2, 3, name="cross")(q, v, use_causal_mask=True)
+    x, scores = L.MultiHeadAttention(2, 2, value_dim=3, output_shape=(2, 2),
+                                     name="self")(x, x, return_attention_scores=True)
+    x = L.Reshape((5, 4))(x)
+    x = L.Attention(use_scale=True)([x, q])
+    x = L.AdditiveAttention()([x, x, q])
+    x = L.EinsumDense("abc,cd->abd", output_shape=(None, 2), bias_axes="d")(x)
+    x = L.Conv1D(2, 2, padding="causal")(x)
+    return cornu.Model([q, v], [x, scores]), [_x(5, 4), _x(3, 6)]
+
+
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
 EXAMPLES: list[Example] = [
@@ -111,6 +124,7 @@ EXAMPLES: list[Example] = [
              np.array([[0], [1], [3], [2]], np.float32)),
     lambda: (cornu.Sequential([L.Masking(0.0, input_shape=(4, 3)), L.GlobalAveragePooling1D(),
                                L.Dense(2)]), _x(4, 3)),
+    _attention,
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
