@@ -1,7 +1,9 @@
 """RandomCrop: in training, a (height, width) window at a random place (one place for the
 whole batch, as Keras); at inference, and in training when the images are not larger than
 the target on both axes, the largest centred window with the target's aspect ratio, resized
-to (height, width) (bilinear), as Keras documents."""
+to (height, width) (bilinear), as Keras documents. (Keras 3.15's code returns the images
+uncropped at inference, and for a target larger than the image resizes a target-sized
+window clipped to the image, which changes the aspect ratio.)"""
 
 from __future__ import annotations
 

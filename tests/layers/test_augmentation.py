@@ -97,6 +97,26 @@ def test_affine_transform_matches_keras(fill_mode, interpolation):
                                    err_msg=name)
 
 
+@pytest.mark.parametrize(("make", "kwargs"), [
+    ("RandomRotation", {"factor": (0.1, 0.1)}),
+    ("RandomRotation", {"factor": (-0.3, -0.3), "fill_mode": "constant", "fill_value": 3.0,
+                        "interpolation": "nearest"}),
+    ("RandomTranslation", {"height_factor": (0.15, 0.15), "width_factor": (-0.3, -0.3),
+                           "fill_mode": "wrap"}),
+    ("RandomZoom", {"height_factor": (0.3, 0.3), "width_factor": (-0.2, -0.2),
+                    "fill_mode": "nearest"}),
+    ("RandomZoom", {"height_factor": (-0.4, -0.4)}),
+    ("RandomBrightness", {"factor": (0.1, 0.1)}),
+    ("RandomBrightness", {"factor": (-0.2, -0.2), "value_range": (0, 200)}),
+])
+def test_fixed_draws_equal_keras_layers_in_training(make, kwargs):
+    """Ranges of width zero: the layer's matrices and arithmetic, not its draws, meet Keras'."""
+    ours = in_training(getattr(layers, make)(**kwargs), IMAGES)
+    with jax.numpy_rank_promotion("allow"):
+        theirs = np.asarray(getattr(keras.layers, make)(**kwargs)(IMAGES, training=True))
+    np.testing.assert_allclose(ours, theirs, atol=1e-3, rtol=1e-5)  # values up to 255
+
+
 def test_rotation_by_a_quarter_turn_and_the_layer_draws_within_its_factor():
     square = IMAGES[:, :9, :9]
     turned = _image_transform.affine_transform(
@@ -165,6 +185,20 @@ def test_random_crop():
                                atol=1e-4)
     np.testing.assert_array_equal(np.asarray(layers.RandomCrop(8, 5)(x)), x[:, :, 2:7])
     np.testing.assert_array_equal(in_training(layers.RandomCrop(8, 5), x), x[:, :, 2:7])
+
+
+@pytest.mark.parametrize("size", [(9, 6), (5, 12), (9, 12), (7, 12)])
+def test_random_crop_of_small_images_in_training_equals_keras(size):
+    """Not larger than the target on both axes: Keras' deterministic centred crop. Keras 3.15
+    differs from its docs in two cases, where cornu follows the docs: at inference it returns
+    the images uncropped (against its own output shape), and for a target larger than the
+    image it resizes a (target-sized, clipped) window, not the aspect-ratio window."""
+    ours = in_training(layers.RandomCrop(*size), IMAGES)
+    with jax.numpy_rank_promotion("allow"):
+        theirs = np.asarray(keras.layers.RandomCrop(*size)(IMAGES, training=True))
+    np.testing.assert_allclose(ours, theirs, atol=1e-3, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(layers.RandomCrop(*size)(IMAGES)), theirs, atol=1e-3,
+                               rtol=1e-5)
 
 
 @pytest.mark.parametrize(("make", "message"), [
