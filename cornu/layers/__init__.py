@@ -46,6 +46,13 @@ from cornu.layers.multiply import Multiply
 from cornu.layers.normalization import Normalization
 from cornu.layers.permute import Permute
 from cornu.layers.prelu import PReLU
+from cornu.layers.random_brightness import RandomBrightness
+from cornu.layers.random_contrast import RandomContrast
+from cornu.layers.random_crop import RandomCrop
+from cornu.layers.random_flip import RandomFlip
+from cornu.layers.random_rotation import RandomRotation
+from cornu.layers.random_translation import RandomTranslation
+from cornu.layers.random_zoom import RandomZoom
 from cornu.layers.relu import ReLU
 from cornu.layers.repeat_vector import RepeatVector
 from cornu.layers.rescaling import Rescaling
@@ -144,6 +151,13 @@ __all__ = [
     "Multiply",
     "PReLU",
     "Permute",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "RepeatVector",
     "Rescaling",

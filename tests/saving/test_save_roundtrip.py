@@ -125,6 +125,16 @@ EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.Masking(0.0, input_shape=(4, 3)), L.GlobalAveragePooling1D(),
                                L.Dense(2)]), _x(4, 3)),
     _attention,
+    lambda: (cornu.Sequential([L.RandomFlip("horizontal", seed=1, input_shape=(8, 9, 2)),
+                               L.RandomRotation((-0.1, 0.2), fill_mode="constant"),
+                               L.RandomTranslation(0.1, 0.2, interpolation="nearest"),
+                               L.RandomZoom(0.2, (-0.1, 0.1), fill_mode="wrap"),
+                               L.RandomCrop(6, 7, seed=2), L.Flatten(), L.Dense(2)]),
+             _x(8, 9, 2)),
+    lambda: (cornu.Sequential([L.RandomContrast((0.1, 0.4), value_range=(-5, 5),
+                                                input_shape=(5, 5, 3)),
+                               L.RandomBrightness(0.3, value_range=(-5, 5), seed=3),
+                               L.Flatten(), L.Dense(2)]), _x(5, 5, 3)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
