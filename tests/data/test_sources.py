@@ -242,3 +242,13 @@ def test_image_folders_train_a_model(tmp_path):
     history = model.fit(data, epochs=2, verbose=0).history
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
     assert model.predict(data, verbose=0).shape == (12, 2)
+
+
+def test_backup_and_restore_refuses_a_run_it_cannot_resume(tmp_path):
+    ours, _ = models()
+    with pytest.raises(ValueError, match="BackupAndRestore resumes the compiled fit"):
+        ours.fit(endless(), steps_per_epoch=2, epochs=1, verbose=0,
+                 callbacks=[cornu.callbacks.BackupAndRestore(str(tmp_path / "b"))])
+    checkpoint = cornu.callbacks.ModelCheckpoint(str(tmp_path / "m.cornu"))
+    ours.fit(endless(), steps_per_epoch=2, epochs=1, verbose=0, callbacks=[checkpoint])
+    assert (tmp_path / "m.cornu").exists()
