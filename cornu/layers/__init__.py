@@ -34,6 +34,7 @@ from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
 from cornu.layers.identity import Identity
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
+from cornu.layers.lambda_layer import Lambda
 from cornu.layers.layer_normalization import LayerNormalization
 from cornu.layers.leaky_relu import LeakyReLU
 from cornu.layers.masking import Masking
@@ -140,6 +141,7 @@ __all__ = [
     "KerasTensor",
     "Layer",
     "CategoryEncoding",
+    "Lambda",
     "LayerNormalization",
     "Normalization",
     "LeakyReLU",

@@ -135,6 +135,8 @@ EXAMPLES: list[Example] = [
                                                 input_shape=(5, 5, 3)),
                                L.RandomBrightness(0.3, value_range=(-5, 5), seed=3),
                                L.Flatten(), L.Dense(2)]), _x(5, 5, 3)),
+    lambda: (cornu.Sequential([L.Dense(3, input_shape=(2,)), L.Lambda(cornu.ops.tanh),
+                               L.Dense(2)]), _x(2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     _two_inputs,
