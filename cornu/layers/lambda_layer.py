@@ -14,7 +14,7 @@ import inspect
 from typing import Any
 
 from cornu import _registration
-from cornu.layers.base import Layer, Shape
+from cornu.layers.base import Layer
 
 
 def _function_config(fn: Any) -> dict[str, Any]:
