@@ -369,6 +369,8 @@ def _load_keras_model(path: Path, custom_objects: Mapping[str, Any] | None,
         where = f"'{path}' ({keras_format.CONFIG})"
         settings = _compile_settings(made.compile, where, custom_objects)
         _call(where, made.model.compile, **settings)
+        keras_format.restore_optimizer(made.model, made.weights,
+                                       f"'{path}' ({keras_format.WEIGHTS})")
     return made.model
 
 

@@ -431,7 +431,6 @@ def _optimizer_variables(model: Model) -> tuple[list[np.ndarray], str] | None:
     if optimizer is None:
         return None
     config = optimizer.get_config()
-    name = type(optimizer).__name__
     lr = config.get("learning_rate")
     if not isinstance(lr, int | float) or isinstance(lr, bool):
         return None
@@ -443,9 +442,10 @@ def _optimizer_variables(model: Model) -> tuple[list[np.ndarray], str] | None:
     _, slots = layout(model)
     trainable = [s for s in slots if s.kind == "params"]
     params = jax.device_get(model.weight_trees()[0])
-    if name == "SGD" and not config.get("momentum"):
+    kind = _keras_optimizer_kind(model)
+    if kind == "sgd":
         return head, config.get("name", "SGD")
-    if name != "Adam" or config.get("amsgrad"):
+    if kind is None:
         return None
     inner = None if state is None else getattr(state, "inner_state", None)
     moments: list[np.ndarray] = []
@@ -457,6 +457,71 @@ def _optimizer_variables(model: Model) -> tuple[list[np.ndarray], str] | None:
             m, v = jax.device_get((inner.m[s.index][s.key], inner.v[s.index][s.key]))
             moments += [np.asarray(m), np.asarray(v)]
     return head + moments, config.get("name", "adam")
+
+
+def _keras_optimizer_kind(model: Model) -> str | None:
+    optimizer = model.optimizer
+    config = optimizer.get_config() if optimizer is not None else {}
+    name = type(optimizer).__name__
+    if name == "Adam" and not config.get("amsgrad"):
+        return "adam"
+    if name == "SGD" and not config.get("momentum"):
+        return "sgd"
+    return None
+
+
+def restore_optimizer(model: Model, data: bytes | bytearray, where: str) -> bool:
+    """Set the compiled model's optimizer state from Keras' optimizer/vars (Adam without
+    amsgrad, SGD without momentum), every dataset checked first. False (and a warning,
+    as Keras gives) when the file holds none or they do not match this optimizer."""
+    import warnings
+
+    kind = _keras_optimizer_kind(model)
+    _, slots = layout(model)
+    trainable = [s for s in slots if s.kind == "params"]
+    abstract = model.weight_trees()[0]
+    expected: list[tuple[tuple[int, ...], str]] = [((), "iteration"), ((), "learning_rate")]
+    if kind == "adam":
+        for s in trainable:
+            shape = tuple(abstract[s.index][s.key].shape)
+            expected += [(shape, "m"), (shape, "v")]
+    with _open_h5(data, where) as f:
+        found = {path: ds for path, ds in _survey(f, where).items()
+                 if path.startswith("optimizer/vars/")}
+        if not found:
+            return False
+        names = [f"optimizer/vars/{n}" for n in range(len(found))]
+        if kind is None or set(names) != set(found) or len(names) != len(expected):
+            warnings.warn(f"{where}: Keras' optimizer variables ({len(found)}) do not match "
+                          f"this model's {type(model.optimizer).__name__}; its state starts "
+                          "afresh.", stacklevel=3)
+            return False
+        values = []
+        for path, (shape, _) in zip(names, expected, strict=True):
+            ds = found[path]
+            _check_dataset(ds, path, where, shape, None, "optimizer variable")
+            values.append(np.asarray(ds[()]))
+    engine = model._require_compiled("load_model")
+    state = jax.device_get(engine.tx.init(model._params))
+    count = np.asarray(values[0]).astype(np.asarray(state.count).dtype)
+    hyper = dict(state.hyperparams)
+    if "learning_rate" in hyper:
+        hyper["learning_rate"] = np.asarray(values[1]).astype(
+            np.asarray(hyper["learning_rate"]).dtype)
+    state = state._replace(count=count, hyperparams=hyper)
+    if kind == "adam":
+        inner = state.inner_state
+        m = [dict(d) for d in inner.m]
+        v = [dict(d) for d in inner.v]
+        for n, s in enumerate(trainable):
+            want = np.asarray(m[s.index][s.key]).dtype
+            m[s.index][s.key] = values[2 + 2 * n].astype(want)
+            v[s.index][s.key] = values[3 + 2 * n].astype(want)
+        state = state._replace(inner_state=inner._replace(
+            count=count.astype(np.asarray(inner.count).dtype), m=m, v=v))
+    model._opt_state = jax.device_put(state)
+    model.optimizer._sync_iterations(model._opt_state)
+    return True
 
 
 def write_keras_model(model: Model, path: Path, overwrite: bool) -> None:
@@ -730,6 +795,7 @@ def read_keras_archive(path: Path) -> dict[str, bytearray]:
 class KerasModelFile:
     model: Model
     compile: dict[str, Any] | None
+    weights: bytearray  # model.weights.h5, for the optimizer's variables
 
 
 def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> KerasModelFile:
@@ -749,7 +815,8 @@ def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> Ke
     _require_graph_model(plan.model, "load")
     params, state = weights_from_h5(plan.model, members[WEIGHTS], f"'{path}' ({WEIGHTS})")
     plan.model.set_weight_trees(params, state)
-    return KerasModelFile(plan.model, cornu_compile(config.get("compile_config"), where))
+    return KerasModelFile(plan.model, cornu_compile(config.get("compile_config"), where),
+                          members[WEIGHTS])
 
 
 def read_weights_h5(model: Model, data: bytes | bytearray, where: str) -> None:

@@ -137,6 +137,37 @@ def test_keras_file_loads_in_cornu(make, tmp_path):
     ours.fit(x, y, epochs=1, verbose=0)  # compiled from the file's compile_config
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_training_continues_across_formats(optimizer, tmp_path):
+    """The optimizer's state travels both ways: a step after loading is the step the
+    saving library would have made."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(8, 6)).astype(np.float32), rng.normal(size=(8, 2)).astype(
+        np.float32)
+
+    def make(lib):
+        model = lib.Sequential([lib.Input((6,)), lib.layers.Dense(4, activation="tanh"),
+                                lib.layers.Dense(2)])
+        model.compile(optimizer=optimizer, loss="mse")
+        return model
+
+    theirs = make(keras)
+    theirs.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    theirs.save(tmp_path / "k.keras")
+    ours = load_model(tmp_path / "k.keras")
+    assert int(ours.optimizer.iterations.value) == 3
+    for model in (theirs, ours):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    np.testing.assert_allclose(predict(ours, x), predict(theirs, x), **TOL)
+
+    ours.save(tmp_path / "c.keras")
+    theirs = keras.models.load_model(tmp_path / "c.keras")
+    assert int(theirs.optimizer.iterations) == 4
+    for model in (theirs, ours):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    np.testing.assert_allclose(predict(theirs, x), predict(ours, x), **TOL)
+
+
 def test_config_and_layout_in_keras_form(tmp_path):
     model, _ = trained(branches, cornu)
     path = tmp_path / "m.keras"
