@@ -216,8 +216,14 @@ def _survey(f: Any, where: str) -> dict[str, Any]:
     datasets: dict[str, Any] = {}
     pending = [("", f)]
     seen = 0
+    groups: set[int] = set()  # by address: a hard link back to a group is walked once
     while pending:
         path, group = pending.pop()
+        address = h5py.h5o.get_info(group.id).addr
+        if address in groups:
+            raise CornuFileError(f"{where}: group '{path.rstrip('/')}' is reached twice (a "
+                                 "hard link loop or alias); Keras files hold a tree.")
+        groups.add(address)
         for name in group:
             seen += 1 + len(group.attrs)
             if seen > MAX_H5_OBJECTS:
@@ -249,7 +255,9 @@ def _check_dataset(ds: Any, path: str, where: str, shape: tuple[int, ...] | None
     if ds.is_virtual or ds.external:
         raise CornuFileError(f"{where}: dataset '{path}' keeps its data outside the file; "
                              "refusing it.")
-    if len(ds.shape or ()) > limits.MAX_RANK:
+    if ds.shape is None:
+        raise CornuFileError(f"{where}: dataset '{path}' is empty (a null dataspace).")
+    if len(ds.shape) > limits.MAX_RANK:
         raise CornuFileError(f"{where}: dataset '{path}' has {len(ds.shape)} dimensions.")
     if shape is not None and tuple(ds.shape or ()) != shape:
         raise CornuFileError(f"{where}: dataset '{path}' has shape {tuple(ds.shape or ())}, "
@@ -258,6 +266,14 @@ def _check_dataset(ds: Any, path: str, where: str, shape: tuple[int, ...] | None
     if dtype is not None and dt.newbyteorder("=") != dtype:
         raise CornuFileError(f"{where}: dataset '{path}' has dtype {dt.name}, but the {what} "
                              f"is {dtype.name}.")
+    if shape is not None:  # it is about to be read: it must hold its bytes, or near enough
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        stored = ds.id.get_storage_size()
+        if nbytes > max(limits.RATIO_FREE_BYTES, limits.MAX_COMPRESSION_RATIO * stored):
+            raise CornuFileError(
+                f"{where}: dataset '{path}' declares {nbytes} bytes but stores {stored}, "
+                f"more than {limits.MAX_COMPRESSION_RATIO} times fewer (a compression bomb?); "
+                "see cornu.saving.limits.MAX_COMPRESSION_RATIO.")
 
 
 def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[list, list]:
@@ -279,14 +295,23 @@ def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[
         params: list[dict] = [{} for _ in abstract[0]]
         state: list[dict] = [{} for _ in abstract[1]]
         trees = {"params": params, "state": state}
-        for slot in slots:
+        total = 0
+        for slot in slots:  # every dataset checked before any is read
             want = (abstract[0] if slot.kind == "params" else abstract[1])[slot.index][slot.key]
             what = f"weight '{slot.key.rsplit('/', 1)[-1]}' of {slot.owner}"
             if slot.path not in datasets:
                 raise CornuFileError(f"{where} lacks dataset '{slot.path}', the {what}. It "
                                      "was saved from a different architecture.")
+            _check_dataset(datasets[slot.path], slot.path, where, tuple(want.shape),
+                           np.dtype(want.dtype), what)
+            total += int(np.prod(want.shape, dtype=np.int64)) * np.dtype(want.dtype).itemsize
+        if total > limits.MAX_WEIGHTS_BYTES:
+            raise CornuFileError(f"{where}: the model's weights take {total} bytes, more than "
+                                 f"the limit of {limits.MAX_WEIGHTS_BYTES} "
+                                 "(cornu.saving.limits.MAX_WEIGHTS_BYTES).")
+        for slot in slots:
+            want = (abstract[0] if slot.kind == "params" else abstract[1])[slot.index][slot.key]
             ds = datasets[slot.path]
-            _check_dataset(ds, slot.path, where, tuple(want.shape), np.dtype(want.dtype), what)
             try:
                 value = np.asarray(ds[()])
             except (OSError, ValueError, RuntimeError) as exc:
@@ -685,9 +710,9 @@ def _cornu_functional(config: dict[str, Any], custom_objects: Mapping[str, Any] 
         layers.append({**made, "inbound_nodes": calls})
 
     def refs_of(value: Any, what: str) -> list[list]:
-        if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        if registry._ref(value):
             return [value]
-        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        if isinstance(value, list) and value and all(registry._ref(v) for v in value):
             return value
         raise CornuFileError(f"{where}: {what} must be [name, node, tensor] references.")
 

@@ -71,7 +71,15 @@ def text(lib):
     return model, _rng().integers(0, 20, size=(6, 5)).astype(np.int32)
 
 
-MODELS = [lecture, convnet, branches, text]
+def nested(lib):
+    inner = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3),
+                            lib.layers.BatchNormalization()], name="inner")
+    inputs = lib.Input((4,))
+    model = lib.Model(inputs, lib.layers.Dense(2)(inner(inputs)))
+    return model, _rng().normal(size=(5, 4)).astype(np.float32)
+
+
+MODELS = [lecture, convnet, branches, text, nested]
 
 
 def trained(make, lib):
@@ -349,6 +357,31 @@ def test_links_are_refused(keras_file, tmp_path):
         model, _ = convnet(cornu)
         with pytest.raises(CornuFileError, match=name):
             model.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_hard_link_loops_are_refused(keras_file, tmp_path):
+    def loop(f):
+        f["layers/dense/again"] = f["layers"]
+
+    data = edit_h5(members(keras_file)["model.weights.h5"], loop)
+    bad = rewrite(keras_file, tmp_path / "loop.keras", {"model.weights.h5": data})
+    with pytest.raises(CornuFileError, match="reached twice"):
+        load_model(bad)
+
+
+def test_datasets_that_do_not_hold_their_bytes_are_refused(keras_file, tmp_path,
+                                                           monkeypatch):
+    """A dataset declaring its shape but storing nothing (chunks never written) is not
+    read: reading it would allocate what the file does not hold."""
+    def unwritten(f):
+        del f["layers/dense/vars/0"]
+        f.create_dataset("layers/dense/vars/0", shape=(36, 3), dtype="f4", chunks=(6, 3))
+
+    monkeypatch.setattr(limits, "RATIO_FREE_BYTES", 0)
+    data = edit_h5(members(keras_file)["model.weights.h5"], unwritten)
+    bad = rewrite(keras_file, tmp_path / "unwritten.keras", {"model.weights.h5": data})
+    with pytest.raises(CornuFileError, match="declares 432 bytes but stores 0"):
+        load_model(bad)
 
 
 def test_zip_bomb_member_is_refused(keras_file, tmp_path, monkeypatch):
