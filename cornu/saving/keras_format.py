@@ -698,7 +698,11 @@ def _cornu_functional(config: dict[str, Any], custom_objects: Mapping[str, Any] 
                 raise CornuFileError(f"{here}: each call must take one argument (a tensor or "
                                      "a list of tensors), as Keras writes them.")
             kwargs = node.get("kwargs") or {}
-            if not isinstance(kwargs, dict) or any(v is not None for v in kwargs.values()):
+            # Keras records training=False from the symbolic call; fit and predict pass
+            # their own flag over it, as cornu's graph does
+            if not isinstance(kwargs, dict) or any(
+                    v is not None and not (k == "training" and v is False)
+                    for k, v in kwargs.items()):
                 raise CornuFileError(f"{here}: calls with keyword arguments "
                                      f"({sorted(kwargs) if isinstance(kwargs, dict) else kwargs})"
                                      " are not supported.")

@@ -79,6 +79,18 @@ def nested(lib):
     return model, _rng().normal(size=(5, 4)).astype(np.float32)
 
 
+def two_outputs(lib):
+    """Keras records Dropout's symbolic call with training=False: fit and predict still
+    decide."""
+    L = lib.layers
+    inputs = lib.Input((6, 6, 2))
+    pooled = L.Concatenate()([L.GlobalAveragePooling2D()(inputs),
+                              L.GlobalMaxPooling2D()(inputs)])
+    dropped = L.Dropout(0.2)(pooled)
+    model = lib.Model(inputs, [dropped, L.Dense(1)(dropped)])
+    return model, _rng().normal(size=(4, 6, 6, 2)).astype(np.float32)
+
+
 MODELS = [lecture, convnet, branches, text, nested]
 
 
@@ -174,6 +186,17 @@ def test_training_continues_across_formats(optimizer, tmp_path):
     for model in (theirs, ours):
         model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     np.testing.assert_allclose(predict(theirs, x), predict(ours, x), **TOL)
+
+
+@pytest.mark.parametrize("source", ["keras", "cornu"])
+def test_two_outputs_and_dropout_both_ways(source, tmp_path):
+    lib, other = (keras, cornu) if source == "keras" else (cornu, keras)
+    model, x = two_outputs(lib)
+    model.save(tmp_path / "m.keras")
+    loaded = (load_model if other is cornu else keras.models.load_model)(tmp_path / "m.keras")
+    for mine, theirs in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0),
+                            strict=True):
+        np.testing.assert_allclose(np.asarray(theirs), np.asarray(mine), **TOL)
 
 
 def test_config_and_layout_in_keras_form(tmp_path):
