@@ -424,3 +424,26 @@ def test_not_hdf5_and_truncated_files_are_refused(keras_file, tmp_path):
                   {"model.weights.h5": weights[:len(weights) // 2]})
     with pytest.raises(CornuFileError, match="HDF5"):
         load_model(cut)
+
+
+def test_subclassed_models_are_refused_with_the_way_out(tmp_path):
+    class Net(cornu.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = cornu.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model = Net()
+    model(np.zeros((1, 3), np.float32))
+    with pytest.raises(CornuFileError, match="Save a subclassed model as .cornu"):
+        model.save(tmp_path / "net.keras")
+    assert not (tmp_path / "net.keras").exists()
+
+    theirs, _ = lecture(keras)
+    theirs.save(tmp_path / "k.keras")
+    bad = edited_config(tmp_path / "k.keras", tmp_path / "sub.keras", lambda c: c.update(
+        module="my_pkg.models", class_name="MyNet", registered_name="my_pkg>MyNet"))
+    with pytest.raises(CornuFileError, match="'MyNet'.*Rebuild it in code"):
+        load_model(bad)
