@@ -16,6 +16,9 @@ from cornu.callbacks._monitor import (
 
 _MODEL_SUFFIX = ".cornu"
 _WEIGHTS_SUFFIX = ".weights.safetensors"
+#: Keras' own formats, also written (cornu.saving.keras_format)
+_KERAS_MODEL_SUFFIX = ".keras"
+_KERAS_WEIGHTS_SUFFIX = ".weights.h5"
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -26,8 +29,8 @@ class ModelCheckpoint(MonitorCallback):
         filepath: where to save; may hold `{epoch}` (from 1), `{batch}` (with an integer
             save_freq) and any log name, with format specs:
             `"ckpt/w.{epoch:02d}-{val_loss:.2f}.cornu"`. It must end in `.cornu`
-            (`model.save`), or in `.weights.safetensors` with save_weights_only=True
-            (`model.save_weights`). Missing folders are created.
+            or `.keras` (`model.save`), or in `.weights.safetensors` or `.weights.h5`
+            with save_weights_only=True (`model.save_weights`). Missing folders are created.
         monitor, mode: the quantity that decides what "best" means.
         verbose: 1 prints a line when the callback acts.
         save_best_only: save only when `logs[monitor]` improves on the best so far.
@@ -61,12 +64,14 @@ class ModelCheckpoint(MonitorCallback):
         self.save_freq = check_save_freq(save_freq)
         if save_freq != "epoch":
             self.max_chunk_steps = save_freq
-        suffix = _WEIGHTS_SUFFIX if self.save_weights_only else _MODEL_SUFFIX
-        if not self.filepath.endswith(suffix):
+        suffixes = ((_WEIGHTS_SUFFIX, _KERAS_WEIGHTS_SUFFIX) if self.save_weights_only else
+                    (_MODEL_SUFFIX, _KERAS_MODEL_SUFFIX))
+        if not self.filepath.endswith(suffixes):
             what = ("With save_weights_only=True the filepath must end in "
-                    f"{_WEIGHTS_SUFFIX}" if self.save_weights_only else
-                    f"The filepath must end in {_MODEL_SUFFIX} (the whole model; use "
-                    f"save_weights_only=True and {_WEIGHTS_SUFFIX} for the weights alone)")
+                    f"{_WEIGHTS_SUFFIX} (or {_KERAS_WEIGHTS_SUFFIX})" if self.save_weights_only
+                    else f"The filepath must end in {_MODEL_SUFFIX} or {_KERAS_MODEL_SUFFIX} "
+                    f"(the whole model; use save_weights_only=True and {_WEIGHTS_SUFFIX} or "
+                    f"{_KERAS_WEIGHTS_SUFFIX} for the weights alone)")
             raise ValueError(f"{what}. Received: filepath={self.filepath!r}")
         self.best = (None if initial_value_threshold is None else
                      check_number(initial_value_threshold, "initial_value_threshold"))

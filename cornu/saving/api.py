@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import jax
 
-from cornu.saving import archive, jsonio, limits, registry, tensors
+from cornu.saving import archive, jsonio, keras_format, limits, registry, tensors
 from cornu.saving.errors import CornuFileError
 from cornu.saving.weights import TensorFile, check_head, read_tensors, write_tensors
 
@@ -108,8 +108,12 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
     file it leads to is replaced atomically, the link stays a link); a link to nothing and
     a read-only file are refused (docs/security.md)."""
     path = _path(filepath)
-    _suffix(path, MODEL_SUFFIX, "model.save('model.cornu') (model.save_weights("
-            "'model.weights.safetensors') for weights alone)")
+    if path.name.endswith(keras_format.KERAS_SUFFIX) and path.name != keras_format.KERAS_SUFFIX:
+        _require_built(model, "save")
+        keras_format.write_keras_model(model, path, overwrite)
+        return
+    _suffix(path, MODEL_SUFFIX, "model.save('model.cornu'), or model.save('model.keras') for "
+            "Keras' format (model.save_weights('model.weights.safetensors') for weights alone)")
     _require_built(model, "save")
     class_name = registry.model_class_name(model)
     model_entry = registry.model_entry(model)
@@ -150,8 +154,13 @@ def save_weights(model: Model, filepath: str | os.PathLike, overwrite: bool = Tr
     """Write the weights alone to a `.weights.safetensors` file, atomically (links and
     read-only files as save_model)."""
     path = _path(filepath)
-    _suffix(path, WEIGHTS_SUFFIX, "model.save_weights('model.weights.safetensors')")
     _require_built(model, "save the weights of")
+    if path.name.endswith(keras_format.WEIGHTS_H5_SUFFIX) and \
+            path.name != keras_format.WEIGHTS_H5_SUFFIX:
+        keras_format.write_weights_h5(model, path, overwrite)
+        return
+    _suffix(path, WEIGHTS_SUFFIX, "model.save_weights('model.weights.safetensors'), or "
+            "model.save_weights('model.weights.h5') for Keras' format")
     values = tensors.weight_tensors(*model.weight_trees())
     meta = _weights_meta(type(model).__name__)
     archive.atomic_write(path, _tensor_writer(values, meta), overwrite=overwrite)
@@ -183,9 +192,12 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
     wrong, anything that is not exactly such a file; every check runs before the model
     is made."""
     path = _path(filepath)
-    if path.name.endswith(".safetensors"):
+    kind = _kind(path)
+    if kind == "hdf5" or path.name.endswith(".safetensors"):
         raise CornuFileError(f"'{path}' is a weights file, not a model file. Make the model "
                              "in code, then call model.load_weights(filepath).")
+    if kind == "keras":
+        return _load_keras_model(path, custom_objects, compile)
     members = _read_model_file(path)
     where = f"'{path}' ({_CONFIG})"
     config = jsonio.loads(members[_CONFIG], where)
@@ -307,7 +319,18 @@ def load_weights(model: Model, filepath: str | os.PathLike) -> None:
     Every tensor must match the model's architecture; on any error the model is unchanged."""
     path = _path(filepath)
     _require_built(model, "load weights into")
-    if path.name.endswith(MODEL_SUFFIX):
+    kind = _kind(path)
+    if kind in ("hdf5", "keras"):
+        if kind == "hdf5":
+            data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES, "an HDF5 weights file",
+                                     head=keras_format.check_h5_head)
+            where = f"'{path}'"
+        else:
+            data = keras_format.read_keras_archive(path)[keras_format.WEIGHTS]
+            where = f"'{path}' ({keras_format.WEIGHTS})"
+        keras_format.read_weights_h5(model, data, where)
+        return
+    if kind == "cornu":
         members = _read_model_file(path)
         data, where = members[_WEIGHTS], f"'{path}' ({_WEIGHTS})"
     else:
@@ -318,6 +341,37 @@ def load_weights(model: Model, filepath: str | os.PathLike) -> None:
     expected = tensors.expected_weights(model.layers, *model.weight_trees())
     model.set_weight_trees(*tensors.take_weights(weights, expected, len(expected_entries(model)),
                                                  where))
+
+
+def _kind(path: Path) -> str:
+    """What the file is, by its first bytes (and a zip by its members): "hdf5", "keras",
+    "cornu" (any other zip, or a missing file named .cornu/.keras), "other"."""
+    head = b""
+    if path.is_file():  # else the reader says what is wrong (missing, a folder, ...)
+        try:
+            with open(path, "rb") as fp:
+                head = fp.read(len(keras_format.HDF5_SIGNATURE))
+        except OSError as exc:
+            raise CornuFileError(f"Cannot load '{path}': {exc}") from exc
+    if head == keras_format.HDF5_SIGNATURE:
+        return "hdf5"
+    if head.startswith(b"PK\x03\x04"):
+        return "keras" if keras_format.is_keras_archive(path) else "cornu"
+    if path.name.endswith((MODEL_SUFFIX, keras_format.KERAS_SUFFIX)):
+        return "cornu"  # read_archive says what is wrong with it
+    return "other"
+
+
+def _load_keras_model(path: Path, custom_objects: Mapping[str, Any] | None,
+                      compile: bool) -> Model:
+    made = keras_format.read_keras_model(path, custom_objects)
+    if compile and made.compile is not None:
+        where = f"'{path}' ({keras_format.CONFIG})"
+        settings = _compile_settings(made.compile, where, custom_objects)
+        _call(where, made.model.compile, **settings)
+        keras_format.restore_optimizer(made.model, made.weights,
+                                       f"'{path}' ({keras_format.WEIGHTS})")
+    return made.model
 
 
 def expected_entries(model: Model) -> list:

@@ -36,8 +36,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Member", "atomic_write", "read_archive", "read_file", "remove_stale_temporaries",
-           "write_archive"]
+__all__ = ["Member", "atomic_write", "member_names", "read_archive", "read_file",
+           "remove_stale_temporaries", "write_archive"]
 
 Writer = Callable[[BinaryIO], None]
 #: head(first bytes, total size, where) -> how many first bytes it needs, 0 once it has
@@ -327,6 +327,27 @@ def read_archive(path: Path, members: Mapping[str, Member]) -> dict[str, bytearr
     except _ZIP_ERRORS as exc:
         raise bad(f"the zip container is damaged or this is not a cornu file "
                   f"({type(exc).__name__}: {exc})") from exc
+
+
+def member_names(path: Path) -> list[str]:
+    """The member names of the zip at `path` (its size and directory bounded first);
+    [] when it is not a zip."""
+    size = _size(path, limits.MAX_ARCHIVE_BYTES, "a model file")
+
+    def bad(problem: str) -> CornuFileError:
+        return CornuFileError(f"Cannot load '{path}': {problem}.")
+
+    try:
+        with open(path, "rb") as fp:
+            if fp.read(4) != b"PK\x03\x04":
+                return []
+            _check_directory(fp, size, bad)
+            with zipfile.ZipFile(fp) as zf:
+                return zf.namelist()
+    except CornuFileError:
+        raise
+    except _ZIP_ERRORS as exc:
+        raise bad(f"the zip container is damaged ({type(exc).__name__}: {exc})") from exc
 
 
 def _check_directory(fp: BinaryIO, size: int, bad: Callable[[str], CornuFileError]) -> None:

@@ -115,9 +115,10 @@ def test_directory_as_filepath_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(filepath="m.keras"), "must end in .cornu"),
+    (dict(filepath="m.h5"), "must end in .cornu or .keras"),
     (dict(filepath="m.cornu", save_weights_only=True), "must end in .weights.safetensors"),
-    (dict(filepath="m.weights.h5", save_weights_only=True), ".weights.safetensors"),
+    (dict(filepath="m.keras", save_weights_only=True), r"\.weights\.h5\)"),
+    (dict(filepath="m.weights.h5"), "must end in .cornu or .keras"),
     (dict(filepath="m.cornu", save_freq="batch"), "save_freq must be 'epoch' or a positive"),
     (dict(filepath="m.cornu", save_freq=0), "save_freq"),
     (dict(filepath="m.cornu", mode="best"), "mode must be"),

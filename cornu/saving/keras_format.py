@@ -1,0 +1,120 @@
+"""Keras 3 files: `.keras` archives and `.weights.h5` weights files, written and read.
+
+A `.keras` file is a zip holding
+    metadata.json     {"keras_version", "date_saved"}
+    config.json       the model in Keras' form (keras_config.py)
+    model.weights.h5  the weights, and the optimizer's variables, in Keras' HDF5 layout
+                      (keras_h5.py)
+A `.weights.h5` file is the HDF5 layout alone, as a plain file.
+
+A file is read under the archive limits of `.cornu` files; the model is planned with
+abstract weights from its translated config, and the HDF5 file checked against it
+before any array is made.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cornu.saving import archive, jsonio, limits, registry
+from cornu.saving.errors import CornuFileError
+from cornu.saving.keras_config import cornu_compile, cornu_model, keras_config, require_graph_model
+from cornu.saving.keras_h5 import (
+    HDF5_SIGNATURE,
+    check_h5_head,
+    h5_bytes,
+    optimizer_variables,
+    restore_optimizer,
+    weights_from_h5,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cornu.models.model import Model
+
+__all__ = ["HDF5_SIGNATURE", "KERAS_SUFFIX", "WEIGHTS_H5_SUFFIX", "check_h5_head",
+           "is_keras_archive", "read_keras_archive", "read_keras_model", "read_weights_h5",
+           "restore_optimizer", "write_keras_model", "write_weights_h5"]
+
+KERAS_SUFFIX = ".keras"
+WEIGHTS_H5_SUFFIX = ".weights.h5"
+METADATA, CONFIG, WEIGHTS = "metadata.json", "config.json", "model.weights.h5"
+#: the Keras release whose file format this module writes
+KERAS_FORMAT_VERSION = "3.15.0"
+
+
+def write_keras_model(model: Model, path: Path, overwrite: bool) -> None:
+    """`model` as a Keras 3 .keras file (written atomically, as .cornu files are)."""
+    from cornu import __version__
+
+    config = keras_config(model)
+    optimizer = optimizer_variables(model)
+    weights = h5_bytes(model, *(optimizer if optimizer is not None else (None, "")))
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d@%H:%M:%S")
+    members: list[tuple[str, bytes | archive.Writer]] = [
+        (METADATA, jsonio.dumps({"keras_version": KERAS_FORMAT_VERSION, "date_saved": now,
+                                 "cornu_version": __version__}, "metadata")),
+        (CONFIG, jsonio.dumps(config, "the model config")),
+        (WEIGHTS, weights),
+    ]
+    archive.atomic_write(path, lambda fp: archive.write_archive(fp, members),
+                         overwrite=overwrite)
+
+
+def write_weights_h5(model: Model, path: Path, overwrite: bool) -> None:
+    """Keras' save_weights(): the HDF5 layout alone, the optimizer's variables included
+    when they map to Keras' (as Keras writes them for a compiled model)."""
+    require_graph_model(model, "save the weights of")
+    optimizer = optimizer_variables(model)
+    data = h5_bytes(model, *(optimizer if optimizer is not None else (None, "")))
+    archive.atomic_write(path, lambda fp: fp.write(data), overwrite=overwrite)
+
+
+def is_keras_archive(path: Path) -> bool:
+    """Whether `path` is a zip whose members are those of a Keras archive."""
+    return {CONFIG, WEIGHTS} <= set(archive.member_names(path))
+
+
+def read_keras_archive(path: Path) -> dict[str, bytearray]:
+    return archive.read_archive(path, {
+        METADATA: archive.Member(limits.MAX_JSON_BYTES),
+        CONFIG: archive.Member(limits.MAX_JSON_BYTES),
+        WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_h5_head),
+    })
+
+
+@dataclass
+class KerasModelFile:
+    model: Model
+    compile: dict[str, Any] | None
+    weights: bytearray  # model.weights.h5, for the optimizer's variables
+
+
+def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> KerasModelFile:
+    """The model of a Keras .keras file, weights set; compile settings not yet applied."""
+    members = read_keras_archive(path)
+    where = f"'{path}' ({CONFIG})"
+    metadata = jsonio.loads(members[METADATA], f"'{path}' ({METADATA})")
+    if not isinstance(metadata, dict) or not str(metadata.get("keras_version", "")
+                                                     ).startswith("3"):
+        raise CornuFileError(f"'{path}' ({METADATA}) does not name a Keras 3 version: not a "
+                             "Keras 3 .keras file.")
+    config = jsonio.loads(members[CONFIG], where)
+    if not isinstance(config, dict):
+        raise CornuFileError(f"{where} must hold a model config.")
+    entry = cornu_model(config, custom_objects, where)
+    plan = registry.plan_model(entry, custom_objects, where)
+    require_graph_model(plan.model, "load")
+    params, state = weights_from_h5(plan.model, members[WEIGHTS], f"'{path}' ({WEIGHTS})")
+    plan.model.set_weight_trees(params, state)
+    return KerasModelFile(plan.model, cornu_compile(config.get("compile_config"), where),
+                          members[WEIGHTS])
+
+
+def read_weights_h5(model: Model, data: bytes | bytearray, where: str) -> None:
+    require_graph_model(model, "load the weights of")
+    model.set_weight_trees(*weights_from_h5(model, data, where))
