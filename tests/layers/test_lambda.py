@@ -25,7 +25,7 @@ def test_lambda_runs_its_function_with_arguments_and_trains():
     model = model_with(halve_and_shift, arguments={"shift": 1.0})
     dense = model.layers[-1]
     want = (X / 2 + 1) @ np.asarray(dense.kernel.value) + np.asarray(dense.bias.value)
-    np.testing.assert_allclose(model.predict(X, verbose=0), want, rtol=1e-5)
+    np.testing.assert_allclose(model.predict(X, verbose=0), want, rtol=1e-5, atol=1e-6)
     scaled = cornu.Sequential([cornu.Input((4,)), layers.Lambda(lambda x: ops.square(x))])
     np.testing.assert_allclose(scaled.predict(X, verbose=0), X ** 2, rtol=1e-6)
     model.compile(optimizer="adam", loss="mse")
