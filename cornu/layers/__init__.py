@@ -17,12 +17,17 @@ from cornu.layers.global_average_pooling1d import GlobalAveragePooling1D
 from cornu.layers.global_average_pooling2d import GlobalAveragePooling2D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
+from cornu.layers.gru import GRU, GRUCell
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.layer_normalization import LayerNormalization
+from cornu.layers.lstm import LSTM, LSTMCell
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
 from cornu.layers.reshape import Reshape
+from cornu.layers.rnn import RNN
+from cornu.layers.simple_rnn import SimpleRNN, SimpleRNNCell
+from cornu.layers.stacked_rnn_cells import StackedRNNCells
 
 
 def add(inputs, **kwargs):
@@ -48,6 +53,8 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRU",
+    "GRUCell",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
@@ -55,11 +62,17 @@ __all__ = [
     "Input",
     "InputLayer",
     "KerasTensor",
+    "LSTM",
+    "LSTMCell",
     "Layer",
     "LayerNormalization",
     "MaxPooling1D",
     "MaxPooling2D",
+    "RNN",
     "Reshape",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
     "add",
     "concatenate",
 ]

@@ -37,6 +37,12 @@ def _two_inputs() -> tuple[cornu.Model, Any]:
     return cornu.Model([a, b], [L.Dense(2)(merged), L.Dense(1)(a)]), [_x(3), _x(2)]
 
 
+def _recurrent_states() -> tuple[cornu.Model, Any]:
+    a = cornu.Input(shape=(5, 3))
+    out, h, c = L.LSTM(4, return_sequences=True, return_state=True)(a)
+    return cornu.Model(a, [L.LSTM(4)(out, initial_state=[h, c]), h]), _x(5, 3)
+
+
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
 EXAMPLES: list[Example] = [
@@ -71,6 +77,16 @@ EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.Embedding(10, 4, input_shape=(5,)),
                                L.GlobalAveragePooling1D(), L.Dense(2)]),
              np.random.default_rng(2).integers(0, 10, (7, 5)).astype(np.float32)),
+    lambda: (cornu.Sequential([L.SimpleRNN(4, input_shape=(5, 3), return_sequences=True),
+                               L.LSTM(3, go_backwards=True, dropout=0.2),
+                               L.Dense(2)]), _x(5, 3)),
+    lambda: (cornu.Sequential([L.GRU(4, input_shape=(5, 3), return_sequences=True,
+                                     reset_after=False),
+                               L.GRU(2, unroll=True)]), _x(5, 3)),
+    lambda: (cornu.Sequential([L.RNN([L.LSTMCell(3), L.GRUCell(2), L.SimpleRNNCell(2)],
+                                     input_shape=(4, 3))]), _x(4, 3)),
+    lambda: (cornu.Sequential([L.RNN(L.GRUCell(2), input_shape=(4, 2))]), _x(4, 2)),
+    _recurrent_states,
     _two_inputs,
     _branches,
 ]
@@ -79,7 +95,8 @@ EXAMPLES: list[Example] = [
 def test_every_exported_layer_has_an_example():
     exported = {name for name in L.__all__ if isinstance(obj := getattr(L, name), type)
                 and issubclass(obj, Layer) and obj is not Layer}
-    used = {type(layer).__name__ for make in EXAMPLES for layer in make()[0].layers}
+    used = {type(inner).__name__ for make in EXAMPLES for layer in make()[0].layers
+            for inner in layer._flatten_layers()}  # with RNN cells and wrapped layers
     used |= {"InputLayer"}  # Sequential([cornu.Input(...), ...]) and the functional example
     assert not exported - used, f"add round-trip examples for {sorted(exported - used)}"
 
