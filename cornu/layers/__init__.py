@@ -6,6 +6,7 @@ from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
 from cornu.layers.base import Layer
 from cornu.layers.batch_normalization import BatchNormalization
+from cornu.layers.bidirectional import Bidirectional
 from cornu.layers.concatenate import Concatenate
 from cornu.layers.conv1d import Conv1D
 from cornu.layers.conv2d import Conv2D
@@ -28,6 +29,7 @@ from cornu.layers.reshape import Reshape
 from cornu.layers.rnn import RNN
 from cornu.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from cornu.layers.stacked_rnn_cells import StackedRNNCells
+from cornu.layers.time_distributed import TimeDistributed
 
 
 def add(inputs, **kwargs):
@@ -46,6 +48,7 @@ __all__ = [
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
+    "Bidirectional",
     "Concatenate",
     "Conv1D",
     "Conv2D",
@@ -73,6 +76,7 @@ __all__ = [
     "SimpleRNN",
     "SimpleRNNCell",
     "StackedRNNCells",
+    "TimeDistributed",
     "add",
     "concatenate",
 ]

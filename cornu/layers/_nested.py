@@ -61,6 +61,13 @@ def deserialize(entry: Any, argument: str) -> Any:
 
 
 def copy(layer: Layer, **changes: Any) -> Layer:
-    """A new layer made from `layer`'s config with some entries changed (no weights)."""
-    config = {**layer.get_config(), **changes}
-    return type(layer).from_config(config)
+    """A new layer made from `layer`'s config with some entries changed (no weights). The
+    classes of the layers it holds (a user's cell) stand for themselves while it is made."""
+    own: dict[str, Any] = {}
+    for inner in layer._flatten_layers():
+        cls = type(inner)
+        for key in (_registration.registered_key(cls), cls.__name__):
+            if key:
+                own.setdefault(key, cls)
+    with _registration.custom_object_scope(own):
+        return type(layer).from_config({**layer.get_config(), **changes})

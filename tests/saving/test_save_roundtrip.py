@@ -40,7 +40,8 @@ def _two_inputs() -> tuple[cornu.Model, Any]:
 def _recurrent_states() -> tuple[cornu.Model, Any]:
     a = cornu.Input(shape=(5, 3))
     out, h, c = L.LSTM(4, return_sequences=True, return_state=True)(a)
-    return cornu.Model(a, [L.LSTM(4)(out, initial_state=[h, c]), h]), _x(5, 3)
+    both = L.Bidirectional(L.GRU(2, return_state=True), merge_mode=None)(out)
+    return cornu.Model(a, [L.LSTM(4)(out, initial_state=[h, c]), *both]), _x(5, 3)
 
 
 # Together these use every layer class that cornu.layers exports: a new layer needs an
@@ -85,7 +86,14 @@ EXAMPLES: list[Example] = [
                                L.GRU(2, unroll=True)]), _x(5, 3)),
     lambda: (cornu.Sequential([L.RNN([L.LSTMCell(3), L.GRUCell(2), L.SimpleRNNCell(2)],
                                      input_shape=(4, 3))]), _x(4, 3)),
-    lambda: (cornu.Sequential([L.RNN(L.GRUCell(2), input_shape=(4, 2))]), _x(4, 2)),
+    lambda: (cornu.Sequential([L.Bidirectional(L.LSTM(3, return_sequences=True),
+                                               input_shape=(5, 3)),
+                               L.Bidirectional(L.GRU(2), merge_mode="ave",
+                                               backward_layer=L.SimpleRNN(2, go_backwards=True)),
+                               ]), _x(5, 3)),
+    lambda: (cornu.Sequential([L.TimeDistributed(L.Dense(3, activation="relu"),
+                                                 input_shape=(4, 2)),
+                               L.RNN(L.GRUCell(2))]), _x(4, 2)),
     _recurrent_states,
     _two_inputs,
     _branches,
