@@ -1,8 +1,11 @@
 """RNN: runs a cell over the time axis of (batch, time, features) sequences.
 
-Built-in cells (and stacks whose first cell is one) take the fast path: the input product
-of every time step is one matmul before the loop, and the `lax.scan` over time carries only
-the recurrent product. Cells that users write (`state_size` and `call(inputs, states)`, as
+Built-in cells (and stacks whose first cell is one) take the fast path: on accelerators the
+input product of every time step is one matmul before the loop, and the `lax.scan` over
+time carries only the recurrent product. On CPU the input product stays in the step: there
+XLA runs the scan's backward pass slower when it must stack the gradient of a precomputed
+(time, batch, gates) input than when it accumulates the kernel's gradient step by step
+(docs/performance.md). Cells that users write (`state_size` and `call(inputs, states)`, as
 in Keras' guide) run their `call` at each step inside the same scan. `unroll=True` writes
 the steps out instead of scanning. Masks and `stateful=True` are not supported yet.
 """
@@ -128,13 +131,14 @@ class RNN(Layer):
             sequences = jnp.flip(sequences, axis=1)
         if isinstance(cell, RecurrentCell | StackedRNNCells):
             masks = cell._masks(batch, sequences.dtype, training)
-            xs = cell._project(sequences, masks)  # every step's input product at once
-            if isinstance(cell, StackedRNNCells):
-                def step(x, s):
+            before = jax.default_backend() != "cpu"  # see the module's docstring
+            xs = cell._project(sequences, masks) if before else sequences
+
+            def step(x, s):
+                x = x if before else cell._project(x, masks)
+                if isinstance(cell, StackedRNNCells):
                     return cell._recur(x, s, masks, training)
-            else:
-                def step(x, s):
-                    return cell._recur(x, s, masks)
+                return cell._recur(x, s, masks)
         else:
             xs = sequences
 
