@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from keras_compare import assert_same_as_keras, keras, sequences
 from layer_checks import check_layer, run_stateless
+from rnn_checks import assert_same_as_keras, keras, sequences
 
 import cornu
 from cornu import layers as L

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keras_compare import assert_same_as_keras, keras, sequences
 from layer_checks import check_layer
+from rnn_checks import assert_same_as_keras, keras, sequences
 
 from cornu import layers as L
 

@@ -1,4 +1,5 @@
-"""Layers against Keras 3 (JAX backend): the same weights give the same outputs."""
+"""Recurrent layers against Keras 3 (JAX backend): Keras' weights copied into cornu's layer
+give the same outputs, every output of a layer that returns several (sequences, states)."""
 
 from __future__ import annotations
 
