@@ -50,6 +50,11 @@ def sequence_shape(shape: Any) -> tuple:
     return tuple(shape[0]) if shape and isinstance(shape[0], list | tuple) else tuple(shape)
 
 
+def project_before_loop() -> bool:
+    """Whether the input product of all steps runs before the scan (see the docstring)."""
+    return jax.default_backend() != "cpu"
+
+
 def _flag(value: Any, argument: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{argument} must be True or False. Received: {argument}={value!r}")
@@ -131,7 +136,7 @@ class RNN(Layer):
             sequences = jnp.flip(sequences, axis=1)
         if isinstance(cell, RecurrentCell | StackedRNNCells):
             masks = cell._masks(batch, sequences.dtype, training)
-            before = jax.default_backend() != "cpu"  # see the module's docstring
+            before = project_before_loop()
             xs = cell._project(sequences, masks) if before else sequences
 
             def step(x, s):

@@ -13,6 +13,7 @@ from rnn_checks import assert_same_as_keras, keras, sequences
 
 import cornu
 from cornu import layers as L
+from cornu.layers import rnn as rnn_module
 
 MODES = [{}, {"return_sequences": True}, {"return_state": True},
          {"go_backwards": True, "return_sequences": True},
@@ -170,6 +171,31 @@ def test_dropout_in_training_only(name, options):
 
     grads = jax.jit(jax.grad(loss))(values)
     assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
+
+
+@pytest.mark.parametrize("name, options", [*LAYERS[1:], ("LSTM", {"go_backwards": True})],
+                         ids=str)
+def test_input_product_before_the_loop_matches_keras_too(name, options, monkeypatch):
+    """The accelerators' path (every step's input product before the scan), on CPU."""
+    monkeypatch.setattr(rnn_module, "project_before_loop", lambda: True)
+    assert_same_as_keras(getattr(keras.layers, name)(4, return_sequences=True, **options),
+                         getattr(L, name)(4, return_sequences=True, **options), sequences())
+
+
+@pytest.mark.parametrize("options", [{"dropout": 0.4}, {"dropout": 0.3, "recurrent_dropout": 0.3}])
+def test_both_paths_draw_and_apply_the_same_dropout(options, monkeypatch):
+    x = sequences()
+    outputs, weights = [], None
+    for before in (False, True):
+        monkeypatch.setattr(rnn_module, "project_before_loop", lambda before=before: before)
+        layer = L.RNN([L.LSTMCell(3, seed=7, **options), L.GRUCell(2, seed=8, **options)],
+                      return_sequences=True, name=f"stack_{before}")
+        layer(x)
+        if weights is not None:
+            layer.set_weights(weights)
+        weights = layer.get_weights()
+        outputs.append(np.asarray(layer(x, training=True)))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-6)
 
 
 def test_lstm_gradients_match_finite_differences():
