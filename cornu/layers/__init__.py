@@ -9,6 +9,7 @@ from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
 from cornu.layers.base import Layer
 from cornu.layers.batch_normalization import BatchNormalization
+from cornu.layers.bidirectional import Bidirectional
 from cornu.layers.category_encoding import CategoryEncoding
 from cornu.layers.center_crop import CenterCrop
 from cornu.layers.concatenate import Concatenate
@@ -31,12 +32,14 @@ from cornu.layers.global_average_pooling1d import GlobalAveragePooling1D
 from cornu.layers.global_average_pooling2d import GlobalAveragePooling2D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
+from cornu.layers.gru import GRU, GRUCell
 from cornu.layers.identity import Identity
 from cornu.layers.input_layer import Input, InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.lambda_layer import Lambda
 from cornu.layers.layer_normalization import LayerNormalization
 from cornu.layers.leaky_relu import LeakyReLU
+from cornu.layers.lstm import LSTM, LSTMCell
 from cornu.layers.masking import Masking
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
@@ -59,11 +62,15 @@ from cornu.layers.repeat_vector import RepeatVector
 from cornu.layers.rescaling import Rescaling
 from cornu.layers.reshape import Reshape
 from cornu.layers.resizing import Resizing
+from cornu.layers.rnn import RNN
 from cornu.layers.separable_conv2d import SeparableConv2D
+from cornu.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from cornu.layers.softmax import Softmax
 from cornu.layers.spatial_dropout1d import SpatialDropout1D
 from cornu.layers.spatial_dropout2d import SpatialDropout2D
+from cornu.layers.stacked_rnn_cells import StackedRNNCells
 from cornu.layers.subtract import Subtract
+from cornu.layers.time_distributed import TimeDistributed
 from cornu.layers.up_sampling1d import UpSampling1D
 from cornu.layers.up_sampling2d import UpSampling2D
 from cornu.layers.zero_padding1d import ZeroPadding1D
@@ -115,6 +122,7 @@ __all__ = [
     "AveragePooling2D",
     "BatchNormalization",
     "CenterCrop",
+    "Bidirectional",
     "Concatenate",
     "Conv1D",
     "Conv1DTranspose",
@@ -131,6 +139,8 @@ __all__ = [
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",
+    "GRU",
+    "GRUCell",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
@@ -139,6 +149,8 @@ __all__ = [
     "Input",
     "InputLayer",
     "KerasTensor",
+    "LSTM",
+    "LSTMCell",
     "Layer",
     "CategoryEncoding",
     "Lambda",
@@ -175,6 +187,12 @@ __all__ = [
     "UpSampling2D",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "RNN",
+    "Reshape",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
+    "TimeDistributed",
     "add",
     "average",
     "concatenate",

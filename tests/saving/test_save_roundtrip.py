@@ -56,6 +56,11 @@ def _attention() -> tuple[cornu.Model, Any]:
     x = L.EinsumDense("abc,cd->abd", output_shape=(None, 2), bias_axes="d")(x)
     x = L.Conv1D(2, 2, padding="causal")(x)
     return cornu.Model([q, v], [x, scores]), [_x(5, 4), _x(3, 6)]
+def _recurrent_states() -> tuple[cornu.Model, Any]:
+    a = cornu.Input(shape=(5, 3))
+    out, h, c = L.LSTM(4, return_sequences=True, return_state=True)(a)
+    both = L.Bidirectional(L.GRU(2, return_state=True), merge_mode=None)(out)
+    return cornu.Model(a, [L.LSTM(4)(out, initial_state=[h, c]), *both]), _x(5, 3)
 
 
 # Together these use every layer class that cornu.layers exports: a new layer needs an
@@ -139,6 +144,23 @@ EXAMPLES: list[Example] = [
                                L.Dense(2)]), _x(2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
+    lambda: (cornu.Sequential([L.SimpleRNN(4, input_shape=(5, 3), return_sequences=True),
+                               L.LSTM(3, go_backwards=True, dropout=0.2),
+                               L.Dense(2)]), _x(5, 3)),
+    lambda: (cornu.Sequential([L.GRU(4, input_shape=(5, 3), return_sequences=True,
+                                     reset_after=False),
+                               L.GRU(2, unroll=True)]), _x(5, 3)),
+    lambda: (cornu.Sequential([L.RNN([L.LSTMCell(3), L.GRUCell(2), L.SimpleRNNCell(2)],
+                                     input_shape=(4, 3))]), _x(4, 3)),
+    lambda: (cornu.Sequential([L.Bidirectional(L.LSTM(3, return_sequences=True),
+                                               input_shape=(5, 3)),
+                               L.Bidirectional(L.GRU(2), merge_mode="ave",
+                                               backward_layer=L.SimpleRNN(2, go_backwards=True)),
+                               ]), _x(5, 3)),
+    lambda: (cornu.Sequential([L.TimeDistributed(L.Dense(3, activation="relu"),
+                                                 input_shape=(4, 2)),
+                               L.RNN(L.GRUCell(2))]), _x(4, 2)),
+    _recurrent_states,
     _two_inputs,
     _branches,
 ]
@@ -147,7 +169,8 @@ EXAMPLES: list[Example] = [
 def test_every_exported_layer_has_an_example():
     exported = {name for name in L.__all__ if isinstance(obj := getattr(L, name), type)
                 and issubclass(obj, Layer) and obj is not Layer}
-    used = {type(layer).__name__ for make in EXAMPLES for layer in make()[0].layers}
+    used = {type(inner).__name__ for make in EXAMPLES for layer in make()[0].layers
+            for inner in layer._flatten_layers()}  # with RNN cells and wrapped layers
     used |= {"InputLayer"}  # Sequential([cornu.Input(...), ...]) and the functional example
     assert not exported - used, f"add round-trip examples for {sorted(exported - used)}"
 

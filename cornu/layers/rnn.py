@@ -1,0 +1,242 @@
+"""RNN: runs a cell over the time axis of (batch, time, features) sequences.
+
+Built-in cells (and stacks whose first cell is one) take the fast path: on accelerators the
+input product of every time step is one matmul before the loop, and the `lax.scan` over
+time carries only the recurrent product. On CPU the input product stays in the step: there
+XLA runs the scan's backward pass slower when it must stack the gradient of a precomputed
+(time, batch, gates) input than when it accumulates the kernel's gradient step by step
+(docs/performance.md). Cells that users write (`state_size` and `call(inputs, states)`, as
+in Keras' guide) run their `call` at each step inside the same scan. `unroll=True` writes
+the steps out instead of scanning. Masks and `stateful=True` are not supported yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from cornu import ops
+from cornu.layers import _nested
+from cornu.layers._cell import RecurrentCell
+from cornu.layers.base import Layer
+from cornu.layers.stacked_rnn_cells import StackedRNNCells, call_cell, check_cell, output_size
+
+
+def initial_state_of(cell: Any, batch_size: int, dtype: Any) -> Any:
+    """A cell's zero state: its get_initial_state, else zeros per state_size."""
+    make = getattr(cell, "get_initial_state", None)
+    if make is not None:
+        return make(batch_size=batch_size)
+    size = cell.state_size
+    if isinstance(size, list | tuple):
+        return [jnp.zeros((batch_size, d), dtype) for d in size]
+    return jnp.zeros((batch_size, size), dtype)
+
+
+def split_inputs(inputs: Any, initial_state: Any) -> tuple[Any, Any]:
+    """Keras 2's form `layer([sequences, *initial_state])` (how a saved graph calls it)."""
+    if isinstance(inputs, list | tuple):
+        if initial_state is not None:
+            raise ValueError("Pass the initial state either in the inputs list or as "
+                             "initial_state=..., not both.")
+        return inputs[0], (list(inputs[1:]) or None)
+    return inputs, initial_state
+
+
+def sequence_shape(shape: Any) -> tuple:
+    """The sequences' shape out of the shapes of `[sequences, *initial_state]`."""
+    return tuple(shape[0]) if shape and isinstance(shape[0], list | tuple) else tuple(shape)
+
+
+def project_before_loop() -> bool:
+    """Whether the input product of all steps runs before the scan (see the docstring)."""
+    return jax.default_backend() != "cpu"
+
+
+def _flag(value: Any, argument: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{argument} must be True or False. Received: {argument}={value!r}")
+    return value
+
+
+class RNN(Layer):
+    def __init__(self, cell: Any, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
+        if isinstance(cell, list | tuple):
+            cell = StackedRNNCells(cell)
+        check_cell(cell, "cell")
+        size = cell.state_size
+        if not isinstance(size, int | list | tuple):
+            raise ValueError("The cell's state_size must be an integer or a list of integers "
+                             f"(one per state). Received: state_size={size!r}")
+        super().__init__(**kwargs)
+        if stateful:
+            raise NotImplementedError(
+                "stateful=True is not supported yet by cornu's RNN layers. Pass the state "
+                "from one call to the next with return_state=True and initial_state=... .")
+        self.cell = cell
+        self.return_sequences = _flag(return_sequences, "return_sequences")
+        self.return_state = _flag(return_state, "return_state")
+        self.go_backwards = _flag(go_backwards, "go_backwards")
+        self.stateful = False
+        self.unroll = _flag(unroll, "unroll")
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    @property
+    def state_size(self) -> list:
+        size = self.cell.state_size
+        return list(size) if isinstance(size, list | tuple) else [size]
+
+    def build(self, sequences_shape, initial_state_shape=None) -> None:
+        sequences_shape = sequence_shape(sequences_shape)
+        if len(sequences_shape) < 3:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) takes sequences of "
+                             "shape (batch, time, features). Received input shape "
+                             f"{tuple(sequences_shape)}.")
+        if isinstance(self.cell, Layer) and not self.cell.built:
+            self.cell.build((sequences_shape[0], *sequences_shape[2:]))
+            object.__setattr__(self.cell, "built", True)
+
+    def get_initial_state(self, batch_size: int) -> list:
+        state = initial_state_of(self.cell, batch_size, self.compute_dtype)
+        return list(state) if isinstance(state, list | tuple) else [state]
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        sequences_shape = sequence_shape(sequences_shape)
+        batch, length = sequences_shape[0], sequences_shape[1]
+        out = output_size(self.cell)
+        output = (batch, length, out) if self.return_sequences else (batch, out)
+        if not self.return_state:
+            return output
+        states = [[(batch, d) for d in s] if isinstance(s, list | tuple) else (batch, s)
+                  for s in self.state_size]
+        return (output, *states)
+
+    def _initial(self, initial_state: Any, batch: int, dtype: Any) -> list:
+        zeros = self.get_initial_state(batch)
+        if initial_state is None:
+            return zeros
+        given = list(initial_state) if isinstance(initial_state, list | tuple) else [
+            initial_state]
+        leaves = jax.tree.leaves(given)
+        want = jax.tree.structure(zeros)
+        if len(leaves) != want.num_leaves:
+            raise ValueError(f"Layer '{self.name}' has {want.num_leaves} state tensors; "
+                             f"initial_state holds {len(leaves)}.")
+        return jax.tree.unflatten(want, [jnp.asarray(v, dtype) for v in leaves])
+
+    def call(self, sequences, initial_state=None, training=False):
+        sequences, initial_state = split_inputs(sequences, initial_state)
+        cell, batch, steps = self.cell, sequences.shape[0], sequences.shape[1]
+        states = self._initial(initial_state, batch, sequences.dtype)
+        if self.go_backwards:
+            sequences = jnp.flip(sequences, axis=1)
+        if isinstance(cell, RecurrentCell | StackedRNNCells):
+            masks = cell._masks(batch, sequences.dtype, training)
+            before = project_before_loop()
+            xs = cell._project(sequences, masks) if before else sequences
+
+            def step(x, s):
+                x = x if before else cell._project(x, masks)
+                if isinstance(cell, StackedRNNCells):
+                    return cell._recur(x, s, masks, training)
+                return cell._recur(x, s, masks)
+        else:
+            xs = sequences
+
+            def step(x, s):
+                return call_cell(cell, x, s, training)
+
+        structure = jax.tree.structure(states)
+
+        def body(carry, x):
+            output, new = step(x, carry[0])
+            new = jax.tree.unflatten(structure, jax.tree.leaves(new))
+            if self.return_sequences:
+                return (new, carry[1]), output
+            return (new, output), None
+
+        last = jnp.zeros((batch, output_size(cell)), sequences.dtype)
+        xs = jnp.swapaxes(xs, 0, 1)
+        if self.unroll:
+            carry, outputs = (states, last), []
+            for t in range(steps):
+                carry, y = body(carry, xs[t])
+                outputs.append(y)
+            ys = jnp.stack(outputs) if self.return_sequences else None
+        else:
+            carry, ys = ops.scan(body, (states, last), xs)
+        states = carry[0]
+        output = jnp.swapaxes(ys, 0, 1) if self.return_sequences else carry[1]
+        return (output, *states) if self.return_state else output
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards,
+                "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask,
+                "cell": _nested.serialize(self.cell)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RNN:
+        config = dict(config)
+        if "input_shape" in config and config["input_shape"] is not None:
+            config["input_shape"] = tuple(config["input_shape"])
+        return cls(_nested.deserialize(config.pop("cell", None), "cell"), **config)
+
+
+_BASE = ("name", "trainable", "dtype", "input_shape", "activity_regularizer")
+_CELL_ARGUMENTS = frozenset({
+    "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+    "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer",
+    "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
+    "bias_constraint", "dropout", "recurrent_dropout", "seed", "reset_after"})
+
+
+def cell_arguments(cell: Layer) -> dict[str, Any]:
+    """The cell's own arguments (for SimpleRNN, LSTM and GRU's flat configs)."""
+    return {k: v for k, v in cell.get_config().items() if k not in _BASE}
+
+
+class CellLayer(RNN):
+    """SimpleRNN, LSTM and GRU: an RNN over one built-in cell, configured flat (Keras'
+    config holds the cell's arguments, not the cell); the cell's arguments read through."""
+
+    cell_class: type[RecurrentCell]
+
+    def __init__(self, cell_kwargs: dict[str, Any], *, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 **kwargs: Any) -> None:
+        kwargs.pop("implementation", None)  # Keras' kernel choice: the same numbers
+        self.use_cudnn = kwargs.pop("use_cudnn", "auto")
+        kwargs.pop("cell", None)
+        cell = self.cell_class(**cell_kwargs, dtype=kwargs.get("dtype"),
+                               trainable=kwargs.get("trainable", True),
+                               name=f"{_snake(type(self).__name__)}_cell")
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        cell = self.__dict__.get("cell")
+        if cell is not None and name in _CELL_ARGUMENTS:
+            return getattr(cell, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["cell"]
+        return {**config, **cell_arguments(self.cell)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RNN:
+        config = dict(config)
+        if "input_shape" in config and config["input_shape"] is not None:
+            config["input_shape"] = tuple(config["input_shape"])
+        return cls(**config)
+
+
+def _snake(name: str) -> str:
+    return {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}.get(name, name.lower())
