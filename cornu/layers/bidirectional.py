@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from cornu.layers import _nested
@@ -86,10 +87,29 @@ class Bidirectional(Layer):
             return (*outputs, *states, *states)
         return outputs[0] if len(outputs) == 1 else list(outputs)
 
-    def call(self, sequences, initial_state=None, training=None):
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if previous_mask is None:
+            return None
+        if isinstance(previous_mask, list | tuple):
+            previous_mask = previous_mask[0]
+        output_mask = previous_mask if self.return_sequences else None
+        if self.merge_mode is None:
+            output_mask = [output_mask, output_mask]
+        elif not isinstance(output_mask, list):
+            output_mask = [output_mask] if self.return_state else output_mask
+        if self.return_state:
+            count = len(jax.tree.leaves(self.forward_layer.cell.state_size)) * 2
+            return [*output_mask, *[None] * count]
+        return output_mask
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
         sequences, initial_state = split_inputs(sequences, initial_state)
         forward_kw: dict[str, Any] = {"training": training}
         backward_kw: dict[str, Any] = {"training": training}
+        if mask is not None:
+            forward_kw["mask"] = backward_kw["mask"] = mask
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_kw["initial_state"] = list(initial_state[:half])

@@ -128,12 +128,28 @@ class RNN(Layer):
                              f"initial_state holds {len(leaves)}.")
         return jax.tree.unflatten(want, [jnp.asarray(v, dtype) for v in leaves])
 
-    def call(self, sequences, initial_state=None, training=False):
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The sequence mask goes on with a sequence output (Keras); states carry none."""
+        if previous_mask is None:
+            return None
+        output_mask = previous_mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask, *[None] * len(jax.tree.leaves(self.state_size))]
+        return output_mask
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
         sequences, initial_state = split_inputs(sequences, initial_state)
         cell, batch, steps = self.cell, sequences.shape[0], sequences.shape[1]
         states = self._initial(initial_state, batch, sequences.dtype)
+        if isinstance(mask, list | tuple):  # [sequence mask, state masks...]
+            mask = mask[0]
+        if mask is not None:  # (batch, steps): a masked step keeps the state and output
+            mask = jnp.asarray(mask, bool).reshape(batch, steps)
         if self.go_backwards:
             sequences = jnp.flip(sequences, axis=1)
+            mask = None if mask is None else jnp.flip(mask, axis=1)
         if isinstance(cell, RecurrentCell | StackedRNNCells):
             masks = cell._masks(batch, sequences.dtype, training)
             before = project_before_loop()
@@ -152,23 +168,27 @@ class RNN(Layer):
 
         structure = jax.tree.structure(states)
 
-        def body(carry, x):
+        def body(carry, x_and_keep):
+            x, keep = x_and_keep
             output, new = step(x, carry[0])
             new = jax.tree.unflatten(structure, jax.tree.leaves(new))
-            if self.return_sequences:
-                return (new, carry[1]), output
-            return (new, output), None
+            if keep is not None:  # masked steps: the previous state and output, as Keras
+                keep = keep[:, None]
+                new = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new, carry[0])
+                output = jnp.where(keep, output, carry[1])
+            return (new, output), (output if self.return_sequences else None)
 
         last = jnp.zeros((batch, output_size(cell)), sequences.dtype)
         xs = jnp.swapaxes(xs, 0, 1)
+        keeps = None if mask is None else jnp.swapaxes(mask, 0, 1)
         if self.unroll:
             carry, outputs = (states, last), []
             for t in range(steps):
-                carry, y = body(carry, xs[t])
+                carry, y = body(carry, (xs[t], None if keeps is None else keeps[t]))
                 outputs.append(y)
             ys = jnp.stack(outputs) if self.return_sequences else None
         else:
-            carry, ys = ops.scan(body, (states, last), xs)
+            carry, ys = ops.scan(body, (states, last), (xs, keeps))
         states = carry[0]
         output = jnp.swapaxes(ys, 0, 1) if self.return_sequences else carry[1]
         return (output, *states) if self.return_state else output

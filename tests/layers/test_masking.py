@@ -72,3 +72,28 @@ def test_masking_layer_as_keras():
     with jax.numpy_rank_promotion("allow"):
         want = theirs.predict(x, verbose=0)
     np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.layers.LSTM(5),
+    lambda lib: lib.layers.GRU(5, return_sequences=True),
+    lambda lib: lib.layers.SimpleRNN(5, go_backwards=True),
+    lambda lib: lib.layers.Bidirectional(lib.layers.LSTM(4)),
+    lambda lib: lib.layers.Bidirectional(lib.layers.GRU(4, return_sequences=True),
+                                         merge_mode="sum"),
+], ids=["lstm", "gru-sequences", "simple-backwards", "bi-lstm", "bi-gru-sequences"])
+def test_recurrent_layers_skip_masked_steps_as_keras(make):
+    def build(lib):
+        inputs = lib.Input((6,), dtype="int32")
+        x = lib.layers.Embedding(10, 3, mask_zero=True)(inputs)
+        x = make(lib)(x)
+        if len(x.shape) == 3:
+            x = lib.layers.GlobalAveragePooling1D()(x)
+        return lib.Model(inputs, lib.layers.Dense(1)(x))
+
+    ours = build(cornu)
+    with jax.numpy_rank_promotion("allow"):  # Keras broadcasts implicitly
+        theirs = build(keras)
+        theirs.set_weights(ours.get_weights())
+        want = theirs.predict(IDS, verbose=0)
+    np.testing.assert_allclose(ours.predict(IDS, verbose=0), want, rtol=1e-5, atol=1e-6)
