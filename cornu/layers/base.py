@@ -501,21 +501,50 @@ class Layer:
             self._build_shapes = shapes
             self.build(shapes)
             object.__setattr__(self, "built", True)
+        # the symbolic mask the inputs carry (Embedding(mask_zero=True) upstream): traced
+        # calls that take `mask` see it, as in Keras; the graph passes real masks at run time
+        in_mask = _symbolic_mask(first)
+        trace_kwargs = kwargs
+        if in_mask is not None and "mask" in _call_arguments(type(self)) and "mask" not in kwargs:
+            trace_kwargs = {**kwargs, "mask": in_mask}
         if type(self).compute_output_shape is not Layer.compute_output_shape:
             shapes = jax.tree.map(lambda t: tuple(t.shape), first,
                                   is_leaf=lambda t: isinstance(t, KerasTensor))
             out_shapes = self.compute_output_shape(shapes)
             specs = _shapes_to_specs(out_shapes, self.compute_dtype)
         else:
-            specs = _trace_output_spec(self, args, kwargs)
+            specs = _trace_output_spec(self, args, trace_kwargs)
         node = Node(self, args, kwargs, inputs)
         outputs = node.make_outputs(specs)
+        self._set_symbolic_masks(first, in_mask, node.flat_outputs)
         self._inbound_nodes.append(node)
         self._output_shapes = jax.tree.map(lambda t: tuple(t.shape), outputs,
                                            is_leaf=lambda t: isinstance(t, KerasTensor))
         return outputs
 
     # -- masks ----------------------------------------------------------------------------------
+    def _set_symbolic_masks(self, first: Any, in_mask: Any, outputs: list) -> None:
+        """Give the output tensors the abstract mask compute_mask makes from the inputs'."""
+        if in_mask is None and not getattr(self, "_makes_masks", False):
+            return
+        if not isinstance(first, KerasTensor):
+            return
+        spec = jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in first.shape),
+                                    jnp.dtype(first.dtype))
+        mask_spec = None if in_mask is None else jax.ShapeDtypeStruct(
+            tuple(1 if d is None else d for d in in_mask.shape), jnp.bool_)
+        try:
+            made = jax.eval_shape(lambda x, m: self.compute_mask(x, m), spec, mask_spec)
+        except Exception:  # noqa: BLE001 - a mask that cannot be traced is not carried
+            return
+        made = made[0] if isinstance(made, list | tuple) else made
+        if made is None or not hasattr(made, "shape"):
+            return
+        shape = tuple(None if i < len(first.shape) and first.shape[i] is None else d
+                      for i, d in enumerate(made.shape))
+        for tensor in outputs:
+            tensor._keras_mask = KerasTensor(shape, "bool")
+
     def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
         """The mask of this layer's output: the input's mask when the layer supports
         masking (keeps the time steps), else None. Embedding(mask_zero=True) makes one."""
@@ -598,6 +627,10 @@ def _call_arguments(cls: type) -> frozenset[str]:
             found = found | {"training", "mask"}
         _ARGUMENTS[cls] = found
     return found
+
+
+def _symbolic_mask(first: Any) -> Any:
+    return getattr(first, "_keras_mask", None) if isinstance(first, KerasTensor) else None
 
 
 def call_with_mask(layer: Layer, args: tuple, kwargs: dict, mask: Any) -> tuple[Any, Any]:

@@ -25,6 +25,7 @@ class KerasTensor:
         self.dtype = dtype if isinstance(dtype, str) else getattr(dtype, "name", str(dtype))
         self._keras_history = history
         self._name = name
+        self._keras_mask: KerasTensor | None = None
 
     @property
     def name(self) -> str:

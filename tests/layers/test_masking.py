@@ -97,3 +97,23 @@ def test_recurrent_layers_skip_masked_steps_as_keras(make):
         theirs.set_weights(ours.get_weights())
         want = theirs.predict(IDS, verbose=0)
     np.testing.assert_allclose(ours.predict(IDS, verbose=0), want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_layer_taking_mask_sees_it_while_the_graph_is_built():
+    seen = []
+
+    class TemporalSoftmax(cornu.layers.Layer):
+        def call(self, inputs, mask=None):
+            seen.append(mask is not None)
+            weights = cornu.ops.expand_dims(cornu.ops.cast(mask, "float32"), -1)
+            exp = cornu.ops.exp(inputs) * weights
+            return exp / cornu.ops.sum(exp, axis=-1, keepdims=True)
+
+    inputs = cornu.Input((None,), dtype="int32")
+    x = cornu.layers.Embedding(10, 4, mask_zero=True)(inputs)
+    x = cornu.layers.Dense(4)(x)
+    model = cornu.Model(inputs, TemporalSoftmax()(x))
+    out = np.asarray(model(IDS))
+    assert seen and all(seen)
+    assert out.shape == (3, 6, 4) and np.isnan(out[0, 3:]).all()  # 0/0 where masked
+    np.testing.assert_allclose(out[2].sum(-1), 1.0, rtol=1e-5)
