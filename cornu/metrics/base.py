@@ -45,6 +45,9 @@ import numpy as np
 
 from cornu import mixed_precision
 from cornu.layers.base import _snake, unique_name
+from cornu.losses.base import (  # Keras' rank rule, shared with the losses
+    squeeze_or_expand_to_same_rank as squeeze_or_expand_to_same_rank,
+)
 from cornu.variables import StatelessScope, Variable
 
 Array = jax.Array
@@ -244,24 +247,6 @@ def as_array(x: Any, dtype: Any = None) -> Array:
             x = x.astype(np.float32)
         return jnp.asarray(x)
     return jnp.asarray(x, dtype=dtype)
-
-
-def squeeze_or_expand_to_same_rank(x1: Array, x2: Array,
-                                   expand_rank_1: bool = True) -> tuple[Array, Array]:
-    """Keras' rule: where the ranks differ by one and the longer has a last axis of 1,
-    squeeze it (or expand a rank-1 other to match)."""
-    r1, r2 = x1.ndim, x2.ndim
-    if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1 and expand_rank_1:
-            x2 = jnp.expand_dims(x2, -1)
-        else:
-            x1 = jnp.squeeze(x1, -1)
-    if r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1 and expand_rank_1:
-            x1 = jnp.expand_dims(x1, -1)
-        else:
-            x2 = jnp.squeeze(x2, -1)
-    return x1, x2
 
 
 def divide_no_nan(x: Any, y: Any) -> Array:

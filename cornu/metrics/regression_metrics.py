@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from cornu.losses import functions as _losses
 from cornu.metrics.base import (
     EPSILON,
     Metric,
@@ -44,34 +45,27 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[Array, Array]:
     return squeeze_or_expand_to_same_rank(y_true, y_pred)
 
 
+# Keras' metric functions are its loss functions, on inputs converted as metrics convert
+# them (numpy float64 -> float32): one definition each, in cornu.losses.functions
 def mean_squared_error(y_true: Any, y_pred: Any) -> Array:
-    y_true, y_pred = _pair(y_true, y_pred)
-    return jnp.mean(jnp.square(y_true - y_pred), axis=-1)
+    return _losses.mean_squared_error(*_pair(y_true, y_pred))
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> Array:
-    y_true, y_pred = _pair(y_true, y_pred)
-    return jnp.mean(jnp.abs(y_true - y_pred), axis=-1)
+    return _losses.mean_absolute_error(*_pair(y_true, y_pred))
 
 
 def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Array:
-    y_true, y_pred = _pair(y_true, y_pred)
-    diff = jnp.abs((y_true - y_pred) / jnp.maximum(jnp.abs(y_true), EPSILON))
-    return 100.0 * jnp.mean(diff, axis=-1)
+    return _losses.mean_absolute_percentage_error(*_pair(y_true, y_pred))
 
 
 def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Array:
-    y_true, y_pred = _pair(y_true, y_pred)
-    first = jnp.log(jnp.maximum(y_pred, EPSILON) + 1.0)
-    second = jnp.log(jnp.maximum(y_true, EPSILON) + 1.0)
-    return jnp.mean(jnp.square(first - second), axis=-1)
+    return _losses.mean_squared_logarithmic_error(*_pair(y_true, y_pred))
 
 
 def log_cosh(y_true: Any, y_pred: Any) -> Array:
     """mean(log(cosh(y_pred - y_true))), computed without overflow."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    x = y_pred - y_true
-    return jnp.mean(x + jax.nn.softplus(-2.0 * x) - jnp.log(2.0).astype(x.dtype), axis=-1)
+    return _losses.log_cosh(*_pair(y_true, y_pred))
 
 
 def _l2_normalize(x: Array, axis: int) -> Array:
