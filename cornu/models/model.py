@@ -756,8 +756,8 @@ class Model(Layer):
         metrics, or is not a dict; else the step's own logs."""
         results = self.get_metrics_result()
         if not isinstance(logs, dict) or set(logs) == set(results):
-            return _floats(results)
-        return _floats(logs)
+            return stepped.floats(results)
+        return stepped.floats(logs)
 
     def _refuse_with_stream(self, x: Any, **arguments: Any) -> None:
         """The arguments a batch source carries itself (as Keras refuses them)."""
@@ -1288,12 +1288,6 @@ def _functional_subclass(cls: type) -> type:
 
 def _scalar_or_list(values: list) -> Any:
     return values[0] if len(values) == 1 else values
-
-
-def _floats(logs: Any) -> dict[str, float]:
-    keys = list(logs)  # in the metrics' order (a pytree of a dict would sort the keys)
-    values = jax.device_get([logs[k] for k in keys])
-    return {k: float(v) for k, v in zip(keys, values, strict=True)}
 
 
 def _input_dtype(dtype: np.dtype, declared: Any) -> np.dtype:

@@ -24,10 +24,13 @@ from cornu.data import sources
 from cornu.training import steps as step_protocol
 
 
-def _floats(logs: Any) -> dict[str, float]:
+def floats(logs: Any) -> dict[str, float]:
+    """A step's logs as Python floats, in their order, with one host read for all."""
     if not isinstance(logs, dict):
         return {}
-    return {k: float(np.asarray(v)) for k, v in logs.items()}
+    keys = list(logs)  # in the metrics' order (a pytree of a dict would sort the keys)
+    values = jax.device_get([logs[k] for k in keys])
+    return {k: float(v) for k, v in zip(keys, values, strict=True)}
 
 
 def _targets(y: Any) -> Any:
@@ -113,7 +116,7 @@ def fit(model: Any, train: sources.EpochIterator, *, val: sources.EpochIterator 
             step_logs, state = programs.train(state, data)
             seen += 1
             if cbs.wants("on_train_batch_end"):
-                cbs.on_train_batch_end(step, _floats(step_logs))
+                cbs.on_train_batch_end(step, floats(step_logs))
             if model.stop_training:
                 break
         if seen == 0:
@@ -165,7 +168,7 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
             cbs.on_test_batch_begin(step)
         logs, state = programs.test(state, prepared_batch)
         if cbs.wants("on_test_batch_end"):
-            cbs.on_test_batch_end(step, _floats(logs))
+            cbs.on_test_batch_end(step, floats(logs))
     if programs is None:
         raise ValueError(f"evaluate read no batch from {argument}: the source is empty.")
     programs.sync(state)
