@@ -35,6 +35,7 @@ from cornu.random import keys as global_rng
 from cornu.saving import archive, jsonio, limits, tensors
 from cornu.saving.errors import CornuFileError
 from cornu.saving.weights import check_head, read_tensors, write_tensors
+from cornu.training.state import Position, TrainState
 
 FILE_NAME = "backup.cornu-backup"
 PREVIOUS_NAME = "backup.previous.cornu-backup"
@@ -235,14 +236,14 @@ class BackupAndRestore(Callback):
         """The model's arrays and the position, copied to the host now (the next compiled
         call reuses their buffers)."""
         model = self.model
-        position = model._fit_position
-        fit_arrays = {"shuffle_key": np.asarray(position["shuffle_key"])}
-        if position["sums"] is not None:
-            fit_arrays["sums"] = np.asarray(position["sums"])
+        position, ts = model.fit_position, model.train_state
+        fit_arrays = {"shuffle_key": np.asarray(position.shuffle_key)}
+        if position.sums is not None:
+            fit_arrays["sums"] = np.asarray(position.sums)
         return {
-            "epoch": int(position["epoch"]), "step": int(position["step"]),
-            "weights": tensors.weight_tensors(model._params, model._state),
-            "optimizer": tensors.optimizer_tensors(model._opt_state, model._train_rng),
+            "epoch": int(position.epoch), "step": int(position.step),
+            "weights": tensors.weight_tensors(ts.params, ts.state),
+            "optimizer": tensors.optimizer_tensors(ts.opt_state, ts.rng),
             "fit": fit_arrays,
             "steps_since_save": self._steps_since_save,
         }
@@ -321,25 +322,23 @@ class BackupAndRestore(Callback):
         weights = read_tensors(members[_WEIGHTS], f"{where} ({_WEIGHTS})")
         optimizer = read_tensors(members[_OPTIMIZER], f"{where} ({_OPTIMIZER})")
         fit_tensors = read_tensors(members[_FIT], f"{where} ({_FIT})")
-        expected = tensors.expected_weights(model.layers, model._params, model._state)
+        ts = model.train_state
+        expected = tensors.expected_weights(model.layers, ts.params, ts.state)
         params, layer_state = tensors.take_weights(weights, expected, len(model.layers),
                                                    f"{where} ({_WEIGHTS})")
-        opt_state, train_rng = tensors.restore_optimizer(optimizer, model._opt_state,
+        opt_state, train_rng = tensors.restore_optimizer(optimizer, ts.opt_state,
                                                          f"{where} ({_OPTIMIZER})")
         shuffle_key, sums = self._position_arrays(fit_tensors, state, f"{where} ({_FIT})")
         # everything is read and checked: now change the model
-        model._params, model._state = params, layer_state
-        if opt_state is not None:
-            model._opt_state = opt_state
-        if train_rng is not None:
-            model._train_rng = train_rng
+        model.train_state = TrainState(
+            params, layer_state, ts.opt_state if opt_state is None else opt_state,
+            ts.rng if train_rng is None else train_rng)
         if opt_state is not None:  # the updates made (a schedule's rate is read there)
             model.optimizer._sync_iterations(opt_state)
         if not model.optimizer._scheduled:  # a schedule's rate is not settable
             model.optimizer.learning_rate = state["learning_rate"]
         _set_rng_state(state.get("rng"))
-        model._resume = {"epoch": state["epoch"], "step": state["step"], "sums": sums,
-                         "shuffle_key": shuffle_key}
+        model.resume_at(Position(state["epoch"], state["step"], sums, shuffle_key))
         return state, fit_tensors
 
     def _check_state(self, state: Any, where: str) -> None:

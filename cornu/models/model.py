@@ -7,7 +7,6 @@ A model owns its arrays as pytrees (`params`, `state`: one dict per layer, in
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,7 +18,6 @@ import numpy as np
 from cornu import _deprecation, losses, metrics, optimizers, variables
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
-from cornu.callbacks.progbar_logger import ProgbarLogger
 from cornu.data import arrays, sources, staging
 from cornu.layers.base import Layer, _spec_from_shapes, _trace_output_spec
 from cornu.layers.input_layer import InputLayer
@@ -29,8 +27,9 @@ from cornu.reports import progbar
 from cornu.reports.summary import summary_text
 from cornu.training import stepped
 from cornu.training import steps as step_protocol
+from cornu.training.fit import ArrayFit
 from cornu.training.loop import Engine, Head, Predictor
-from cornu.training.state import TrainState
+from cornu.training.state import Position, TrainState
 from cornu.variables import Variable
 
 
@@ -104,8 +103,8 @@ class Model(Layer):
         self._steps_per_execution: int | str = "auto"
         self._epoch_compile_seconds: float | None = None
         self.nan_stop: tuple[int, int] | None = None
-        self._resume: dict[str, Any] | None = None
-        self._fit_position: dict[str, Any] | None = None
+        self._resume: Position | None = None
+        self._fit_position: Position | None = None
         self._staging = staging.HostStaging()  # host buffers of the training arrays between fits
         self._padded = staging.PaddedBuffers()  # and of evaluate's and predict's padded batches
         self._opt_state: Any = None
@@ -209,6 +208,35 @@ class Model(Layer):
         for entry, p, s in zip(self._weight_slots(), params, state, strict=True):
             for k, v in entry:
                 v._direct_assign((p if v.trainable else s)[k])
+
+    @property
+    def train_state(self) -> TrainState:
+        """The arrays a fit carries: trainable values and layer state (per entry of
+        `layers`, as the engine sees them: a frozen layer's weights are state), the
+        optimizer state and the training key (None until the first fit)."""
+        return TrainState(self._params, self._state, self._opt_state, self._train_rng)
+
+    @train_state.setter
+    def train_state(self, ts: TrainState) -> None:
+        self._params, self._state, self._opt_state, self._train_rng = ts
+
+    @property
+    def fit_position(self) -> Position | None:
+        """Where the current (or last) fit is: the epoch and step its next call starts."""
+        return self._fit_position
+
+    @fit_position.setter
+    def fit_position(self, position: Position | None) -> None:
+        self._fit_position = position
+
+    def resume_at(self, position: Position) -> None:
+        """Make the next fit start at `position` (BackupAndRestore, after a restore)."""
+        self._resume = position
+
+    def take_resume(self) -> Position | None:
+        """The position set by resume_at, once (the fit that starts there takes it)."""
+        resume, self._resume = self._resume, None
+        return resume
 
     def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
                  sample_mask=None):
@@ -612,131 +640,13 @@ class Model(Layer):
                        if val is not None else None)
         self.__dict__.pop("_slots_cache", None)
         self.__dict__["_slots_cache"] = self._engine_slots()  # dropped when the fit ends
-
-        n = xs[0].shape[0]
-        steps = math.ceil(n / batch_size)
-        history = History()
-        params = {"verbose": verbose, "epochs": epochs, "steps": steps, "samples": n,
-                  "batch_size": batch_size}
-        progress = [ProgbarLogger()] if verbose else []
-        cbs = CallbackList([*progress, *(callbacks or []), history], self, params)
-        self.history = history
-        self.stop_training = False
-        self.nan_stop = None
-
-        leaves = self._staging.device_put(
-            [*xs, *ys, sw], wait=lambda: jax.block_until_ready(self._params))
-        x_dev, y_dev, sw_dev = (tuple(leaves[:len(xs)]), tuple(leaves[len(xs):-1]),
-                                leaves[-1])
-        if self._opt_state is None or self._train_rng is None:
-            fresh = self._opt_state is None
-            self._params, self._state, self._opt_state = engine.start_state(
-                self._params, self._state, self._opt_state)
-            done = int(np.asarray(self.optimizer.iterations.value)) if fresh else 0
-            if done:  # new slots, but the step count (a schedule's) goes on from iterations
-                self._opt_state = optimizers.set_iterations(self._opt_state, done)
-            # the program is shared by optimizers that differ in their learning rate only
-            self._opt_state = self._with_learning_rate(self._opt_state)
-            if self._train_rng is None:
-                self._train_rng = global_rng.next_key()
-        else:
-            # owned copies through the epoch-snapshot program, which has this very shape:
-            # a later fit compiles nothing before its first step
-            _, (self._params, self._state, self._opt_state, self._train_rng) = \
-                engine.copy_state((engine.zero_sums(), TrainState(
-                    self._params, self._state, self._opt_state, self._train_rng)))
-        shuffle_key = global_rng.next_key()
-
-        self._callbacks = cbs  # BackupAndRestore keeps the other callbacks' state
-        cbs.on_train_begin()
-        # BackupAndRestore may have put the model back where an earlier run stopped
-        resume, self._resume = self._resume, None
-        if resume is not None:
-            initial_epoch = resume["epoch"]
-            shuffle_key = jnp.asarray(resume.get("shuffle_key", shuffle_key))
-        shuffle_seed = np.asarray(shuffle_key, np.uint32).ravel().tolist()
-        mask = engine.epoch_mask(n, steps, batch_size)
-        batch_hooks = cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end")
-        chunk_hooks = cbs.wants("on_chunk_end")
-        limits = [c.max_chunk_steps for c in cbs.callbacks if c.max_chunk_steps]
-        if self._steps_per_execution != "auto":
-            limits.append(self._steps_per_execution)
-        chunk = 1 if batch_hooks else min([steps, *limits])
-        logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            cbs.on_epoch_begin(epoch)
-            compiles_before = engine.traces["train"]
-            start = time.perf_counter()
-            self._opt_state = self._with_learning_rate(self._opt_state)
-            order = engine.epoch_order(shuffle_seed, epoch, n, steps, batch_size,
-                                       bool(shuffle))
-            fit_data = (x_dev, y_dev, sw_dev, order, mask)
-            first_step, sums = 0, jax.device_put(engine.zero_sums())
-            if resume is not None and resume.get("step"):
-                first_step, sums = resume["step"], jnp.asarray(resume["sums"], jnp.float32)
-            resume = None
-            # where this epoch started (a copy: the compiled calls donate their state), to
-            # replay up to the last finite step should the loss stop being finite
-            snapshot = (first_step, *engine.copy_state((sums, TrainState(
-                self._params, self._state, self._opt_state, self._train_rng))))
-            for first in range(first_step, steps, chunk):
-                size = min(chunk, steps - first)
-                if batch_hooks:
-                    cbs.on_train_batch_begin(first)
-                ts = TrainState(self._params, self._state, self._opt_state, self._train_rng)
-                ts, sums = engine.train_chunk(ts, sums, x_dev, y_dev, sw_dev, order, mask,
-                                              np.int32(first), size)
-                self._params, self._state, self._opt_state, self._train_rng = ts
-                self._fit_position = {"epoch": epoch, "step": first + size, "sums": sums,
-                                      "shuffle_key": shuffle_key}
-                if batch_hooks or chunk_hooks:
-                    read = jax.device_get(sums)  # the one host read of this call
-                    if engine.nan_step(read) is not None:
-                        sums = self._rewind(engine, snapshot, sums, fit_data)
-                        self._stop_on_nan(engine, sums, epoch)
-                        break
-                    logs = engine.logs(read)
-                    if batch_hooks:
-                        cbs.on_train_batch_end(first, logs)
-                    if chunk_hooks:
-                        cbs.on_chunk_end(first + size, logs)
-                    if self.stop_training:
-                        break
-            read = jax.device_get(sums)  # the epoch's host read of its sums
-            if engine.nan_step(read) is not None and not self.stop_training:
-                sums = self._rewind(engine, snapshot, sums, fit_data)
-                read = jax.device_get(sums)
-            # the next epoch's key (the step keys are folded from this one), made on the host
-            self._train_rng = global_rng.next_epoch_key(self._train_rng)
-            logs = engine.logs(read)
-            nan = self._stop_on_nan(engine, read, epoch)
-            if val_batches is not None and not nan:
-                cbs.on_test_begin()
-                val_logs = engine.logs(engine.evaluate_all(self._params, self._state,
-                                                           *val_batches))
-                cbs.on_test_end(val_logs)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            compiled = engine.traces["train"] > compiles_before
-            self._epoch_compile_seconds = time.perf_counter() - start if compiled else None
-            self._fit_position = {"epoch": epoch + 1, "step": 0, "sums": None,
-                                  "shuffle_key": shuffle_key}
-            if self.optimizer._scheduled:  # its learning_rate is read at iterations
-                self.optimizer._sync_iterations(self._opt_state)
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        # optimizer.iterations is brought up to date once, at the end (one host read)
-        self.optimizer._sync_iterations(self._opt_state)
-        cbs.on_train_end(logs)
-        self.__dict__.pop("_slots_cache", None)
-        return history
-
-    def _with_learning_rate(self, opt_state: Any) -> Any:
-        """The fit's optimizer state with the optimizer's learning rate; a scheduled state
-        computes its rate from its step count, so it stays as it is."""
-        if self.optimizer._scheduled:
-            return opt_state
-        return optimizers.set_learning_rate(opt_state, self.optimizer.learning_rate)
+        try:
+            return ArrayFit(self, engine, xs, ys, sw, batch_size=batch_size,
+                            shuffle=bool(shuffle), val_batches=val_batches, epochs=epochs,
+                            initial_epoch=initial_epoch, verbose=verbose,
+                            callbacks=callbacks).run()
+        finally:
+            self.__dict__.pop("_slots_cache", None)
 
     # -- Keras' step protocol: one jitted step per batch (training/steps.py) ---------------
     def _step_programs(self) -> step_protocol.StepPrograms:
@@ -782,34 +692,6 @@ class Model(Layer):
             data[2], xs[0].shape[0], f"{argument}[2]")
         return sources.EpochIterator(
             sources.ArrayBatches(xs, ys, sw, min(batch_size, xs[0].shape[0])), steps)
-
-    def _rewind(self, engine: Engine, snapshot, sums, fit_data):
-        """The loss became non-finite at some step of this epoch: replay the epoch from its
-        start up to the step before (same data order and keys, so the same numbers) and
-        keep that state. Returns the sums of the finite steps, still marked."""
-        bad = engine.nan_step(sums)
-        first_step, sums0, ts0 = snapshot
-        if bad > first_step:
-            ts, sums0 = engine.train_chunk(ts0, sums0, *fit_data, np.int32(first_step),
-                                           bad - first_step)
-        else:
-            ts = ts0
-        self._params, self._state, self._opt_state, self._train_rng = ts
-        return sums0.at[2].set(bad + 1.0)
-
-    def _stop_on_nan(self, engine: Engine, sums, epoch: int) -> bool:
-        """The compiled loop freezes the weights at the first non-finite loss and records
-        its step; here that becomes a stop with a message."""
-        step = engine.nan_step(sums)
-        if step is None:
-            return False
-        if not self.stop_training:
-            print(f"Loss became NaN or infinite at epoch {epoch + 1}, step {step + 1}: "
-                  "training stopped; the model keeps the weights of the last finite step.",
-                  file=sys.stderr)
-        self.stop_training = True
-        self.nan_stop = (epoch, step)
-        return True
 
     # -- evaluate / predict -------------------------------------------------------------------
     def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int,

@@ -135,7 +135,8 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
         (_WEIGHTS, _tensor_writer(tensors.weight_tensors(*model.weight_trees()),
                                   _weights_meta(class_name))),
     ]
-    optimizer = tensors.optimizer_tensors(model._opt_state, model._train_rng)
+    ts = model.train_state
+    optimizer = tensors.optimizer_tensors(ts.opt_state, ts.rng)
     if optimizer and compile_config is not None:
         members.append((_OPTIMIZER, _tensor_writer(
             optimizer, {"format": "cornu.optimizer", "format_version": str(FORMAT_VERSION)})))
@@ -221,7 +222,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
         settings = _compile_settings(config["compile"], where, custom_objects)
         if optimizer_file is not None:  # check the optimizer state against its shapes
             template = _call(where, jax.eval_shape, settings["optimizer"].transform().init,
-                             model._params)
+                             model.train_state.params)
             tensors.restore_optimizer(optimizer_file, template, in_optimizer, arrays=False)
     model.set_weight_trees(*tensors.take_weights(weights, expected, len(expected_entries(model)),
                                                  in_weights))
@@ -229,10 +230,12 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
         _call(where, model.compile, **settings)
         if optimizer_file is not None:
             engine = model._require_compiled("load_model")
-            model._opt_state, model._train_rng = tensors.restore_optimizer(
-                optimizer_file, jax.eval_shape(engine.tx.init, model._params), in_optimizer)
-            if model._opt_state is not None:  # the updates the saved model had made
-                model.optimizer._sync_iterations(model._opt_state)
+            ts = model.train_state
+            opt_state, rng = tensors.restore_optimizer(
+                optimizer_file, jax.eval_shape(engine.tx.init, ts.params), in_optimizer)
+            model.train_state = ts._replace(opt_state=opt_state, rng=rng)
+            if opt_state is not None:  # the updates the saved model had made
+                model.optimizer._sync_iterations(opt_state)
     return model
 
 

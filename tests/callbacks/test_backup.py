@@ -46,7 +46,7 @@ class Interrupt(Callback):
         self.at = at
 
     def on_chunk_end(self, step, logs=None):
-        if self.at == ("chunk", self.model._fit_position["epoch"], step):
+        if self.at == ("chunk", self.model.fit_position.epoch, step):
             raise Interrupted(self.at)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -312,11 +312,12 @@ CHILD = textwrap.dedent("""
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 
     def started(logs):
-        resume = model._resume or {"epoch": 0, "step": 0}
-        print("start", resume["epoch"], resume["step"], flush=True)
+        resume = model._resume
+        print("start", resume.epoch if resume else 0, resume.step if resume else 0,
+              flush=True)
 
     def progress(step, logs):
-        print("at", model._fit_position["epoch"], step, flush=True)
+        print("at", model.fit_position.epoch, step, flush=True)
         time.sleep(0.1)
 
     history = model.fit(x, y, epochs=6, batch_size=16, validation_split=0.2, verbose=0,
