@@ -18,6 +18,7 @@ gives each epoch's batches with Keras 3's rules for `steps_per_epoch` and exhaus
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -75,6 +76,9 @@ def to_numpy(tree: Any) -> Any:
         except (TypeError, RuntimeError):  # a torch tensor that requires grad, on a GPU...
             pass
     return np.asarray(tree)
+
+
+_EMPTY = object()
 
 
 class ArrayBatches:
@@ -135,6 +139,12 @@ class PyDatasetBatches:
             indices = self._rng.permutation(n).tolist() if self.shuffle else list(range(n))
         return iter_batches(self.dataset, indices)
 
+    def peek(self) -> Any:
+        """The first batch (None: the dataset is empty)."""
+        if self.num_batches == 0:
+            return None
+        return self.dataset[0]
+
     def on_epoch_begin(self) -> None:
         self.dataset.on_epoch_begin()
 
@@ -148,6 +158,7 @@ class IterableBatches:
 
     def __init__(self, source: Any) -> None:
         self.source = source
+        self._pushed: list[Any] = []
         self.one_pass = iter(source) is source if isinstance(source, Iterable) else True
         try:
             self.num_batches = None if self.one_pass else int(len(source))
@@ -155,7 +166,22 @@ class IterableBatches:
             self.num_batches = None
 
     def __iter__(self) -> Iterator[Any]:
+        if self._pushed:  # the batch peek() read comes first
+            first, self._pushed = self._pushed, []
+            return itertools.chain(first, self.source)
         return iter(self.source)
+
+    def peek(self) -> Any:
+        """The first batch, which the next pass still yields (None: the source is empty)."""
+        if self._pushed:
+            return self._pushed[0]
+        if not self.one_pass:
+            return next(iter(self.source), None)
+        batch = next(self.source, _EMPTY)
+        if batch is _EMPTY:
+            return None
+        self._pushed = [batch]
+        return batch
 
     def on_epoch_begin(self) -> None:
         pass
@@ -201,6 +227,8 @@ class EpochIterator:
         self._current: Iterator[Any] | None = None
         self._seen = 0
         self.ran_out = False
+        #: warnings kept for the caller to give (a reader in another thread sets this)
+        self.deferred: list[str] | None = None
 
     @property
     def num_batches(self) -> int | None:
@@ -239,6 +267,9 @@ class EpochIterator:
         self._current, self._seen, self.ran_out = None, 0, False
 
     def _ran_out(self) -> None:
-        warnings.warn(RAN_OUT, stacklevel=4)
+        if self.deferred is not None:
+            self.deferred.append(RAN_OUT)
+        else:
+            warnings.warn(RAN_OUT, stacklevel=4)
         self.ran_out = True
         self._current = None

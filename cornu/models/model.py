@@ -25,9 +25,10 @@ from cornu.layers.keras_tensor import KerasTensor
 from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
-from cornu.training import stepped
+from cornu.training import fit_stream, stepped
 from cornu.training import steps as step_protocol
 from cornu.training.fit import ArrayFit
+from cornu.training.fit_stream import StreamFit
 from cornu.training.loop import Engine, Head, Predictor
 from cornu.training.state import Position, TrainState
 from cornu.variables import Variable
@@ -577,14 +578,12 @@ class Model(Layer):
                                                 validation_batch_size or batch_size,
                                                 validation_steps)
             seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
-            return stepped.fit(
-                self, sources.EpochIterator(sources.stream_of(x, "x", bool(shuffle), seed),
-                                            steps_per_epoch),
-                val=val_stream, val_prepared=isinstance(
-                    getattr(val_stream, "batches", None), sources.ArrayBatches),
-                epochs=epochs, verbose=verbose, callbacks=callbacks,
-                initial_epoch=initial_epoch, validation_freq=validation_freq,
-                prepared=False, batch_size=None, samples=None)
+            train = sources.EpochIterator(sources.stream_of(x, "x", bool(shuffle), seed),
+                                          steps_per_epoch)
+            return self._fit_stream(train, val_stream, prepared=False, epochs=epochs,
+                                    verbose=verbose, callbacks=callbacks,
+                                    initial_epoch=initial_epoch,
+                                    validation_freq=validation_freq)
         xs, ys = self._prepare_xy(x, y)
         engine = self._require_compiled("fit")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
@@ -629,13 +628,10 @@ class Model(Layer):
         if self._uses_steps() or steps_per_epoch or val_stream is not None:
             seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
             train = sources.ArrayBatches(xs, ys, sw, batch_size, bool(shuffle), seed)
-            return stepped.fit(
-                self, sources.EpochIterator(train, steps_per_epoch), val=val_stream,
-                val_prepared=isinstance(getattr(val_stream, "batches", None),
-                                        sources.ArrayBatches),
-                epochs=epochs, verbose=verbose, callbacks=callbacks,
-                initial_epoch=initial_epoch, validation_freq=validation_freq,
-                prepared=True, batch_size=batch_size, samples=xs[0].shape[0])
+            return self._fit_stream(sources.EpochIterator(train, steps_per_epoch), val_stream,
+                                    prepared=True, epochs=epochs, verbose=verbose,
+                                    callbacks=callbacks, initial_epoch=initial_epoch,
+                                    validation_freq=validation_freq)
         val_batches = (self._eval_batches(*val, min(val_batch_size, val[0][0].shape[0]))
                        if val is not None else None)
         self.__dict__.pop("_slots_cache", None)
@@ -647,6 +643,48 @@ class Model(Layer):
                             callbacks=callbacks).run()
         finally:
             self.__dict__.pop("_slots_cache", None)
+
+    def _fit_stream(self, train: sources.EpochIterator, val: Any, *, prepared: bool,
+                    epochs: int, verbose: int, callbacks: Any, initial_epoch: int,
+                    validation_freq: int) -> History:
+        """A fit on batches read one by one: by chunks through the compiled programs
+        (fit_stream.py), or one step per batch for models with their own steps."""
+        from cornu.callbacks.backup import BackupAndRestore
+
+        for callback in callbacks or []:
+            if isinstance(callback, BackupAndRestore):
+                raise ValueError(
+                    "BackupAndRestore resumes the compiled fit of in-memory arrays; this fit "
+                    "reads its batches one by one (x is a generator, a PyDataset or another "
+                    "source, or steps_per_epoch or a validation source is given), which it "
+                    "cannot resume yet. Save checkpoints with ModelCheckpoint instead, or "
+                    "train from arrays.")
+        if self._stream_uses_steps(train):
+            return stepped.fit(self, train, val=val, val_prepared=isinstance(
+                getattr(val, "batches", None), sources.ArrayBatches), epochs=epochs,
+                verbose=verbose, callbacks=callbacks, initial_epoch=initial_epoch,
+                validation_freq=validation_freq, prepared=prepared,
+                batch_size=getattr(train.batches, "batch_size", None),
+                samples=train.batches.xs[0].shape[0] if prepared else None)
+        return StreamFit(self, train, val=val, epochs=epochs, initial_epoch=initial_epoch,
+                         verbose=verbose, callbacks=callbacks,
+                         validation_freq=validation_freq).run()
+
+    def _stream_uses_steps(self, data: sources.EpochIterator, method: str = "fit") -> bool:
+        """Whether a stream goes one step per batch (Keras' step protocol); an unbuilt
+        model is built from the stream's first batch first (which the stream keeps)."""
+        if not self.built:
+            first = data.batches.peek()
+            if first is None:
+                return True  # empty: the step runs say so, as Keras
+            x, _, _ = sources.unpack(sources.to_numpy(first))
+            if x is None:
+                return True
+            self._prepare_x(x, "a batch of x")
+        if method == "predict":
+            return type(self).predict_step is not Model.predict_step
+        self._require_compiled(method)
+        return self._uses_steps()
 
     # -- Keras' step protocol: one jitted step per batch (training/steps.py) ---------------
     def _step_programs(self) -> step_protocol.StepPrograms:
@@ -765,17 +803,23 @@ class Model(Layer):
                            {"verbose": verbose, "epochs": 1, "steps": steps})
         if sources.is_stream(x):
             self._refuse_with_stream(x, y=y, sample_weight=sample_weight)
-            logs = stepped.evaluate(self, sources.EpochIterator(
-                sources.stream_of(x, "x"), steps), callbacks=cbs, verbose=verbose)
-            return self._evaluate_result(logs, return_dict)
+            data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
+            run = stepped.evaluate if self._stream_uses_steps(data, "evaluate") \
+                else fit_stream.evaluate
+            return self._evaluate_result(run(self, data, callbacks=cbs, verbose=verbose),
+                                         return_dict)
         xs, ys = self._prepare_xy(x, y, method="evaluate")
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
-        if self._uses_steps() or steps or cbs.wants("on_test_batch_begin") \
-                or cbs.wants("on_test_batch_end"):
-            batches = sources.ArrayBatches(xs, ys, sw, min(batch_size, xs[0].shape[0]))
-            logs = stepped.evaluate(self, sources.EpochIterator(batches, steps),
-                                    callbacks=cbs, verbose=verbose, prepared=True)
+        batch_hooks = cbs.wants("on_test_batch_begin") or cbs.wants("on_test_batch_end")
+        if self._uses_steps() or steps or batch_hooks:
+            batches = sources.EpochIterator(sources.ArrayBatches(
+                xs, ys, sw, min(batch_size, xs[0].shape[0])), steps)
+            if self._uses_steps() or batch_hooks:
+                logs = stepped.evaluate(self, batches, callbacks=cbs, verbose=verbose,
+                                        prepared=True)
+            else:
+                logs = fit_stream.evaluate(self, batches, callbacks=cbs, verbose=verbose)
             return self._evaluate_result(logs, return_dict)
         cbs.on_test_begin()
         start = time.perf_counter()
@@ -809,17 +853,24 @@ class Model(Layer):
         steps = _optional_positive_int(steps, "steps")
         cbs = CallbackList(list(callbacks or []), self,
                            {"verbose": verbose, "epochs": 1, "steps": steps})
+        batch_hooks = cbs.wants("on_predict_batch_begin") or cbs.wants("on_predict_batch_end")
         if sources.is_stream(x):
-            return self._as_output_struct(stepped.predict(self, sources.EpochIterator(
-                sources.stream_of(x, "x"), steps), callbacks=cbs, verbose=verbose))
+            data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
+            run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
+                else fit_stream.predict
+            return self._as_output_struct(run(self, data, callbacks=cbs, verbose=verbose))
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
-        if type(self).predict_step is not Model.predict_step or steps or \
-                cbs.wants("on_predict_batch_begin") or cbs.wants("on_predict_batch_end"):
-            batches = sources.ArrayBatches(xs, None, None, batch_size)
-            return stepped.predict(self, sources.EpochIterator(batches, steps), callbacks=cbs,
-                                   verbose=verbose, prepared=True)
+        own_step = type(self).predict_step is not Model.predict_step
+        if own_step or steps or batch_hooks:
+            batches = sources.EpochIterator(sources.ArrayBatches(xs, None, None, batch_size),
+                                            steps)
+            if own_step or batch_hooks:
+                return stepped.predict(self, batches, callbacks=cbs, verbose=verbose,
+                                       prepared=True)
+            return self._as_output_struct(fit_stream.predict(self, batches, callbacks=cbs,
+                                                             verbose=verbose))
         cbs.on_predict_begin()
         start = time.perf_counter()
 

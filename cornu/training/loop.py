@@ -230,15 +230,17 @@ class Engine:
             key = repr(sorted(options.get("compiler_options", {}).items()))
             if key not in self._train_programs:
                 self._train_programs[key] = jax.jit(
-                    self._train_chunk, static_argnums=(8,), donate_argnums=(0, 1), **options)
+                    self._train_chunk, static_argnums=(8, 10), donate_argnums=(0, 1),
+                    **options)
             program = self._train_program_of[batch_size] = self._train_programs[key]
         return program
 
     def train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
-                    steps: int):
+                    steps: int, first_number=None, skip_empty: bool = False):
         """`steps` optimizer steps (see _train_chunk), compiled for the batch size."""
-        return self.train_program(order.shape[1])(ts, sums, x, y, sw, order, mask, start,
-                                                  steps)
+        return self.train_program(order.shape[1])(
+            ts, sums, x, y, sw, order, mask, start, steps,
+            start if first_number is None else first_number, skip_empty)
 
     # -- pieces ----------------------------------------------------------------------------
     @property
@@ -334,9 +336,12 @@ class Engine:
         return jax.device_put(order.reshape(steps, batch_size))
 
     def _train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
-                     steps: int):
+                     steps: int, first_number, skip_empty: bool):
         """`steps` optimizer steps from batch `start` of the epoch's order; x, y: tuples;
-        sw: per-sample loss weights or None."""
+        sw: per-sample loss weights or None. The steps are numbered from `first_number`
+        (their keys and the NaN marker). With `skip_empty`, a step whose mask is all zero
+        changes nothing (a stream's last chunk is filled with such steps, so that it has
+        the shape of the others); the arrays' program has no such steps."""
         self.traces["train"] += 1
         idx = jax.lax.dynamic_slice_in_dim(order, start, steps)
         msk = jax.lax.dynamic_slice_in_dim(mask, start, steps)
@@ -370,7 +375,14 @@ class Engine:
             new_sums = new_sums.at[2].set(jnp.where(first_bad, number + 1.0, sums[2]))
             return (TrainState(params, new_state, opt_state, ts.rng), new_sums), None
 
-        numbers = start + jnp.arange(steps, dtype=jnp.int32)
+        if skip_empty:
+            run = step
+
+            def step(carry, batch):  # noqa: F811 - the same step, or none for an empty one
+                return jax.lax.cond(jnp.any(batch[1] > 0), run, lambda c, b: (c, None),
+                                    carry, batch)
+
+        numbers = first_number + jnp.arange(steps, dtype=jnp.int32)
         (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers),
                                      unroll=min(self.unroll or default_unroll(order.shape[1]),
                                                 steps))

@@ -78,16 +78,6 @@ def fit(model: Any, train: sources.EpochIterator, *, val: sources.EpochIterator 
         val_prepared: bool, epochs: int, verbose: int, callbacks: Any, initial_epoch: int,
         validation_freq: int, prepared: bool, batch_size: int | None,
         samples: int | None) -> History:
-    from cornu.callbacks.backup import BackupAndRestore
-
-    for callback in callbacks or []:
-        if isinstance(callback, BackupAndRestore):
-            raise ValueError(
-                "BackupAndRestore resumes the compiled fit of in-memory arrays; this fit runs "
-                "one step per batch (its x is a generator, a PyDataset or another source, or "
-                "the model has a stateful metric or its own train_step), which it cannot "
-                "resume yet. Save checkpoints with ModelCheckpoint instead, or train from "
-                "arrays with the built-in steps.")
     history = History()
     params = {"verbose": verbose, "epochs": epochs, "steps": train.num_batches,
               "samples": samples, "batch_size": batch_size}

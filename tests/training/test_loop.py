@@ -419,7 +419,7 @@ def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
     ts = TrainState(model._params, model._state, model._opt_state, model._train_rng)
     text = engine.train_program(32).lower(ts, engine.zero_sums(), (x,), (y,), None,
                                     np.zeros((2, 32), np.int32), np.ones((2, 32), np.float32),
-                                    0, 2).compile().as_text()
+                                    0, 2, 0, False).compile().as_text()
     assert "ynn_fusion" not in text
     # the 13x17 kernel is read by the backward pass and updated in place in the same
     # step: XLA's default copy insertion copies it every step (checked: it does)
@@ -440,7 +440,7 @@ def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
     ts = TrainState(wide._params, wide._state, wide._opt_state, wide._train_rng)
     text = wide._engine.train_program(128).lower(
         ts, wide._engine.zero_sums(), (x,), (y,), None, np.zeros((2, 128), np.int32),
-        np.ones((2, 128), np.float32), 0, 2).compile().as_text()
+        np.ones((2, 128), np.float32), 0, 2, 0, False).compile().as_text()
     ynn = [line for line in text.splitlines() if "kind=kCustom" in line]
     assert len(ynn) >= 2 and all(re.search(r"= f32\[64\]\{0\} fusion", line) for line in ynn)
     assert len(re.findall(r"\bdot\(", text)) >= 5  # the products are XLA dots

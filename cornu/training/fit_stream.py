@@ -1,0 +1,415 @@
+"""Streams through the compiled programs: fit, evaluate and predict on batches read from a
+generator, a PyDataset or any iterable, by chunks of steps.
+
+A background thread reads the source's batches, checks them as fit checks arrays, stacks
+them into a chunk of `K` steps (one block of rows per step; a short batch is padded with
+its own first row and masked) and puts the chunk on the device while the previous one
+trains. Every chunk has the same shape, the last one included (its missing steps are
+empty, and the training program skips them), so an epoch compiles nothing after the
+first chunk, whatever the source's length. Models with their own steps or stateful
+metrics take stepped.py instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+import numpy as np
+
+from cornu.callbacks.base import CallbackList
+from cornu.callbacks.history import History
+from cornu.data import sources
+from cornu.random import keys as global_rng
+from cornu.reports import progbar
+from cornu.training.fit import (
+    callback_list,
+    chunk_limit,
+    start_state,
+    stop_on_nan,
+    with_learning_rate,
+)
+from cornu.training.state import Position
+
+#: the host memory one chunk may take (each of the three in flight: being filled, waiting
+#: on the device, training)
+CHUNK_BYTES = 8 << 20
+MAX_CHUNK_STEPS = 64
+
+
+@dataclasses.dataclass
+class Batch:
+    """One batch as the compiled programs take it: tuples of arrays, one per model input
+    and output (no targets for predict), sample weights or None, and its rows."""
+
+    xs: tuple[np.ndarray, ...]
+    ys: tuple[np.ndarray, ...]
+    sw: np.ndarray | None
+    rows: int
+
+
+@dataclasses.dataclass
+class Chunk:
+    """`steps` batches of `batch_size` rows stacked: x, y, sw of (K * batch_size, ...)
+    rows, mask (K, batch_size); steps <= K are real, the rest empty."""
+
+    x: tuple[Any, ...]
+    y: tuple[Any, ...]
+    sw: Any
+    mask: Any
+    steps: int
+    samples: int
+    batch_size: int
+
+
+class Stacker:
+    """Batches -> chunks of `k` steps (k fixed by the first batch's bytes and `limit`). A
+    batch larger than the first one starts a chunk of its own size (one more compile)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.k: int | None = None
+        self.batch_size: int | None = None
+
+    def chunks(self, batches: Iterator[Batch]) -> Iterator[Chunk]:
+        pending: list[Batch] = []
+        for batch in batches:
+            if self.k is None:
+                self.batch_size = batch.rows
+                size = sum(a[:1].nbytes for a in (*batch.xs, *batch.ys)) * batch.rows
+                k = max(1, CHUNK_BYTES // max(size, 1))
+                self.k = min(k, MAX_CHUNK_STEPS, *(() if self.limit is None else
+                                                   (self.limit,)))
+            if batch.rows > self.batch_size:
+                if pending:
+                    yield self._stack(pending)
+                    pending = []
+                self.batch_size = batch.rows
+            pending.append(batch)
+            if len(pending) == self.k:
+                yield self._stack(pending)
+                pending = []
+        if pending:
+            yield self._stack(pending)
+
+    def _stack(self, batches: list[Batch]) -> Chunk:
+        k, b = self.k, self.batch_size
+        mask = np.zeros((k, b), np.float32)
+        for i, batch in enumerate(batches):
+            mask[i, :batch.rows] = 1.0
+
+        def stack(parts: list[np.ndarray]) -> np.ndarray:
+            out = np.empty((k * b, *parts[0].shape[1:]), parts[0].dtype)
+            for i in range(k):
+                # empty steps repeat the first batch; short batches their own first row
+                part = parts[i] if i < len(parts) else parts[0]
+                rows = part.shape[0]
+                out[i * b:i * b + rows] = part
+                out[i * b + rows:(i + 1) * b] = part[:1]
+            return out
+
+        first = batches[0]
+        x = tuple(stack([bt.xs[j] for bt in batches]) for j in range(len(first.xs)))
+        y = tuple(stack([bt.ys[j] for bt in batches]) for j in range(len(first.ys)))
+        sw = None
+        if first.sw is not None:
+            sw = stack([bt.sw if bt.sw is not None else np.ones(bt.rows, np.float32)
+                        for bt in batches])
+        return Chunk(x, y, sw, mask, len(batches), sum(bt.rows for bt in batches), b)
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_DONE = object()
+
+
+def prefetch(produce: Callable[[], Iterator[Any]], depth: int = 1) -> Iterator[Any]:
+    """The items of `produce()`, made by a background thread up to `depth` ahead; an
+    exception there is raised here. Leaving the loop early stops the thread."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in produce():
+                if not put(item):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            put(_Failed(error))
+            return
+        put(_DONE)
+
+    thread = threading.Thread(target=work, name="cornu-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class Reader:
+    """Reads an EpochIterator's batches for the compiled programs: each batch checked
+    and converted as fit converts arrays (`prepare`), stacked into chunks, put on the
+    device, in a background thread. Keras' warning for a source that runs out is given
+    here, in the caller's thread."""
+
+    def __init__(self, data: sources.EpochIterator, prepare: Callable[[Any], Batch],
+                 limit: int | None) -> None:
+        self.data = data
+        self.prepare = prepare
+        self.stacker = Stacker(limit)
+        self.samples = 0
+
+    def epoch(self) -> Iterator[Chunk]:
+        self.samples = 0
+
+        def produce() -> Iterator[Chunk]:
+            batches = (self.prepare(batch) for _, batch in self.data.epoch())
+            for chunk in self.stacker.chunks(batches):
+                yield dataclasses.replace(chunk, **dict(zip(
+                    ("x", "y", "sw", "mask"),
+                    jax.device_put((chunk.x, chunk.y, chunk.sw, chunk.mask)), strict=True)))
+
+        self.data.deferred = []
+        try:
+            for chunk in prefetch(produce):
+                self.samples += chunk.samples
+                yield chunk
+        finally:
+            deferred, self.data.deferred = self.data.deferred, None
+            for message in deferred:
+                warnings.warn(message, stacklevel=3)
+
+
+def batch_preparer(model: Any, argument: str, method: str, targets: bool = True
+                   ) -> Callable[[Any], Batch]:
+    """A source's batch (x, (x, y) or (x, y, sample_weight)) -> Batch, checked and
+    converted by the model's rules for arrays; the first batch builds an unbuilt model."""
+
+    def prepare(raw: Any) -> Batch:
+        x, y, sw = sources.unpack(sources.to_numpy(raw))
+        if x is None:
+            raise ValueError(f"A batch of {argument} holds no inputs (x is None).")
+        if not targets:
+            xs = model._prepare_x(x, f"a batch of {argument}")
+            return Batch(tuple(xs), (), None, int(xs[0].shape[0]))
+        xs, ys = model._prepare_xy(x, y, (f"a batch of {argument}", "its targets"), method)
+        n = int(xs[0].shape[0])
+        weights = model._sample_weights(sw, n, "its sample weights")
+        return Batch(tuple(xs), tuple(ys), weights, n)
+
+    return prepare
+
+
+class StreamFit:
+    """One fit on a stream: chunks of steps through the engine's training program."""
+
+    def __init__(self, model: Any, train: sources.EpochIterator, *, val: Any, epochs: int,
+                 initial_epoch: int, verbose: int, callbacks: Any, validation_freq: int,
+                 validation_argument: str = "validation_data") -> None:
+        self.model = model
+        self.train = train
+        self.val = val
+        self.epochs, self.initial_epoch = epochs, initial_epoch
+        self.validation_freq = validation_freq
+        self.history = History()
+        self.params = {"verbose": verbose, "epochs": epochs, "steps": train.num_batches,
+                       "samples": None, "batch_size": None}
+        self.cbs = callback_list(model, callbacks, self.history, self.params, verbose)
+
+    def run(self) -> History:
+        model, cbs = self.model, self.cbs
+        model.history, model.stop_training, model.nan_stop = self.history, False, None
+        reader = Reader(self.train, batch_preparer(model, "x", "fit"),
+                        chunk_limit(model, cbs, self.train.num_batches))
+        batch_hooks = reader.stacker.limit == 1 and (
+            cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end"))
+        chunk_hooks = cbs.wants("on_chunk_end")
+        engine = None
+        model._callbacks = cbs
+        cbs.on_train_begin()
+        model.take_resume()  # a stream cannot resume mid-epoch (BackupAndRestore refuses it)
+        logs: dict[str, float] = {}
+        for epoch in range(self.initial_epoch, self.epochs):
+            cbs.on_epoch_begin(epoch)
+            began, compiles_before = time.perf_counter(), None
+            sums, done, seen = None, 0, False
+            for chunk in reader.epoch():
+                seen = True
+                if engine is None:  # the first batch has built the model
+                    engine = model._require_compiled("fit")
+                    start_state(model, engine)
+                if compiles_before is None:
+                    compiles_before = engine.traces["train"]
+                    ts = model.train_state
+                    model.train_state = ts._replace(
+                        opt_state=with_learning_rate(model, ts.opt_state))
+                    sums = jax.device_put(engine.zero_sums())
+                if batch_hooks:
+                    cbs.on_train_batch_begin(done)
+                order = np.arange(chunk.mask.size, dtype=np.int32).reshape(chunk.mask.shape)
+                data = (chunk.x, chunk.y, chunk.sw, order, chunk.mask)
+                # the chunk's starting point (the call donates it), to replay its finite
+                # steps should the loss stop being finite
+                saved = engine.copy_state((sums, model.train_state))
+                ts, sums = engine.train_chunk(model.train_state, sums, *data, np.int32(0),
+                                              chunk.mask.shape[0], np.int32(done), True)
+                model.train_state = ts
+                read = jax.device_get(sums)
+                bad = engine.nan_step(read)
+                if bad is not None:
+                    sums = self._rewind(engine, saved, data, bad - done, done)
+                    done = bad
+                    break
+                done += chunk.steps
+                model.fit_position = Position(epoch, done, sums)
+                if batch_hooks or chunk_hooks:
+                    logs = engine.logs(read)
+                    if batch_hooks:
+                        cbs.on_train_batch_end(done - 1, logs)
+                    if chunk_hooks:
+                        cbs.on_chunk_end(done, logs)
+                    if model.stop_training:
+                        break
+            if not seen:
+                if self.train.ran_out or epoch > self.initial_epoch:
+                    model.stop_training = True  # Keras' warning was given: nothing left
+                    break
+                raise ValueError(
+                    "fit read no batch from x in its first epoch: the source is empty (or a "
+                    "generator that was already consumed). Pass a source that yields batches.")
+            if self.params["steps"] is None:
+                self.params["steps"] = done  # an unknown length, now known (progress)
+            self.params["samples"] = reader.samples
+            self.params["batch_size"] = reader.stacker.batch_size
+            ts = model.train_state
+            model.train_state = ts._replace(rng=global_rng.next_epoch_key(ts.rng))
+            read = jax.device_get(sums)
+            logs = engine.logs(read)
+            nan = stop_on_nan(model, engine, read, epoch)
+            if self.val is not None and not nan and \
+                    (epoch + 1 - self.initial_epoch) % self.validation_freq == 0:
+                val_logs = evaluate(model, self.val, callbacks=cbs,
+                                    argument="validation_data")
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            compiled = engine.traces["train"] > compiles_before
+            model._epoch_compile_seconds = time.perf_counter() - began if compiled else None
+            model.fit_position = Position(epoch + 1, 0, None)
+            if model.optimizer._scheduled:
+                model.optimizer._sync_iterations(model.train_state.opt_state)
+            cbs.on_epoch_end(epoch, logs)
+            if model.stop_training or self.train.ran_out:
+                break
+        if engine is not None:
+            model.optimizer._sync_iterations(model.train_state.opt_state)
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _rewind(self, engine: Any, saved: Any, data: tuple, bad: int, done: int):
+        """Replay the chunk from its start with the steps from the bad one on masked (so
+        skipped): the state of the last finite step. Returns its sums, still marked."""
+        sums0, ts0 = saved
+        x, y, sw, order, mask = data
+        mask = np.asarray(jax.device_get(mask)).copy()
+        mask[bad:] = 0.0
+        ts, sums = engine.train_chunk(ts0, sums0, x, y, sw, order, jax.device_put(mask),
+                                      np.int32(0), mask.shape[0], np.int32(done), True)
+        self.model.train_state = ts
+        return sums.at[2].set(done + bad + 1.0)
+
+
+def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
+             verbose: int = 0, argument: str = "x") -> dict[str, float]:
+    """Evaluate on a stream: each chunk of batches is one call of the evaluation program."""
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+        list(callbacks or []), model, {"verbose": verbose, "epochs": 1,
+                                       "steps": data.num_batches})
+    data.reset()
+    reader = Reader(data, batch_preparer(model, argument, "evaluate"), None)
+    cbs.on_test_begin()
+    began = time.perf_counter()
+    engine, total, steps = None, None, 0
+    for chunk in reader.epoch():
+        if engine is None:
+            engine = model._require_compiled("evaluate")
+        ts = model.train_state
+        k, b = chunk.mask.shape
+        sums = engine.evaluate_all(ts.params, ts.state, *_blocks(chunk, k, b))
+        total = sums if total is None else total + sums
+        steps += chunk.steps
+    if engine is None:
+        raise ValueError(f"evaluate read no batch from {argument}: the source is empty.")
+    logs = engine.logs(total)
+    if verbose:
+        print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
+                                       logs), flush=True)
+    cbs.on_test_end(logs)
+    return logs
+
+
+def _real_rows(o: Any, keep: np.ndarray) -> np.ndarray:
+    """(K, batch, ...) outputs -> the rows of real samples."""
+    return np.asarray(o).reshape(-1, *o.shape[2:])[keep]
+
+
+def _blocks(chunk: Chunk, k: int, b: int) -> tuple:
+    """A chunk's rows as (K, batch, ...) blocks, as the evaluation program takes them."""
+    def fold(a):
+        return None if a is None else a.reshape(k, b, *a.shape[1:])
+
+    return (tuple(fold(a) for a in chunk.x), tuple(fold(a) for a in chunk.y), chunk.mask,
+            fold(chunk.sw))
+
+
+def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
+            verbose: int = 0) -> Any:
+    """Predict on a stream, a chunk of batches per call; the outputs of real rows only."""
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+        list(callbacks or []), model, {"verbose": verbose, "epochs": 1,
+                                       "steps": data.num_batches})
+    reader = Reader(data, batch_preparer(model, "x", "predict", targets=False), None)
+    cbs.on_predict_begin()
+    began = time.perf_counter()
+    outs: list[Any] = []
+    steps = 0
+    for chunk in reader.epoch():
+        ts = model.train_state
+        k, b = chunk.mask.shape
+        xs, _, mask, _ = _blocks(chunk, k, b)
+        out = jax.device_get(model._predictor.predict_all(ts.params, ts.state, xs))
+        keep = np.asarray(jax.device_get(mask)).reshape(-1) > 0
+        outs.append(jax.tree.map(functools.partial(_real_rows, keep=keep), out))
+        steps += chunk.steps
+    if not outs:
+        raise ValueError("predict read no batch from x: the source is empty.")
+    if verbose:
+        print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
+                                       {}), flush=True)
+    cbs.on_predict_end()
+    return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)

@@ -1,0 +1,158 @@
+"""Streams through the compiled programs (training/fit_stream.py): the same numbers as the
+arrays' fit, no recompilation for a short last chunk, errors and stops from the reading
+thread, NaN rewind inside a chunk."""
+
+from __future__ import annotations
+
+import threading
+
+import jax
+import numpy as np
+import pytest
+
+import cornu
+from cornu.layers import Dense
+from cornu.training import fit_stream
+
+
+def _model(seed: int = 0) -> cornu.Sequential:
+    cornu.utils.set_random_seed(seed)
+    model = cornu.Sequential([cornu.Input((6,)), Dense(8, activation="relu"),
+                              Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _data(n: int = 70):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, n)]
+    return x, y
+
+
+def _batches(x, y, batch_size):
+    for i in range(0, len(x), batch_size):
+        yield x[i:i + batch_size], y[i:i + batch_size]
+
+
+class Rows(cornu.utils.PyDataset):
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, i):
+        s = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.x[s], self.y[s]
+
+
+def _weights(model):
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def test_a_stream_trains_as_the_arrays_do():
+    x, y = _data()
+    arrays = _model()
+    h1 = arrays.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    stream = _model()
+    h2 = stream.fit(Rows(x, y, 16), epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(_weights(arrays), _weights(stream), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(h1.history["accuracy"], h2.history["accuracy"])
+    assert stream._engine.traces["train"] == 1  # 5 steps, the last one short: one program
+
+
+def test_a_generator_of_unknown_length_compiles_once_and_skips_empty_steps(monkeypatch):
+    monkeypatch.setattr(fit_stream, "MAX_CHUNK_STEPS", 4)  # 5 batches: chunks of 4 and 1+3
+    x, y = _data()
+    arrays = _model()
+    arrays.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    stream = _model()
+    stream.fit(_batches(x, y, 16), epochs=1, verbose=0)
+    assert stream._engine.traces["train"] == 1
+    for a, b in zip(_weights(arrays), _weights(stream), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert int(stream.optimizer.iterations.numpy()) == 5  # the 3 empty steps did nothing
+
+
+def test_evaluate_and_predict_on_a_stream_equal_the_arrays():
+    x, y = _data()
+    model = _model()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    expected = model.evaluate(x, y, batch_size=16, verbose=0)
+    got = model.evaluate(Rows(x, y, 16), verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(Rows(x, y, 16), verbose=0),
+                               model.predict(x, batch_size=16, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(_batches(x, y, 9), verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+
+
+def test_an_error_in_the_source_reaches_the_caller_and_the_thread_ends():
+    x, y = _data()
+
+    def broken():
+        yield x[:16], y[:16]
+        raise RuntimeError("disk went away")
+
+    model = _model()
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match="disk went away"):
+        model.fit(broken(), epochs=1, verbose=0)
+    assert threading.active_count() == before
+
+
+def test_a_bad_batch_is_named():
+    x, y = _data()
+
+    def bad():
+        yield x[:16], y[:16]
+        yield x[:16, :5], y[:16]
+
+    model = _model()
+    with pytest.raises(ValueError, match="a batch of x"):
+        model.fit(bad(), epochs=1, verbose=0)
+
+
+def test_stop_training_mid_epoch_stops_the_reader():
+    x, y = _data(400)
+    seen = []
+
+    class Stop(cornu.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+            if batch == 2:
+                self.model.stop_training = True
+
+    model = _model()
+    before = threading.active_count()
+    model.fit(_batches(x, y, 10), epochs=3, verbose=0, callbacks=[Stop()])
+    assert seen == [0, 1, 2]
+    assert threading.active_count() == before
+
+
+def test_nan_in_a_chunk_keeps_the_last_finite_step(capsys):
+    x, y = _data(80)
+    bad = x.copy()
+    bad[50] = 3e38  # batch 3 of 16 rows: the products overflow
+    model = _model()
+    model.fit(_batches(bad, y, 16), epochs=2, verbose=0)
+    assert model.nan_stop == (0, 3)
+    assert "epoch 1, step 4" in capsys.readouterr().err
+    reference = _model()
+    reference.fit(x[:48], y[:48], batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(_weights(reference), _weights(model), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_steps_per_epoch_with_arrays_runs_the_chunked_program():
+    x, y = _data()
+    model = _model()
+    history = model.fit(x, y, batch_size=10, epochs=2, steps_per_epoch=3, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert model._engine.traces["train"] == 1
+    assert int(model.optimizer.iterations.numpy()) == 6
+    assert np.isfinite(jax.device_get(model.get_weights()[0])).all()
