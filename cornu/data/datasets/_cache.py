@@ -434,3 +434,29 @@ class Source:
         expected, max_bytes = self.files[file_name]
         verify_file_once(path, expected, max_bytes, where=where, remedy=remedy)
         return path
+
+
+class _FixedSource(Source):
+    """A Source whose one file is a given path (no lookup, no download)."""
+
+    def __init__(self, source: Source, path: Path, file_name: str):
+        super().__init__(source.name, source.title, {path.name: source.files[file_name]},
+                         ())
+        self.path = path
+
+    def locate(self, file_name: str) -> tuple[Path, str, str]:
+        if not self.path.is_file():
+            raise DatasetUnavailableError(
+                f"{self.path} does not exist: pass the path of a copy of the {self.title} "
+                f"file, or leave `path` at its default to use cornu's data folders.")
+        return self.path, "the path passed to load_data", _REPLACE
+
+
+def explicit_source(source: Source, path: Path, published: str) -> Source:
+    """`source` with its file `published` taken from `path`: exactly that file when
+    `path` has a folder, else a file of that name in the data set's folders. Either way
+    it is checked against the digest of `published`."""
+    if path.name != str(path):
+        return _FixedSource(source, path.expanduser(), published)
+    return Source(source.name, source.title, {path.name: source.files[published]},
+                  source.mirrors)
