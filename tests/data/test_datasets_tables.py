@@ -203,3 +203,18 @@ def test_offline_message_for_each_data_set(datasets_env, tmp_path, module, name,
     assert str(tmp_path / "cache" / name) in message and f"holds {name}/" in message
     assert f"the file {file_name} (as published)" in message and "127.0.0.1:9" in message
     assert "\n" not in message and info.value.__cause__ is None
+
+
+def test_docs_list_every_data_set_with_its_digests():
+    from pathlib import Path
+
+    from cornu.data.datasets import cifar10, cifar100, fashion_mnist, reuters
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "datasets.md").read_text()
+    for module in (imdb_impl, reuters, boston_impl, california_impl, cifar10, cifar100):
+        for file_name, (digest, _) in module.SOURCE.files.items():
+            assert file_name in doc and digest in doc, file_name
+    for _, _, digest in fashion_mnist.FILES.values():
+        assert digest in doc
+    for name in cornu.datasets.__all__:
+        assert f"`{name}`" in doc
