@@ -29,6 +29,18 @@ _MAX_OTHER = 1 << 20
 MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
 
 
+def read_archive(source: _cache.Source, archive: str, top: str, wanted: dict[str, int]
+                 ) -> tuple[Path, dict[str, bytes]]:
+    """(path, members) of the data set's archive: its sha256 checked (streamed), then the
+    `wanted` members read; refused if the file changed in between."""
+    path = source.verified_path(archive)
+    key = _cache.stat_key(path)
+    members = read_members(path, top, wanted)
+    if _cache.stat_key(path) != key:
+        raise ValueError(f"{path} changed while cornu read it; load the data again.")
+    return path, members
+
+
 def read_members(path: Path, top: str, wanted: dict[str, int]) -> dict[str, bytes]:
     """The bytes of the members `top/<name>` for each name in `wanted` (name -> the most
     bytes it may have) of the .tar.gz at `path`, read without extracting anything."""

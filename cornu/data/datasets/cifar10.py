@@ -37,10 +37,10 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
         ChecksumError: the archive has the wrong content.
         ValueError: the archive is malformed (truncated, links, paths leaving its folder).
     """
-    path = SOURCE.verified_path(ARCHIVE)
     size = RECORDS_PER_BATCH * (1 + 32 * 32 * 3)
-    members = cifar.read_members(path, TOP, {name: size for name in (*TRAIN, TEST)})
-    parts = [cifar.parse_records(members[name], where=f"{path} ({TOP}/{name})", labels=1,
+    path, members = cifar.read_archive(SOURCE, ARCHIVE, TOP,
+                                       {name: size for name in (*TRAIN, TEST)})
+    parts = [cifar.parse_records(members.pop(name), where=f"{path} ({TOP}/{name})", labels=1,
                                  max_records=RECORDS_PER_BATCH, classes=(10,))
              for name in (*TRAIN, TEST)]
     x_train = np.concatenate([images for images, _ in parts[:-1]])

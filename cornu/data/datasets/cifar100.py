@@ -36,13 +36,13 @@ def load_data(label_mode: str = "fine"
     if label_mode not in ("fine", "coarse"):
         raise ValueError('`label_mode` must be one of "fine", "coarse". '
                          f"Received: label_mode={label_mode!r}")
-    path = SOURCE.verified_path(ARCHIVE)
     size = 2 + 32 * 32 * 3
-    members = cifar.read_members(path, TOP, {n: c * size for n, c in RECORDS.items()})
+    path, members = cifar.read_archive(SOURCE, ARCHIVE, TOP,
+                                       {n: c * size for n, c in RECORDS.items()})
     out = []
     for name, count in RECORDS.items():
         images, (coarse, fine) = cifar.parse_records(
-            members[name], where=f"{path} ({TOP}/{name})", labels=2, max_records=count,
+            members.pop(name), where=f"{path} ({TOP}/{name})", labels=2, max_records=count,
             classes=(20, 100))
         labels = fine if label_mode == "fine" else coarse
         out.append((images, labels.astype(np.int64).reshape(-1, 1)))
