@@ -1,6 +1,7 @@
 """Datasets on disk: lookup in $CORNU_DATA and the cache, verified downloads, parsing.
 
-The public spelling is `cornu.datasets.mnist.load_data()`, as in Keras.
+The public spelling is `cornu.datasets.<name>.load_data()`, as in Keras; docs/datasets.md
+lists the data sets, their files and how they are read.
 """
 
 from cornu.data.datasets import mnist

@@ -21,16 +21,14 @@ where to put them.
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
-from cornu.data.datasets import _cache
-from cornu.data.datasets._cache import DatasetUnavailableError
+from cornu.data.datasets import _cache, _idx
+from cornu.data.datasets._idx import parse_idx
 
-__all__ = ["load_data"]
+__all__ = ["load_data", "parse_idx"]
 
 MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -44,8 +42,8 @@ TEST_LABELS = "t10k-labels-idx1-ubyte"
 FILE_NAMES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
 
 # file name -> (IDX magic number, shape, sha256 of the uncompressed content)
-_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
-_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
+_IMAGES_MAGIC = _idx.IMAGES_MAGIC
+_LABELS_MAGIC = _idx.LABELS_MAGIC
 _FILES: dict[str, tuple[int, tuple[int, ...], str]] = {
     TRAIN_IMAGES: (
         _IMAGES_MAGIC,
@@ -71,10 +69,6 @@ _FILES: dict[str, tuple[int, tuple[int, ...], str]] = {
 # The largest file (train images) is 47,040,016 bytes; nothing bigger is ever read.
 _MAX_BYTES = 60_000_000
 
-_lock = threading.Lock()
-_parsed: OrderedDict[tuple, np.ndarray] = OrderedDict()  # stat key -> read-only array
-_MAX_PARSED = 8
-
 
 def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load MNIST as `(x_train, y_train), (x_test, y_test)`.
@@ -91,8 +85,9 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
             has the wrong content.
         ValueError: a file is not a well-formed MNIST IDX file.
     """
-    with _lock:
-        x_train, y_train, x_test, y_test = (_load_file(name).copy() for name in FILE_NAMES)
+    x_train, y_train, x_test, y_test = _idx.load(
+        FILE_NAMES, lambda name: _locate(name), _FILES, title="MNIST", max_bytes=_MAX_BYTES
+    )
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -102,97 +97,11 @@ def mirrors() -> tuple[str, ...]:
     return (override,) if override else MIRRORS
 
 
-def _load_file(name: str) -> np.ndarray:
-    path, where, remedy = _locate(name)
-    key = _cache.stat_key(path)
-    cached = _parsed.get(key)
-    if cached is not None:
-        _parsed.move_to_end(key)
-        return cached
-    magic, shape, digest = _FILES[name]
-    data = _cache.read_bytes(path, _MAX_BYTES)
-    array = parse_idx(data, path=path, magic=magic, shape=shape)
-    _cache.verify_once(path, data, digest, where=where, remedy=remedy)
-    array.setflags(write=False)
-    _parsed[key] = array
-    while len(_parsed) > _MAX_PARSED:
-        _parsed.popitem(last=False)
-    return array
-
-
-_REPLACE = "replace it with a good copy, or delete it and let cornu download it again."
-
-
-def _folders() -> list[tuple[Path, str, str]]:
-    """(folder, how it was chosen, what to do about a bad file there), in lookup order."""
-    folders = []
-    if (data_folder := _cache.data_dir("mnist")) is not None:
-        folders.append((data_folder, "$CORNU_DATA/mnist/", _REPLACE))
-    folders.append((_cache.cache_dir("mnist"), "cornu's download cache", _REPLACE))
-    if (clone_folder := _cache.clone_data_dir("mnist")) is not None:
-        folders.append((
-            clone_folder,
-            "the copy shipped in this clone of cornu",
-            "restore it with `git checkout -- data/mnist` in the clone, or put good "
-            "copies in $CORNU_DATA/mnist/ or the download cache, which come first.",
-        ))
-    return folders
-
-
 def _locate(name: str) -> tuple[Path, str, str]:
     """(file on disk for `name`, how its folder was chosen, advice for a bad file);
     downloads the file into the cache folder when no folder holds it."""
-    folders = _folders()
-    for folder, where, remedy in folders:
-        if (found := _cache.find_file(folder, name)) is not None:
-            return found, where, remedy
-    cache_folder = _cache.cache_dir("mnist")
-    try:
-        path = _cache.download(name, mirrors(), cache_folder, _FILES[name][2], _MAX_BYTES)
-    except DatasetUnavailableError as err:
-        searched = ", ".join(str(folder) for folder, _, _ in folders)
-        # `from None`: one paragraph that says what to do, not a chained traceback
-        raise DatasetUnavailableError(
-            f"MNIST is not on this machine and could not be downloaded ({err}). Put "
-            f"the four files {', '.join(FILE_NAMES)} (gzipped as published, with the "
-            f".gz suffix, or plain) in {cache_folder}, or set the environment variable "
-            f"CORNU_DATA to a folder that holds mnist/ with them. ({name} was looked "
-            f"for in {searched}.)"
-        ) from None
-    return path, "cornu's download cache", _REPLACE
+    return _cache.locate(
+        "mnist", "MNIST", name, all_files=FILE_NAMES, mirrors=mirrors(),
+        expected=_FILES[name][2], max_bytes=_MAX_BYTES, gzipped=True,
+    )
 
-
-def parse_idx(data: bytes, *, path: Path, magic: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Parse IDX bytes into a uint8 array, checking magic number, dimensions and length.
-
-    Raises ValueError naming `path` when the bytes are not exactly an IDX file of
-    unsigned bytes with the expected `shape`.
-    """
-    what = "images" if magic == _IMAGES_MAGIC else "labels"
-    hint = " Delete it and let cornu download it again, or replace it with a good copy."
-    header_len = 4 + 4 * len(shape)
-    if len(data) < header_len:
-        raise ValueError(
-            f"{path} is not an MNIST {what} file: it is {len(data)} bytes long, shorter "
-            f"than the {header_len}-byte IDX header.{hint}"
-        )
-    found_magic = int.from_bytes(data[:4], "big")
-    if found_magic != magic:
-        raise ValueError(
-            f"{path} is not an MNIST {what} file: its IDX magic number is {found_magic}, "
-            f"expected {magic}.{hint}"
-        )
-    dims = tuple(int.from_bytes(data[i : i + 4], "big") for i in range(4, header_len, 4))
-    if dims != shape:
-        raise ValueError(
-            f"{path} is not an MNIST {what} file: its IDX dimensions are {dims}, "
-            f"expected {shape}.{hint}"
-        )
-    expected_len = header_len + int(np.prod(shape))
-    if len(data) != expected_len:
-        state = "truncated" if len(data) < expected_len else "too long"
-        raise ValueError(
-            f"{path} is {state}: it is {len(data)} bytes (uncompressed), an MNIST "
-            f"{what} file of shape {shape} is {expected_len}.{hint}"
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(shape)

@@ -1,0 +1,8 @@
+"""`keras.datasets.boston_housing`.
+
+See `cornu.data.datasets.boston_housing` for the files, where they are looked up, and how they
+are checked.
+"""
+
+from cornu.data.datasets.boston_housing import *  # noqa: F403
+from cornu.data.datasets.boston_housing import __all__  # noqa: F401
