@@ -9,6 +9,7 @@
 
 from cornu import (
     activations,
+    applications,
     backend,
     callbacks,
     constraints,
@@ -45,6 +46,7 @@ __all__ = [
     "Variable",
     "__version__",
     "activations",
+    "applications",
     "backend",
     "callbacks",
     "config",
