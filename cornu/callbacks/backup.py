@@ -242,6 +242,7 @@ class BackupAndRestore(Callback):
             fit_arrays["sums"] = np.asarray(position.sums)
         return {
             "epoch": int(position.epoch), "step": int(position.step),
+            "source": position.source,
             "weights": tensors.weight_tensors(ts.params, ts.state),
             "optimizer": tensors.optimizer_tensors(ts.opt_state, ts.rng),
             "fit": fit_arrays,
@@ -260,6 +261,8 @@ class BackupAndRestore(Callback):
         state = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "epoch": snap["epoch"], "step": snap["step"],
+            # a PyDataset's or grain's position in its pass (None for arrays: the key)
+            "source": snap["source"],
             # a schedule's rate follows the step count in the optimizer state: none to keep
             "learning_rate": None if self.model.optimizer._scheduled
             else float(self.model.optimizer.learning_rate),
@@ -338,7 +341,8 @@ class BackupAndRestore(Callback):
         if not model.optimizer._scheduled:  # a schedule's rate is not settable
             model.optimizer.learning_rate = state["learning_rate"]
         _set_rng_state(state.get("rng"))
-        model.resume_at(Position(state["epoch"], state["step"], sums, shuffle_key))
+        model.resume_at(Position(state["epoch"], state["step"], sums, shuffle_key,
+                                 state.get("source")))
         return state, fit_tensors
 
     def _check_state(self, state: Any, where: str) -> None:
@@ -360,6 +364,13 @@ class BackupAndRestore(Callback):
             raise CornuFileError(f"{where} has no valid learning_rate (received {rate!r}).")
         if not isinstance(state.get("callbacks"), dict):
             raise CornuFileError(f"{where} has no callback states.")
+        source = state.get("source")
+        if source is not None and not (
+                isinstance(source, dict) and isinstance(source.get("kind"), str)
+                and integer(source.get("seen"))
+                and (source["kind"] == "grain" or integer(source.get("pass")))):
+            raise CornuFileError(f"{where} has no valid source position (received "
+                                 f"{str(source)[:80]!r}).")
         steps = self.params.get("steps")
         # step == steps: written after the epoch's last step, before its end (resumes by
         # running no step and ending that epoch)

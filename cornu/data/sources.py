@@ -82,22 +82,37 @@ _EMPTY = object()
 
 
 class ArrayBatches:
-    """Arrays read in batches: the stream form of in-memory data, for the runs that go
-    one step at a time (Keras' step protocol). A fresh order per pass when shuffled."""
+    """Arrays read in batches: the stream form of in-memory data, for the runs that read
+    batch by batch. A fresh order per pass when shuffled, drawn from the seed and the
+    pass number, so a pass can be resumed at any batch."""
 
     def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: Any,
                  batch_size: int, shuffle: bool = False, seed: Any = None) -> None:
         self.xs, self.ys, self.sw = xs, ys or [], sw
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self._rng = np.random.default_rng(seed)
+        self.seed = _seed_list(seed)
+        self.passes = 0
         n = xs[0].shape[0]
         self.num_batches = -(-n // batch_size)
 
     def __iter__(self) -> Iterator[tuple]:
+        return self.resume({"pass": self.passes}, 0)
+
+    def state(self) -> dict[str, Any]:
+        return {"kind": "arrays", "pass": self.passes - 1}
+
+    def resume(self, position: dict[str, Any], seen: int) -> Iterator[tuple]:
+        pass_number = int(position["pass"])
+        self.passes = pass_number + 1
         n = self.xs[0].shape[0]
-        order = self._rng.permutation(n) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
+        order = (np.random.default_rng([*self.seed, pass_number]).permutation(n)
+                 if self.shuffle else None)
+        return self._batches(order, seen * self.batch_size)
+
+    def _batches(self, order: np.ndarray | None, first: int) -> Iterator[tuple]:
+        n = self.xs[0].shape[0]
+        for start in range(first, n, self.batch_size):
             idx = slice(start, start + self.batch_size) if order is None \
                 else order[start:start + self.batch_size]
             x = [a[idx] for a in self.xs]
@@ -116,14 +131,23 @@ class ArrayBatches:
         pass
 
 
+def _seed_list(seed: Any) -> list[int]:
+    """A seed for numpy's generator as a list of ints (a key, an int, or None: 0)."""
+    if seed is None:
+        return [0]
+    return [int(v) for v in np.asarray(seed, np.uint64).ravel()]
+
+
 class PyDatasetBatches:
     """A PyDataset read by index: all its batches per pass, in a shuffled order when
-    asked (as Keras shuffles a PyDataset's batch order)."""
+    asked (as Keras shuffles a PyDataset's batch order), drawn from the seed and the pass
+    number so that a pass can be resumed at any batch."""
 
     def __init__(self, dataset: Any, shuffle: bool = False, seed: Any = None) -> None:
         self.dataset = dataset
         self.shuffle = shuffle
-        self._rng = np.random.default_rng(seed)
+        self.seed = _seed_list(seed)
+        self.passes = 0
 
     @property
     def num_batches(self) -> int | None:
@@ -131,12 +155,23 @@ class PyDatasetBatches:
         return int(n) if n is not None else None
 
     def __iter__(self) -> Iterator[Any]:
+        return self.resume({"pass": self.passes}, 0)
+
+    def state(self) -> dict[str, Any]:
+        return {"kind": "pydataset", "pass": self.passes - 1}
+
+    def resume(self, position: dict[str, Any], seen: int) -> Iterator[Any]:
         from cornu.data.pydataset import iter_batches
 
+        pass_number = int(position["pass"])
+        self.passes = pass_number + 1
         n = self.num_batches
-        indices = None
+        indices: Any = None
         if n is not None:
-            indices = self._rng.permutation(n).tolist() if self.shuffle else list(range(n))
+            indices = (np.random.default_rng([*self.seed, pass_number]).permutation(n)
+                       .tolist() if self.shuffle else list(range(n)))[seen:]
+        elif seen:
+            indices = itertools.count(seen)
         return iter_batches(self.dataset, indices)
 
     def peek(self) -> Any:
@@ -150,6 +185,60 @@ class PyDatasetBatches:
 
     def on_epoch_end(self) -> None:
         self.dataset.on_epoch_end()
+
+
+def is_grain(x: Any) -> bool:
+    """A grain MapDataset, IterDataset or DataLoader (known without importing grain)."""
+    return any(c.__module__.split(".")[0] == "grain" and c.__name__ in
+               ("MapDataset", "IterDataset", "DataLoader") for c in type(x).__mro__)
+
+
+class GrainBatches:
+    """A grain MapDataset, IterDataset or DataLoader: a fresh pass per `iter()` (grain
+    shuffles, shards and reads with its own workers, as configured by the user); its
+    iterator's state is the position a resumed fit starts from."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self._iterator: Any = None
+        self._pushed: list[Any] = []
+        try:
+            self.num_batches = int(len(source)) if type(source).__name__ != "DataLoader" \
+                and hasattr(source, "__getitem__") else None
+        except TypeError:  # an infinite MapDataset
+            self.num_batches = None
+
+    def __iter__(self) -> Iterator[Any]:
+        self._iterator = iter(self.source)
+        return self._iterator
+
+    def state(self) -> dict[str, Any] | None:
+        if self._iterator is None or not hasattr(self._iterator, "get_state"):
+            return None
+        state = self._iterator.get_state()
+        if isinstance(state, bytes):  # a DataLoader's: JSON text
+            return {"kind": "grain", "text": state.decode("utf-8")}
+        return {"kind": "grain", "state": state}
+
+    def resume(self, position: dict[str, Any], seen: int) -> Iterator[Any]:
+        iterator = iter(self.source)
+        state = position.get("state")
+        if "text" in position:
+            state = str(position["text"]).encode("utf-8")
+        iterator.set_state(state)
+        self._iterator = iterator
+        return iterator
+
+    def peek(self) -> Any:
+        if self.num_batches is not None:
+            return self.source[0] if self.num_batches else None
+        return next(iter(self.source), None)
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
 
 
 class IterableBatches:
@@ -194,6 +283,8 @@ def stream_of(x: Any, argument: str, shuffle: bool = False, seed: Any = None) ->
     """The batch stream of a source that `is_stream` accepts."""
     if _is_indexed(x):
         return PyDatasetBatches(x, shuffle=shuffle, seed=seed)
+    if is_grain(x):
+        return GrainBatches(x)
     if isinstance(x, Iterable) or hasattr(x, "__next__"):
         if not isinstance(x, Iterable):  # has __next__ only
             x = _NextOnly(x)
@@ -227,6 +318,7 @@ class EpochIterator:
         self._current: Iterator[Any] | None = None
         self._seen = 0
         self.ran_out = False
+        self._resumed, self._first_step = False, 0
         #: warnings kept for the caller to give (a reader in another thread sets this)
         self.deferred: list[str] | None = None
 
@@ -234,14 +326,43 @@ class EpochIterator:
     def num_batches(self) -> int | None:
         return self.steps_per_epoch or self.batches.num_batches
 
+    @property
+    def resumable(self) -> bool:
+        """Whether position() can say where a pass is (a PyDataset, grain, arrays)."""
+        return hasattr(self.batches, "resume")
+
+    def position(self) -> dict[str, Any] | None:
+        """Where the source is, after the batches read so far (JSON-compatible), or None
+        for a source that cannot resume (a generator)."""
+        if not self.resumable or self._current is None:
+            return None
+        state = self.batches.state()
+        return None if state is None else {**state, "seen": self._seen}
+
+    def restore(self, position: dict[str, Any], step: int) -> None:
+        """The next epoch goes on from `position` (from position(), read from a backup),
+        where that epoch had run `step` steps."""
+        self._seen = int(position["seen"])
+        self._current = self.batches.resume(position, self._seen)
+        self._resumed, self._first_step = True, int(step)
+
     def epoch(self) -> Iterator[tuple[int, Any]]:
         self.batches.on_epoch_begin()
         known = self.batches.num_batches
         steps = self.steps_per_epoch or known
+        resumed, self._resumed = self._resumed, False
+        if resumed and not steps:  # an unknown length: the rest of the resumed pass
+            for step, batch in enumerate(self._current):
+                self._seen += 1
+                yield step, batch
+            self._current = None
+            self.batches.on_epoch_end()
+            return
         if steps:
-            if self._current is None or self.steps_per_epoch is None:
+            if not resumed and (self._current is None or self.steps_per_epoch is None):
                 self._current, self._seen = iter(self.batches), 0
-            for step in range(steps):
+            first, self._first_step = self._first_step, 0
+            for step in range(first, steps):
                 if known and self._seen >= known:
                     if self.steps_per_epoch:
                         self._ran_out()
@@ -256,7 +377,9 @@ class EpochIterator:
             if known and self._seen >= known:
                 self._current, self._seen = None, 0
         else:
-            for step, batch in enumerate(iter(self.batches)):
+            self._current, self._seen = iter(self.batches), 0
+            for step, batch in enumerate(self._current):
+                self._seen += 1
                 yield step, batch
         self.batches.on_epoch_end()
 

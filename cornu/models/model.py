@@ -651,15 +651,21 @@ class Model(Layer):
         (fit_stream.py), or one step per batch for models with their own steps."""
         from cornu.callbacks.backup import BackupAndRestore
 
-        for callback in callbacks or []:
-            if isinstance(callback, BackupAndRestore):
-                raise ValueError(
-                    "BackupAndRestore resumes the compiled fit of in-memory arrays; this fit "
-                    "reads its batches one by one (x is a generator, a PyDataset or another "
-                    "source, or steps_per_epoch or a validation source is given), which it "
-                    "cannot resume yet. Save checkpoints with ModelCheckpoint instead, or "
-                    "train from arrays.")
-        if self._stream_uses_steps(train):
+        backups = [c for c in callbacks or [] if isinstance(c, BackupAndRestore)]
+        steps = self._stream_uses_steps(train)
+        if backups and steps:
+            raise ValueError(
+                "BackupAndRestore resumes the compiled fit; this model runs one step per "
+                "batch (it has a stateful metric or its own train_step), which cannot "
+                "resume yet. Save checkpoints with ModelCheckpoint instead.")
+        if any(c.save_freq != "epoch" for c in backups) and not train.resumable:
+            raise ValueError(
+                "BackupAndRestore with an integer save_freq resumes in the middle of an "
+                "epoch, which a generator or plain iterable cannot do (it cannot say where "
+                "it was). Use save_freq='epoch' with such a source, or a PyDataset or grain "
+                "source. Received: save_freq="
+                f"{next(c.save_freq for c in backups if c.save_freq != 'epoch')!r}")
+        if steps:
             return stepped.fit(self, train, val=val, val_prepared=isinstance(
                 getattr(val, "batches", None), sources.ArrayBatches), epochs=epochs,
                 verbose=verbose, callbacks=callbacks, initial_epoch=initial_epoch,

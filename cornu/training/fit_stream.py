@@ -67,6 +67,8 @@ class Chunk:
     steps: int
     samples: int
     batch_size: int
+    #: the source's position after the chunk's last batch (None: it cannot say)
+    position: dict[str, Any] | None = None
 
 
 class Stacker:
@@ -187,12 +189,27 @@ class Reader:
         self.samples = 0
 
     def epoch(self) -> Iterator[Chunk]:
+        """This epoch's chunks (the reading thread of the last one stops first)."""
+        self.close()
+        self._active = self._epoch()
+        return self._active
+
+    def close(self) -> None:
+        """Stop the reading thread, however the consumer's loop ended (a callback's
+        exception too, whose traceback would otherwise keep the reader alive)."""
+        active, self._active = getattr(self, "_active", None), None
+        if active is not None:
+            active.close()
+
+    def _epoch(self) -> Iterator[Chunk]:
         self.samples = 0
 
         def produce() -> Iterator[Chunk]:
             batches = (self.prepare(batch) for _, batch in self.data.epoch())
             for chunk in self.stacker.chunks(batches):
-                yield dataclasses.replace(chunk, **dict(zip(
+                # read now, when the source has given exactly this chunk's batches
+                position = self.data.position()
+                yield dataclasses.replace(chunk, position=position, **dict(zip(
                     ("x", "y", "sw", "mask"),
                     jax.device_put((chunk.x, chunk.y, chunk.sw, chunk.mask)), strict=True)))
 
@@ -248,18 +265,49 @@ class StreamFit:
         model.history, model.stop_training, model.nan_stop = self.history, False, None
         reader = Reader(self.train, batch_preparer(model, "x", "fit"),
                         chunk_limit(model, cbs, self.train.num_batches))
+        engine = None
+        model._callbacks = cbs
+        seed = getattr(self.train.batches, "seed", None)
+        shuffle_key = np.asarray(seed if seed is not None else [0, 0], np.uint32)
+        if model.built:
+            engine = model._require_compiled("fit")
+            start_state(model, engine)
+        cbs.on_train_begin()
+        # BackupAndRestore may have put the model back where an earlier run stopped
+        resume = model.take_resume()
+        initial_epoch = self.initial_epoch
+        if resume is not None:
+            initial_epoch = resume.epoch
+            if seed is not None and resume.shuffle_key is not None:
+                self.train.batches.seed = [int(v) for v in np.asarray(resume.shuffle_key)]
+                shuffle_key = np.asarray(resume.shuffle_key, np.uint32)
+            if resume.step and resume.source is None:
+                raise ValueError(
+                    "The backup was written in the middle of an epoch, but this source "
+                    "cannot say where it was (a generator or a plain iterable): delete the "
+                    "backup folder to start over, and use BackupAndRestore with "
+                    "save_freq='epoch' for such sources, or a PyDataset or grain source.")
+            if resume.step:
+                self.train.restore(resume.source, resume.step)
+        try:
+            return self._epochs(reader, engine, initial_epoch, resume, shuffle_key)
+        finally:
+            reader.close()
+
+    def _epochs(self, reader: Reader, engine: Any, initial_epoch: int, resume: Any,
+                shuffle_key: np.ndarray) -> History:
+        model, cbs = self.model, self.cbs
         batch_hooks = reader.stacker.limit == 1 and (
             cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end"))
         chunk_hooks = cbs.wants("on_chunk_end")
-        engine = None
-        model._callbacks = cbs
-        cbs.on_train_begin()
-        model.take_resume()  # a stream cannot resume mid-epoch (BackupAndRestore refuses it)
         logs: dict[str, float] = {}
-        for epoch in range(self.initial_epoch, self.epochs):
+        for epoch in range(initial_epoch, self.epochs):
             cbs.on_epoch_begin(epoch)
             began, compiles_before = time.perf_counter(), None
             sums, done, seen = None, 0, False
+            if resume is not None and resume.step:
+                done, sums = resume.step, jax.device_put(np.asarray(resume.sums, np.float32))
+            resume = None
             for chunk in reader.epoch():
                 seen = True
                 if engine is None:  # the first batch has built the model
@@ -270,7 +318,8 @@ class StreamFit:
                     ts = model.train_state
                     model.train_state = ts._replace(
                         opt_state=with_learning_rate(model, ts.opt_state))
-                    sums = jax.device_put(engine.zero_sums())
+                    if sums is None:
+                        sums = jax.device_put(engine.zero_sums())
                 if batch_hooks:
                     cbs.on_train_batch_begin(done)
                 order = np.arange(chunk.mask.size, dtype=np.int32).reshape(chunk.mask.shape)
@@ -288,7 +337,7 @@ class StreamFit:
                     done = bad
                     break
                 done += chunk.steps
-                model.fit_position = Position(epoch, done, sums)
+                model.fit_position = Position(epoch, done, sums, shuffle_key, chunk.position)
                 if batch_hooks or chunk_hooks:
                     logs = engine.logs(read)
                     if batch_hooks:
@@ -297,8 +346,10 @@ class StreamFit:
                         cbs.on_chunk_end(done, logs)
                     if model.stop_training:
                         break
-            if not seen:
-                if self.train.ran_out or epoch > self.initial_epoch:
+            if not seen and sums is not None and engine is not None:
+                pass  # resumed after the epoch's last step: only its end is left
+            elif not seen:
+                if self.train.ran_out or epoch > initial_epoch:
                     model.stop_training = True  # Keras' warning was given: nothing left
                     break
                 raise ValueError(
@@ -320,7 +371,7 @@ class StreamFit:
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             compiled = engine.traces["train"] > compiles_before
             model._epoch_compile_seconds = time.perf_counter() - began if compiled else None
-            model.fit_position = Position(epoch + 1, 0, None)
+            model.fit_position = Position(epoch + 1, 0, None, shuffle_key)
             if model.optimizer._scheduled:
                 model.optimizer._sync_iterations(model.train_state.opt_state)
             cbs.on_epoch_end(epoch, logs)

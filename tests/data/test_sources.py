@@ -246,9 +246,10 @@ def test_image_folders_train_a_model(tmp_path):
 
 def test_backup_and_restore_refuses_a_run_it_cannot_resume(tmp_path):
     ours, _ = models()
-    with pytest.raises(ValueError, match="BackupAndRestore resumes the compiled fit"):
+    with pytest.raises(ValueError, match="a generator or plain iterable cannot"):
         ours.fit(endless(), steps_per_epoch=2, epochs=1, verbose=0,
-                 callbacks=[cornu.callbacks.BackupAndRestore(str(tmp_path / "b"))])
+                 callbacks=[cornu.callbacks.BackupAndRestore(str(tmp_path / "b"),
+                                                             save_freq=1)])
     checkpoint = cornu.callbacks.ModelCheckpoint(str(tmp_path / "m.cornu"))
     ours.fit(endless(), steps_per_epoch=2, epochs=1, verbose=0, callbacks=[checkpoint])
     assert (tmp_path / "m.cornu").exists()
