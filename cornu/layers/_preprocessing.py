@@ -83,11 +83,42 @@ def as_strings(value: Any, encoding: str = "utf-8") -> np.ndarray:
 
 
 def refuse_symbolic_strings(layer: Any, what: str) -> None:
-    """The error for a string layer inside a model: strings stay on the host."""
+    """The error for a string layer where the model cannot map strings on the host."""
     raise ValueError(
         f"Layer '{layer.name}' ({type(layer).__name__}) {what} strings, which cornu keeps "
-        "out of the compiled model (docs/data.md, 'Strings stay on the host'). Map the "
-        "strings to ids before the model: `layer.adapt(texts)`, then `ids = layer(texts)` "
-        "(or `ids = layer(x)` for each batch) and give `ids` to a model that starts with "
-        "an integer Input, e.g. Input(shape=(sequence_length,), dtype='int32') followed "
-        "by Embedding.")
+        "out of the compiled model (docs/data.md, 'Strings stay on the host'). Inside a "
+        "model it can only read a string Input directly (Input(shape=(1,), "
+        "dtype='string') followed by this layer), which the model maps on the host. Or "
+        "map the strings to ids before the model: `layer.adapt(texts)`, then "
+        "`ids = layer(texts)`, and give `ids` to a model that starts with an integer "
+        "Input, e.g. Input(shape=(sequence_length,), dtype='int32') followed by Embedding.")
+
+
+def host_call(layer: Any, args: tuple, kwargs: dict, maps_strings: bool) -> Any:
+    """`__call__` of a layer that maps strings on the host (StringLookup, TextVectorization).
+
+    - on a symbolic string input (a model's `Input(dtype="string")`): the layer becomes
+      the model's host step, which `Model` runs with NumPy on the strings before the
+      compiled program (`host_map`); any other symbolic input is refused;
+    - on strings: computed on the host;
+    - on numbers where it maps strings: those are the ids its host step made, inside the
+      model's compiled program, and pass through unchanged.
+    """
+    from cornu.layers.base import Layer, _leaves
+    from cornu.layers.keras_tensor import KerasTensor
+
+    if not args and "inputs" in kwargs:
+        args = (kwargs.pop("inputs"),)
+    symbolic = [t for t in _leaves((args, kwargs)) if isinstance(t, KerasTensor)]
+    if symbolic:
+        if not maps_strings or len(symbolic) != 1 or symbolic[0].dtype != "string" or \
+                not symbolic[0]._keras_history[0].__class__.__name__ == "InputLayer":
+            refuse_symbolic_strings(layer, "returns" if not maps_strings else "reads")
+        return Layer.__call__(layer, *args, **kwargs)
+    if not args:
+        raise TypeError(f"Layer '{layer.name}' was called without inputs.")
+    object.__setattr__(layer, "built", True)
+    first = args[0]
+    if maps_strings and not is_string_data(first) and not isinstance(first, list | tuple):
+        return first  # ids made on the host by the model's host step
+    return layer.call(first)

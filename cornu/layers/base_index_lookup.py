@@ -190,6 +190,19 @@ class IndexLookup(Layer):
         self._tokens = list(tokens)
         self._record_vocabulary_size()
 
+    def load_vocabulary_asset(self, text: str) -> None:
+        """The vocabulary of a Keras .keras file's asset (one token a line, the special
+        tokens first), as Keras' load_assets; a vocabulary given in the config wins."""
+        if self._has_input_vocabulary:
+            return
+        lines = text.splitlines()
+        while lines and lines[-1] == "":
+            lines.pop()
+        if self.output_mode == "tf_idf":
+            raise ValueError("cornu reads no idf weights of a Keras .keras file; save the "
+                             "layer with its vocabulary and idf_weights in the config.")
+        self.set_vocabulary([self._convert_token(line) for line in lines])
+
     def _record_vocabulary_size(self) -> None:
         size = self.vocabulary_size()
         fixed = self.output_mode == "int" or self.pad_to_max_tokens

@@ -19,10 +19,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from cornu.layers._preprocessing import as_strings, refuse_symbolic_strings
-from cornu.layers.base import _leaves
+from cornu.layers._preprocessing import as_strings, host_call
 from cornu.layers.base_index_lookup import IndexLookup
-from cornu.layers.keras_tensor import KerasTensor
 
 
 class StringLookup(IndexLookup):
@@ -51,14 +49,11 @@ class StringLookup(IndexLookup):
         return as_strings(value, self.encoding)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not args and "inputs" in kwargs:
-            args = (kwargs.pop("inputs"),)
-        if any(isinstance(t, KerasTensor) for t in _leaves((args, kwargs))):
-            refuse_symbolic_strings(self, "returns" if self.invert else "reads")
-        if not args:
-            raise TypeError(f"Layer '{self.name}' was called without inputs.")
-        object.__setattr__(self, "built", True)
-        return self.call(args[0])
+        return host_call(self, args, kwargs, maps_strings=not self.invert)
+
+    def host_map(self, strings: Any) -> np.ndarray:
+        """What the layer makes of `strings`, as NumPy: a model's host step."""
+        return np.asarray(self.call(strings))
 
     def call(self, inputs: Any) -> Any:
         if self.invert:

@@ -26,9 +26,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from cornu.layers._preprocessing import adapt_batches, as_strings, refuse_symbolic_strings
-from cornu.layers.base import Layer, Shape, _leaves
-from cornu.layers.keras_tensor import KerasTensor
+from cornu.layers._preprocessing import adapt_batches, as_strings, host_call
+from cornu.layers.base import Layer, Shape
 from cornu.layers.string_lookup import StringLookup
 
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
@@ -173,14 +172,11 @@ class TextVectorization(Layer):
 
     # -- call -----------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not args and "inputs" in kwargs:
-            args = (kwargs.pop("inputs"),)
-        if any(isinstance(t, KerasTensor) for t in _leaves((args, kwargs))):
-            refuse_symbolic_strings(self, "reads")
-        if not args:
-            raise TypeError(f"Layer '{self.name}' was called without inputs.")
-        object.__setattr__(self, "built", True)
-        return self.call(args[0])
+        return host_call(self, args, kwargs, maps_strings=True)
+
+    def host_map(self, strings: Any) -> np.ndarray:
+        """What the layer makes of `strings`, as NumPy: a model's host step."""
+        return np.asarray(self.call(strings))
 
     def call(self, inputs: Any) -> Any:
         texts = as_strings(inputs, self.encoding)

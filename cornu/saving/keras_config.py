@@ -113,7 +113,8 @@ def _keras_model(entry: dict[str, Any], model: Model) -> dict[str, Any]:
     config = entry["config"]
     if entry["class_name"] == "Sequential":
         shape = list(config["input_shape"])
-        layers = [_input_entry(f"{model.name}_input", shape)]
+        layers = [_input_entry(f"{model.name}_input", shape,
+                               config.get("input_dtype", "float32"))]
         for sub, layer in zip(config["layers"], model.layers, strict=True):
             layers.append(_keras_model(sub, layer) if is_graph_model(layer)
                           else _keras_layer(sub, layer))
@@ -365,9 +366,11 @@ def cornu_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str
     if not isinstance(entries, list) or not entries:
         raise CornuFileError(f"{where}: a Sequential config needs a list of layers.")
     shape = None
+    string_input = False
     if isinstance(entries[0], dict) and entries[0].get("class_name") == "InputLayer":
         c = entries[0].get("config") if isinstance(entries[0].get("config"), dict) else {}
         shape = _input_config(c, f"{where}, layer 0")["shape"]
+        string_input = c.get("dtype") == "string"
         entries = entries[1:]
     if shape is None:
         build = config.get("build_input_shape")
@@ -379,7 +382,8 @@ def cornu_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str
     layers = [_cornu_layer(e, custom_objects, f"{where}, layer {i + 1}")
               for i, e in enumerate(entries)]
     return {"class_name": "Sequential",
-            "config": {"name": config.get("name"), "input_shape": shape, "layers": layers}}
+            "config": {"name": config.get("name"), "input_shape": shape, "layers": layers,
+                       **({"input_dtype": "string"} if string_input else {})}}
 
 
 def cornu_compile(config: Any, where: str) -> dict[str, Any] | None:
