@@ -26,18 +26,23 @@ from typing import TYPE_CHECKING, Any
 
 from cornu.saving import archive, jsonio, limits, registry
 from cornu.saving.errors import CornuFileError
-from cornu.saving.keras_config import cornu_compile, cornu_model, keras_config, require_graph_model
+from cornu.saving.keras_config import (
+    cornu_compile,
+    cornu_model,
+    is_graph_model,
+    keras_config,
+    require_graph_model,
+)
 from cornu.saving.keras_h5 import (
     HDF5_SIGNATURE,
-    check_h5_head,
     _unique,
+    check_h5_head,
     h5_bytes,
     optimizer_variables,
     restore_optimizer,
     snake_case,
     weights_from_h5,
 )
-from cornu.saving.keras_config import is_graph_model
 
 if TYPE_CHECKING:
     from pathlib import Path
