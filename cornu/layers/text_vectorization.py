@@ -43,9 +43,9 @@ class TextVectorization(Layer):
                  ngrams: int | tuple[int, ...] | None = None, output_mode: str = "int",
                  output_sequence_length: int | None = None, pad_to_max_tokens: bool = False,
                  vocabulary: Any = None, idf_weights: Any = None, sparse: bool = False,
-                 ragged: bool = False, encoding: str = "utf-8", **kwargs: Any) -> None:
+                 ragged: bool = False, encoding: str = "utf-8",
+                 vocabulary_size: int | None = None, **kwargs: Any) -> None:
         kwargs.pop("has_input_vocabulary", None)
-        vocabulary_size = kwargs.pop("vocabulary_size", None)
         super().__init__(**kwargs)
         if not (standardize is None or callable(standardize) or standardize in _STANDARDIZE):
             raise ValueError(f"standardize must be one of {list(_STANDARDIZE)}, None or a "
@@ -102,6 +102,10 @@ class TextVectorization(Layer):
 
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         self._lookup_layer.set_vocabulary(vocabulary, idf_weights=idf_weights)
+
+    def load_vocabulary_asset(self, text: str) -> None:
+        """The vocabulary Keras wrote as this layer's asset in a .keras file."""
+        self._lookup_layer.load_vocabulary_asset(text)
 
     def adapt(self, data: Any, batch_size: Any = None, steps: int | None = None) -> None:
         """Learn the vocabulary from texts: an array or list of them, or a source of

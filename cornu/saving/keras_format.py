@@ -93,7 +93,7 @@ def is_keras_archive(path: Path) -> bool:
 
 
 #: the asset members cornu reads: lookup layers' vocabularies
-_ASSET = re.compile(r"assets/(layers/[a-z0-9_]{1,200}/){1,8}vocabulary\.txt")
+_ASSET = re.compile(r"assets/(layers/[a-z0-9_]{1,200}/){1,8}(_lookup_layer/)?vocabulary\.txt")
 
 
 def read_keras_archive(path: Path) -> dict[str, bytearray]:

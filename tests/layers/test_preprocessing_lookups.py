@@ -173,14 +173,15 @@ def test_vocabulary_files(tmp_path):
         layers.StringLookup(vocabulary=str(tmp_path / "missing.txt"))
 
 
-def test_keras_file_with_a_vocabulary_asset(tmp_path):
-    """An adapted IntegerLookup saved by Keras writes its vocabulary as
-    assets/layers/integer_lookup/vocabulary.txt; cornu reads it, and writes the
-    vocabulary into the config, which Keras reads back (checked when the fixture was made)."""
-    reference = json.loads((FIXTURES / "keras_lookup_model.json").read_text())
-    model = cornu.models.load_model(FIXTURES / "keras_lookup_model.keras")
+@pytest.mark.parametrize("name", ["keras_lookup_model", "keras_text_model"])
+def test_keras_file_with_a_vocabulary_asset(name, tmp_path):
+    """An adapted IntegerLookup / TextVectorization saved by Keras writes its vocabulary as
+    assets/layers/<layer>/vocabulary.txt; cornu reads it, and writes the vocabulary into
+    the config, which Keras reads back (checked when the fixtures were made)."""
+    reference = json.loads((FIXTURES / f"{name}.json").read_text())
+    model = cornu.models.load_model(FIXTURES / f"{name}.keras")
     assert model.layers[0].get_vocabulary() == reference["vocabulary"]
-    x = np.asarray(reference["inputs"], np.int32)
+    x = np.asarray(reference["inputs"])
     np.testing.assert_allclose(model.predict(x, verbose=0), reference["output"], rtol=1e-6)
     for suffix in (".keras", ".cornu"):
         model.save(tmp_path / f"back{suffix}")
