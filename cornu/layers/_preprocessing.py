@@ -119,6 +119,14 @@ def host_call(layer: Any, args: tuple, kwargs: dict, maps_strings: bool) -> Any:
         raise TypeError(f"Layer '{layer.name}' was called without inputs.")
     object.__setattr__(layer, "built", True)
     first = args[0]
-    if maps_strings and not is_string_data(first) and not isinstance(first, list | tuple):
-        return first  # ids made on the host by the model's host step
+    if maps_strings and not is_string_data(first):
+        import jax
+
+        from cornu import variables
+
+        if isinstance(first, jax.core.Tracer) or variables.in_stateless_scope():
+            return first  # inside a model's program: the ids its host step made
+        raise TypeError(f"Layer '{layer.name}' ({type(layer).__name__}) maps strings. "
+                        f"Received: {type(first).__name__} of dtype "
+                        f"{getattr(first, 'dtype', None)}. Pass a list or array of str.")
     return layer.call(first)

@@ -100,6 +100,9 @@ class Hashing(Layer):
         return (*shape[:-1], self.num_bins)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "num_bins": self.num_bins, "salt": self.salt,
+        config = super().get_config()
+        if self.output_mode == "int":
+            config["dtype"] = "int64"  # Keras' policy for the ids (which Keras requires)
+        return {**config, "num_bins": self.num_bins, "salt": self.salt,
                 "mask_value": self.mask_value, "output_mode": self.output_mode,
                 "sparse": self.sparse}

@@ -247,5 +247,7 @@ def test_call_errors():
         layers.StringLookup(output_mode="multi_hot")(np.array([["a"]]))
     with pytest.raises(ValueError, match="found OOV values"):
         layers.StringLookup(vocabulary=["a"], num_oov_indices=0)(np.array(["b"]))
+    with pytest.raises(TypeError, match="maps strings. Received: ndarray of dtype int64"):
+        layers.StringLookup(vocabulary=["a"])(np.array([1, 2], np.int64))
     with pytest.raises(ValueError, match="static vocabulary"):
         layers.IntegerLookup(vocabulary=[1]).adapt(np.array([1, 2]))
