@@ -4,8 +4,10 @@ of strings inside a model.
 
 Strings never enter a compiled program: the layers that read strings (StringLookup,
 TextVectorization; Hashing of strings) compute on the host with NumPy when called on
-arrays, and refuse symbolic string inputs with an error that says to map the strings to
-ids before the model (docs/data.md, "Strings stay on the host").
+arrays. Inside a model, a StringLookup or TextVectorization may read a string Input
+directly: the model then runs it on the host before the compiled program
+(Model._host_steps); other symbolic uses are refused with an error that says to map the
+strings to ids before the model (docs/data.md, "Strings stay on the host").
 """
 
 from __future__ import annotations

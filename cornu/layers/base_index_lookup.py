@@ -9,10 +9,11 @@ vectors (the mask token then counts nowhere).
 
 Where it runs: integer tokens are looked up with jax ops (a searchsorted over the sorted
 vocabulary), so IntegerLookup works inside the compiled step; strings are looked up on
-the host with NumPy (cornu/layers/_preprocessing.py), and a StringLookup refuses a place
-inside a model. The vocabulary is part of the config (Keras writes an adapted one as an
-asset file of the .keras archive; cornu reads that file too), so it is saved with the
-model and bounded by the config's size limit when read.
+the host with NumPy (cornu/layers/_preprocessing.py): inside a model, a StringLookup
+reads a string Input directly and the model runs it before the compiled program. The
+vocabulary is part of the config (Keras writes an adapted one as an asset file of the
+.keras archive; cornu reads that file too), so it is saved with the model and bounded
+by the config's size limit when read.
 """
 
 from __future__ import annotations

@@ -119,6 +119,7 @@ class Discretization(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
+        config.pop("trainable", None)  # as Keras, whose Discretization takes no `trainable`
         return {**config, "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
                 "epsilon": self.epsilon, "output_mode": self.output_mode,
                 "sparse": self.sparse}

@@ -4,8 +4,9 @@ Arguments, defaults, indices, output modes and errors are Keras' (base_index_loo
 Strings never enter a compiled program: the layer computes on the host with NumPy when
 it is called on strings (a list, a NumPy array of str, bytes or objects), and returns a
 jax array of indices (int32; Keras gives int64) or vectors, or, inverted, a NumPy array
-of str. Calling it on a symbolic input (inside a model) is refused with an error that
-says to map the strings to ids before the model (docs/data.md).
+of str. Inside a model it reads a string Input directly (Input(dtype="string")), and the
+model maps the strings with it on the host before the compiled program; any other place
+in a model is refused with an error that says to map the strings first (docs/data.md).
 
 Where Keras needs TensorFlow for this layer, cornu needs none; the OOV buckets of
 `num_oov_indices > 1` are TensorFlow's FarmHash / SipHash (with `salt`), computed in

@@ -12,9 +12,10 @@ mode a batch is padded with 0 to its longest text, or cut and padded to
 `output_sequence_length`.
 
 Strings stay on the host: everything runs in Python/NumPy when the layer is called on
-texts, and the result is a jax array (ids int32; Keras gives int64). A model whose input
-is a string is refused with an error that says to vectorize outside the model
-(docs/data.md): `vectorizer.adapt(texts); ids = vectorizer(texts)`, then a model on ids.
+texts, and the result is a jax array (ids int32; Keras gives int64). Inside a model the
+layer reads a string Input directly, `Sequential([Input(shape=(1,), dtype="string"),
+vectorizer, Embedding(...), ...])`, and the model vectorizes each batch on the host
+before the compiled program (docs/data.md); elsewhere in a model it is refused.
 """
 
 from __future__ import annotations

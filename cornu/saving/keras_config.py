@@ -90,8 +90,8 @@ def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
         for suffix, module in _OBJECT_MODULES.items():
             if key.endswith(suffix):
                 config[key] = _keras_object(value, module)
-    config = {"name": config.pop("name"), "trainable": config.pop("trainable", True),
-              "dtype": _keras_dtype(config), **config}
+    trainable = {"trainable": config.pop("trainable")} if "trainable" in config else {}
+    config = {"name": config.pop("name"), **trainable, "dtype": _keras_dtype(config), **config}
     out: dict[str, Any] = {"module": entry.get("module", "keras.layers"),
                            "class_name": entry["class_name"], "config": config,
                            "registered_name": entry.get("registered_name")}
@@ -156,7 +156,8 @@ def _keras_tensor(by_name: Mapping[str, Layer], ref: list) -> dict[str, Any]:
     tensor = by_name[name]._inbound_nodes[node].flat_outputs[index]
     return {"class_name": "__keras_tensor__",
             "config": {"shape": [None if d is None else int(d) for d in tensor.shape],
-                       "dtype": str(np.dtype(tensor.dtype)), "keras_history": [name, node, index]}}
+                       "dtype": tensor.dtype if tensor.dtype == "string" else
+                       str(np.dtype(tensor.dtype)), "keras_history": [name, node, index]}}
 
 
 def _keras_compile(compile_config: dict[str, Any] | None) -> dict[str, Any]:

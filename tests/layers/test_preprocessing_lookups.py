@@ -251,3 +251,19 @@ def test_call_errors():
         layers.StringLookup(vocabulary=["a"])(np.array([1, 2], np.int64))
     with pytest.raises(ValueError, match="static vocabulary"):
         layers.IntegerLookup(vocabulary=[1]).adapt(np.array([1, 2]))
+
+
+def test_a_model_of_all_five_round_trips_through_keras_files(tmp_path, monkeypatch):
+    """The round-trip example of the five layers (tests/saving), as a .keras file (a copy
+    of it was loaded by Keras 3 with TensorFlow when this was written: the same outputs)."""
+    import importlib.util
+
+    saving = Path(__file__).parent.parent / "saving"
+    monkeypatch.syspath_prepend(str(saving))  # its saving_helpers
+    spec = importlib.util.spec_from_file_location("roundtrip", saving / "test_save_roundtrip.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model, x = module._preprocessing_lookups()
+    model.save(tmp_path / "all.keras")
+    loaded = cornu.models.load_model(tmp_path / "all.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
