@@ -354,6 +354,11 @@ class IndexLookup(Layer):
             out = np.where(ids == 0, np.asarray(self.mask_token, dtype=object), out)
         return out
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> IndexLookup:
+        refuse_vocabulary_path(config, cls.__name__)
+        return super().from_config(config)  # type: ignore[return-value]
+
     def get_config(self) -> dict[str, Any]:
         vocabulary = self.get_vocabulary(include_special_tokens=False) if self._tokens \
             else None
@@ -368,6 +373,16 @@ class IndexLookup(Layer):
                 "idf_weights": idf, "vocabulary": vocabulary,
                 "vocabulary_size": self._frozen_vocab_size, "oov_method": self.oov_method,
                 "salt": self.salt}
+
+
+def refuse_vocabulary_path(config: dict[str, Any], kind: str) -> None:
+    """A saved config names no file to read: a vocabulary path there is refused (Keras
+    refuses it in safe mode); cornu writes the tokens themselves into configs."""
+    if isinstance(config.get("vocabulary"), str):
+        raise ValueError(
+            f"The config of a {kind} names a vocabulary file ({config['vocabulary']!r}"[:300]
+            + "); cornu reads no file named in a saved model. Create the layer in code with "
+            "vocabulary=<path>, or save it with its vocabulary (get_config writes the tokens).")
 
 
 def _salt(salt: Any, kind: str) -> list[int]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from cornu.layers._preprocessing import adapt_batches, as_strings, host_call
 from cornu.layers.base import Layer, Shape
+from cornu.layers.base_index_lookup import refuse_vocabulary_path
 from cornu.layers.string_lookup import StringLookup
 
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
@@ -215,6 +216,11 @@ class TextVectorization(Layer):
         else:
             shape = (*shape, None)
         return self._lookup_layer.compute_output_shape(shape)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TextVectorization:
+        refuse_vocabulary_path(config, cls.__name__)
+        return super().from_config(config)  # type: ignore[return-value]
 
     def get_config(self) -> dict[str, Any]:
         lookup = self._lookup_layer.get_config()

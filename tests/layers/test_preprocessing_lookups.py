@@ -171,6 +171,10 @@ def test_vocabulary_files(tmp_path):
     assert again.get_vocabulary() == lookup.get_vocabulary()
     with pytest.raises(ValueError, match="does not exist"):
         layers.StringLookup(vocabulary=str(tmp_path / "missing.txt"))
+    # a saved config that names a file is refused: loading reads no file it names
+    for cls in (layers.StringLookup, layers.IntegerLookup, layers.TextVectorization):
+        with pytest.raises(ValueError, match="reads no file named in a saved model"):
+            cls.from_config({"name": "x", "vocabulary": str(path)})
 
 
 @pytest.mark.parametrize("name", ["keras_lookup_model", "keras_text_model"])
