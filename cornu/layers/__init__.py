@@ -21,6 +21,7 @@ from cornu.layers.cropping1d import Cropping1D
 from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.dense import Dense
 from cornu.layers.depthwise_conv2d import DepthwiseConv2D
+from cornu.layers.discretization import Discretization
 from cornu.layers.dropout import Dropout
 from cornu.layers.einsum_dense import EinsumDense
 from cornu.layers.elu import ELU
@@ -33,8 +34,10 @@ from cornu.layers.global_average_pooling2d import GlobalAveragePooling2D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
 from cornu.layers.gru import GRU, GRUCell
+from cornu.layers.hashing import Hashing
 from cornu.layers.identity import Identity
 from cornu.layers.input_layer import Input, InputLayer
+from cornu.layers.integer_lookup import IntegerLookup
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.layers.lambda_layer import Lambda
 from cornu.layers.layer_normalization import LayerNormalization
@@ -69,7 +72,9 @@ from cornu.layers.softmax import Softmax
 from cornu.layers.spatial_dropout1d import SpatialDropout1D
 from cornu.layers.spatial_dropout2d import SpatialDropout2D
 from cornu.layers.stacked_rnn_cells import StackedRNNCells
+from cornu.layers.string_lookup import StringLookup
 from cornu.layers.subtract import Subtract
+from cornu.layers.text_vectorization import TextVectorization
 from cornu.layers.time_distributed import TimeDistributed
 from cornu.layers.up_sampling1d import UpSampling1D
 from cornu.layers.up_sampling2d import UpSampling2D
@@ -153,6 +158,11 @@ __all__ = [
     "LSTMCell",
     "Layer",
     "CategoryEncoding",
+    "Discretization",
+    "Hashing",
+    "IntegerLookup",
+    "StringLookup",
+    "TextVectorization",
     "Lambda",
     "LayerNormalization",
     "Normalization",

@@ -13,6 +13,28 @@ from cornu.layers.base import Layer, Shape
 _MODES = ("one_hot", "multi_hot", "count")
 
 
+def encode_categorical(ids: Any, depth: int, output_mode: str, dtype: Any,
+                       count_weights: Any = None) -> Any:
+    """Integer ids as one_hot / multi_hot / count vectors of `depth` entries (Keras'
+    encode_categorical_inputs): ids outside [0, depth), such as -1, count nowhere. Shared
+    by CategoryEncoding, Discretization, Hashing and the lookup layers."""
+    ids = jnp.asarray(ids).astype(jnp.int32)
+    if ids.ndim == 0:
+        ids = ids[None]
+    if output_mode == "one_hot":
+        if ids.ndim > 1 and ids.shape[-1] == 1:
+            ids = ids[..., 0]
+        return jax.nn.one_hot(ids, depth, dtype=dtype)
+    encoded = jax.nn.one_hot(ids, depth, dtype=dtype)
+    axis = 1 if ids.ndim > 1 else 0
+    if output_mode == "multi_hot":
+        return jnp.max(encoded, axis=axis)
+    if count_weights is not None:
+        weights = jnp.asarray(count_weights)
+        encoded = encoded.astype(weights.dtype) * weights[..., None]
+    return jnp.sum(encoded, axis=axis)
+
+
 class CategoryEncoding(Layer):
     def __init__(self, num_tokens: int | None = None, output_mode: str = "multi_hot",
                  sparse: bool = False, **kwargs: Any) -> None:
@@ -41,22 +63,8 @@ class CategoryEncoding(Layer):
         if count_weights is not None and self.output_mode != "count":
             raise ValueError("count_weights is used only with output_mode='count'. Received "
                              f"output_mode={self.output_mode!r}")
-        ids = jnp.asarray(inputs).astype(jnp.int32)
-        if ids.ndim == 0:
-            ids = ids[None]
-        dtype = self.compute_dtype
-        if self.output_mode == "one_hot":
-            if ids.ndim > 1 and ids.shape[-1] == 1:
-                ids = ids[..., 0]
-            return jax.nn.one_hot(ids, self.num_tokens, dtype=dtype)
-        encoded = jax.nn.one_hot(ids, self.num_tokens, dtype=dtype)
-        axis = 1 if ids.ndim > 1 else 0
-        if self.output_mode == "multi_hot":
-            return jnp.max(encoded, axis=axis)
-        if count_weights is not None:
-            weights = jnp.asarray(count_weights)
-            encoded = encoded.astype(weights.dtype) * weights[..., None]
-        return jnp.sum(encoded, axis=axis)
+        return encode_categorical(inputs, self.num_tokens, self.output_mode,
+                                  self.compute_dtype, count_weights)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "num_tokens": self.num_tokens,

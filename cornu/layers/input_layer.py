@@ -10,7 +10,8 @@ from cornu.layers.keras_tensor import KerasTensor, Node
 __all__ = ["Input", "InputLayer", "KerasTensor"]
 
 _DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool",
-           "int8", "int16", "uint16", "uint32")
+           "int8", "int16", "uint16", "uint32",
+           "string")  # read only by StringLookup / TextVectorization, mapped on the host
 
 
 class InputLayer(Layer):

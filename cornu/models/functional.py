@@ -210,6 +210,9 @@ class Functional(Model):
                 f"received {len(xs)} arrays. Pass a list with one array per input.")
         values: dict[int, Any] = {}
         for t, x in zip(self._inputs, xs, strict=True):
+            if t.dtype == "string":  # already mapped on the host (Model._host_steps)
+                values[id(t)] = x
+                continue
             dtype = jax.dtypes.canonicalize_dtype(t.dtype)  # int64 is int32 without x64
             values[id(t)] = x.astype(dtype) if hasattr(x, "astype") and x.dtype != dtype else x
         masks: dict[int, Any] = {}

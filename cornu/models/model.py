@@ -454,9 +454,34 @@ class Model(Layer):
             return None
         return list(shapes) if isinstance(shapes, list) else [shapes]
 
+    def _host_steps(self) -> dict[int, Any]:
+        """Input index -> the layer that maps that string input to numbers on the host
+        (a StringLookup or TextVectorization reading an Input(dtype="string")): strings
+        never enter a compiled program (docs/data.md)."""
+        if not self.built or "string" not in self._input_dtypes():
+            return {}
+        steps = {}
+        for i, t in enumerate(self.inputs):
+            if t.dtype != "string":
+                continue
+            readers = [layer for layer in self.layers if any(
+                any(u is t for u in node.inputs) for node in layer._inbound_nodes)]
+            if len(readers) != 1 or not hasattr(readers[0], "host_map"):
+                raise ValueError(
+                    f"Model '{self.name}': the string input '{t.layer.name}' must be read by "
+                    "exactly one StringLookup or TextVectorization layer, which maps the "
+                    "strings to numbers on the host before the compiled model. Received "
+                    f"readers: {[r.name for r in readers]}")
+            steps[i] = readers[0]
+        return steps
+
     def _prepare_x(self, x: Any, argument: str = "x") -> list[np.ndarray]:
-        parts = [arrays.as_numeric(p, argument if i == 0 else f"{argument}[{i}]")
+        hosts = self._host_steps()
+        parts = [hosts[i].host_map(p) if i in hosts else
+                 arrays.as_numeric(p, argument if i == 0 else f"{argument}[{i}]")
                  for i, p in enumerate(self._split_inputs(x, argument))]
+        if hosts:  # mapped on the host: their shapes and dtypes are the layers' outputs
+            return self._check_lengths(parts, argument)
         if not self.built:
             self._ensure_built([p.shape for p in parts],
                                [_input_dtype(p.dtype, None) for p in parts])
@@ -474,6 +499,12 @@ class Model(Layer):
         return [arrays.cast(p, _input_dtype(p.dtype, d),
                             argument if len(parts) == 1 else f"{argument}[{i}]")
                 for i, (p, d) in enumerate(zip(parts, self._input_dtypes(), strict=True))]
+
+    def _check_lengths(self, parts: list[np.ndarray], argument: str) -> list[np.ndarray]:
+        for i, part in enumerate(parts):
+            if part.shape[0] != parts[0].shape[0]:
+                arrays.check_lengths(parts[0], part, f"{argument}[0]", f"{argument}[{i}]")
+        return parts
 
     def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
         if self._loss_spec is None:  # no compiled loss: targets go to the steps as given

@@ -147,10 +147,13 @@ class Sequential(Model):
         return [self._stack[-1].name] if self._stack else []
 
     def get_config(self) -> dict:
-        return {
+        config = {
             "name": self.name,
             "input_shape": list(self._input.shape[1:]) if self._input is not None else None,
             "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                        for layer in self._stack],
         }
+        if self._input is not None and self._input.dtype == "string":
+            config["input_dtype"] = "string"  # read by a host step (Model._host_steps)
+        return config
 

@@ -90,8 +90,8 @@ def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
         for suffix, module in _OBJECT_MODULES.items():
             if key.endswith(suffix):
                 config[key] = _keras_object(value, module)
-    config = {"name": config.pop("name"), "trainable": config.pop("trainable", True),
-              "dtype": _keras_dtype(config), **config}
+    trainable = {"trainable": config.pop("trainable")} if "trainable" in config else {}
+    config = {"name": config.pop("name"), **trainable, "dtype": _keras_dtype(config), **config}
     out: dict[str, Any] = {"module": entry.get("module", "keras.layers"),
                            "class_name": entry["class_name"], "config": config,
                            "registered_name": entry.get("registered_name")}
@@ -113,7 +113,8 @@ def _keras_model(entry: dict[str, Any], model: Model) -> dict[str, Any]:
     config = entry["config"]
     if entry["class_name"] == "Sequential":
         shape = list(config["input_shape"])
-        layers = [_input_entry(f"{model.name}_input", shape)]
+        layers = [_input_entry(f"{model.name}_input", shape,
+                               config.get("input_dtype", "float32"))]
         for sub, layer in zip(config["layers"], model.layers, strict=True):
             layers.append(_keras_model(sub, layer) if is_graph_model(layer)
                           else _keras_layer(sub, layer))
@@ -155,7 +156,8 @@ def _keras_tensor(by_name: Mapping[str, Layer], ref: list) -> dict[str, Any]:
     tensor = by_name[name]._inbound_nodes[node].flat_outputs[index]
     return {"class_name": "__keras_tensor__",
             "config": {"shape": [None if d is None else int(d) for d in tensor.shape],
-                       "dtype": str(np.dtype(tensor.dtype)), "keras_history": [name, node, index]}}
+                       "dtype": tensor.dtype if tensor.dtype == "string" else
+                       str(np.dtype(tensor.dtype)), "keras_history": [name, node, index]}}
 
 
 def _keras_compile(compile_config: dict[str, Any] | None) -> dict[str, Any]:
@@ -365,9 +367,11 @@ def cornu_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str
     if not isinstance(entries, list) or not entries:
         raise CornuFileError(f"{where}: a Sequential config needs a list of layers.")
     shape = None
+    string_input = False
     if isinstance(entries[0], dict) and entries[0].get("class_name") == "InputLayer":
         c = entries[0].get("config") if isinstance(entries[0].get("config"), dict) else {}
         shape = _input_config(c, f"{where}, layer 0")["shape"]
+        string_input = c.get("dtype") == "string"
         entries = entries[1:]
     if shape is None:
         build = config.get("build_input_shape")
@@ -379,7 +383,8 @@ def cornu_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str
     layers = [_cornu_layer(e, custom_objects, f"{where}, layer {i + 1}")
               for i, e in enumerate(entries)]
     return {"class_name": "Sequential",
-            "config": {"name": config.get("name"), "input_shape": shape, "layers": layers}}
+            "config": {"name": config.get("name"), "input_shape": shape, "layers": layers,
+                       **({"input_dtype": "string"} if string_input else {})}}
 
 
 def cornu_compile(config: Any, where: str) -> dict[str, Any] | None:

@@ -5,6 +5,10 @@ A `.keras` file is a zip holding
     config.json       the model in Keras' form (keras_config.py)
     model.weights.h5  the weights, and the optimizer's variables, in Keras' HDF5 layout
                       (keras_h5.py)
+    assets/layers/<name>/vocabulary.txt   an adapted lookup layer's vocabulary, one token a
+                      line (Keras' save_assets; read, each bounded by
+                      limits.MAX_VOCABULARY_BYTES; cornu writes the vocabulary into the
+                      layer's config instead, which Keras reads too)
 A `.weights.h5` file is the HDF5 layout alone, as a plain file.
 
 A file is read under the archive limits of `.cornu` files; the model is planned with
@@ -15,19 +19,28 @@ before any array is made.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cornu.saving import archive, jsonio, limits, registry
 from cornu.saving.errors import CornuFileError
-from cornu.saving.keras_config import cornu_compile, cornu_model, keras_config, require_graph_model
+from cornu.saving.keras_config import (
+    cornu_compile,
+    cornu_model,
+    is_graph_model,
+    keras_config,
+    require_graph_model,
+)
 from cornu.saving.keras_h5 import (
     HDF5_SIGNATURE,
+    _unique,
     check_h5_head,
     h5_bytes,
     optimizer_variables,
     restore_optimizer,
+    snake_case,
     weights_from_h5,
 )
 
@@ -79,12 +92,41 @@ def is_keras_archive(path: Path) -> bool:
     return {CONFIG, WEIGHTS} <= set(archive.member_names(path))
 
 
+#: the asset members cornu reads: lookup layers' vocabularies
+_ASSET = re.compile(r"assets/(layers/[a-z0-9_]{1,200}/){1,8}(_lookup_layer/)?vocabulary\.txt")
+
+
 def read_keras_archive(path: Path) -> dict[str, bytearray]:
-    return archive.read_archive(path, {
+    members = {
         METADATA: archive.Member(limits.MAX_JSON_BYTES),
         CONFIG: archive.Member(limits.MAX_JSON_BYTES),
         WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_h5_head),
-    })
+    }
+    for name in archive.member_names(path):
+        if _ASSET.fullmatch(name):
+            members[name] = archive.Member(limits.MAX_VOCABULARY_BYTES, required=False)
+    return archive.read_archive(path, members)
+
+
+def _load_assets(model: Model, members: Mapping[str, bytearray], where: str,
+                 prefix: str = "") -> None:
+    """Give each lookup layer the vocabulary Keras wrote as its asset (the layers are
+    named in the archive as in the HDF5 layout: layers/<snake_case class name, unique>)."""
+    used: dict[str, int] = {}
+    for layer in model.layers:
+        path = f"{prefix}layers/{_unique(snake_case(type(layer).__name__), used)}"
+        if is_graph_model(layer):
+            _load_assets(layer, members, where, path + "/")
+            continue
+        data = members.get(f"assets/{path}/vocabulary.txt")
+        if data is None or not hasattr(layer, "load_vocabulary_asset"):
+            continue
+        try:
+            layer.load_vocabulary_asset(bytes(data).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CornuFileError(f"{where}: the vocabulary of layer '{layer.name}' "
+                                 f"(assets/{path}/vocabulary.txt) is not valid: {exc}"[:1000]
+                                 ) from exc
 
 
 @dataclass
@@ -111,6 +153,7 @@ def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> Ke
     require_graph_model(plan.model, "load")
     params, state = weights_from_h5(plan.model, members[WEIGHTS], f"'{path}' ({WEIGHTS})")
     plan.model.set_weight_trees(params, state)
+    _load_assets(plan.model, members, f"'{path}'")
     return KerasModelFile(plan.model, cornu_compile(config.get("compile_config"), where),
                           members[WEIGHTS])
 

@@ -97,7 +97,7 @@ def _walk(model: Model, params: list, state: list, top: int | None, prefix: str,
         if is_graph_model(layer):
             _walk(layer, params, state, index, key_prefix, here + "/", groups, slots)
             continue
-        if [sub for sub in layer._flatten_layers(include_self=False)]:
+        if any(sub.weights for sub in layer._flatten_layers(include_self=False)):
             raise CornuFileError(
                 f"Layer '{layer.name}' ({type(layer).__name__}) holds layers of its own; "
                 "cornu does not write or read those in Keras' format yet. Save as .cornu.")

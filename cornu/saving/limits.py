@@ -19,6 +19,8 @@ MAX_WEIGHTS_BYTES: int = 16 * GiB
 MAX_HEADER_BYTES: int = 16 * MiB
 #: config.json and metadata.json, each
 MAX_JSON_BYTES: int = 16 * MiB
+#: a vocabulary asset of a Keras .keras file (a lookup layer's assets/.../vocabulary.txt)
+MAX_VOCABULARY_BYTES: int = 64 * MiB
 #: nesting of JSON arrays and objects (a Sequential model's config nests 7 deep)
 MAX_JSON_DEPTH: int = 100
 #: tensors in one safetensors file, and dimensions of one tensor

@@ -326,8 +326,13 @@ def _build_sequential(config: Mapping[str, Any], custom_objects: Mapping[str, An
         raise CornuFileError(f"{where}: input_shape {input_shape} disagrees with the first "
                              f"layer's input_shape {list(own)}.")
 
+    dtype = config.get("input_dtype")
+    if dtype not in (None, "string"):
+        raise CornuFileError(f"{where}: input_dtype must be 'string' where given. Received: "
+                             f"{dtype!r}"[:500])
+
     def make() -> Model:
-        return Sequential([Input(shape=tuple(input_shape)), *layers], name=name)
+        return Sequential([Input(shape=tuple(input_shape), dtype=dtype), *layers], name=name)
 
     return _call(f"{where}: the model cannot be built", make)
 

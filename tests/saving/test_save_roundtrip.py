@@ -65,6 +65,25 @@ def _recurrent_states() -> tuple[cornu.Model, Any]:
 
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
+def _preprocessing_lookups() -> tuple[cornu.Model, Any]:
+    texts = cornu.Input(shape=(1,), dtype="string")
+    words = cornu.Input(shape=(2,), dtype="string")
+    ids, values = cornu.Input(shape=(3,), dtype="int32"), cornu.Input(shape=(2,))
+    vectorizer = L.TextVectorization(max_tokens=12, output_sequence_length=4)
+    vectorizer.adapt(np.array(["the cat sat", "a dog ran", "the dog sat down"]))
+    parts = [L.GlobalAveragePooling1D()(L.Embedding(12, 3)(vectorizer(texts))),
+             L.StringLookup(vocabulary=["x", "y"], output_mode="multi_hot")(words),
+             L.Flatten()(L.Embedding(6, 2)(L.IntegerLookup(vocabulary=[4, 8, 15, 16])(ids))),
+             L.Hashing(num_bins=4, output_mode="count")(ids),
+             L.Discretization(bin_boundaries=[-0.5, 0.0, 0.5], output_mode="multi_hot")(values)]
+    model = cornu.Model([texts, words, ids, values], L.Dense(2)(L.Concatenate()(parts)))
+    rng = np.random.default_rng(0)
+    x = [np.array([["the cat ran"], ["a dog"], ["sat"], [""], ["the the the"], ["cat"],
+                   ["dog down"]]), rng.choice(["x", "y", "z"], size=(7, 2)),
+         rng.choice([4, 8, 15, 16, 23], size=(7, 3)).astype(np.int32), _x(2)]
+    return model, x
+
+
 EXAMPLES: list[Example] = [
     lambda: (cornu.Sequential([L.Dense(5, input_shape=(3,), activation="tanh"),
                                L.Dense(2, activation="softmax")]), _x(3)),
@@ -161,6 +180,7 @@ EXAMPLES: list[Example] = [
                                                  input_shape=(4, 2)),
                                L.RNN(L.GRUCell(2))]), _x(4, 2)),
     _recurrent_states,
+    _preprocessing_lookups,
     _two_inputs,
     _branches,
 ]
