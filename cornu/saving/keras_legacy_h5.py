@@ -217,6 +217,9 @@ def _layer(entry: Any, where: str) -> Any:
         for key, neutral in _LEGACY_NEUTRAL.items():
             if key in config and config[key] in neutral:
                 del config[key]
+        if class_name == "BatchNormalization" and isinstance(config.get("axis"), list) \
+                and len(config["axis"]) == 1:
+            config["axis"] = config["axis"][0]  # Keras 2 wrote the built axis as a list
         if class_name == "InputLayer":
             if "batch_input_shape" in config:
                 config["batch_shape"] = config.pop("batch_input_shape")

@@ -363,7 +363,17 @@ def test_huge_declared_shape_refused(tmp_path):
     weights = _base(tmp_path)
     path = tmp_path / "huge.h5"
     path.write_bytes(h5_bytes(lambda f: (keras2_functional(f, weights), edit(f))))
-    with pytest.raises(CornuFileError, match="shape|limit|bytes"):
+    with pytest.raises(CornuFileError, match="has shape \\(6, 1000000000000\\)"):
+        load_model(path, compile=False)
+
+    def agreeing(f):  # the dataset declares the same huge shape, storing almost nothing
+        edit(f)
+        del f["model_weights/a/a/kernel:0"]
+        f["model_weights/a"].create_dataset("a/kernel:0", shape=(6, 10**12), dtype="f4",
+                                            chunks=(6, 1024))
+
+    path.write_bytes(h5_bytes(lambda f: (keras2_functional(f, weights), agreeing(f))))
+    with pytest.raises(CornuFileError, match="compression bomb|limit"):
         load_model(path, compile=False)
 
 
@@ -450,3 +460,56 @@ def test_keras3_weights_file_is_not_a_model(tmp_path):
     model.save_weights(tmp_path / "w.weights.h5")
     with pytest.raises(CornuFileError, match="weights file"):
         load_model(tmp_path / "w.weights.h5")
+
+
+def test_hand_written_keras2_convnet_and_lstm_spellings(tmp_path):
+    """tf.keras 2.x settings Keras 3 dropped: BatchNormalization's built axis as a list,
+    fused, virtual_batch_size; an LSTM's implementation and time_major; old weight names."""
+    L = keras.layers
+    theirs = keras.Sequential([keras.Input((5, 3)), L.LSTM(4, return_sequences=True),
+                               L.BatchNormalization(), L.Flatten(), L.Dense(2)])
+    x = _rng().normal(size=(3, 5, 3)).astype(np.float32)
+    theirs.layers[1].set_weights([np.full(4, 0.5, np.float32), np.full(4, 0.1, np.float32),
+                                  np.full(4, 0.2, np.float32), np.full(4, 2.0, np.float32)])
+    w = theirs.get_weights()
+    lstm_config = {"name": "lstm", "trainable": True, "dtype": "float32",
+                   "batch_input_shape": [None, 5, 3], "units": 4, "activation": "tanh",
+                   "recurrent_activation": "sigmoid", "use_bias": True,
+                   "return_sequences": True, "return_state": False, "go_backwards": False,
+                   "stateful": False, "unroll": False, "time_major": False,
+                   "implementation": 2, "unit_forget_bias": True, "dropout": 0.0,
+                   "recurrent_dropout": 0.0,
+                   "recurrent_initializer": {"class_name": "Orthogonal",
+                                             "config": {"gain": 1.0, "seed": None}}}
+    bn_config = {"name": "batch_normalization", "trainable": True, "dtype": "float32",
+                 "axis": [2], "momentum": 0.99, "epsilon": 0.001, "center": True,
+                 "scale": True, "fused": None, "virtual_batch_size": None,
+                 "adjustment": None, "renorm": False}
+    layers = [{"class_name": "LSTM", "config": lstm_config},
+              {"class_name": "BatchNormalization", "config": bn_config},
+              {"class_name": "Flatten", "config": {"name": "flatten", "trainable": True,
+                                                   "dtype": "float32",
+                                                   "data_format": "channels_last"}},
+              _dense("dense", 2)]
+    groups = {"lstm": ["lstm/lstm_cell/kernel:0", "lstm/lstm_cell/recurrent_kernel:0",
+                       "lstm/lstm_cell/bias:0"],
+              "batch_normalization": [f"batch_normalization/{n}:0" for n in (
+                  "gamma", "beta", "moving_mean", "moving_variance")],
+              "flatten": [], "dense": ["dense/kernel:0", "dense/bias:0"]}
+    values = {"lstm": w[0:3], "batch_normalization": w[3:7], "dense": w[7:9]}
+
+    def write(f):
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {
+            "name": "sequential", "layers": layers}}).encode()
+        f.attrs["keras_version"] = b"2.11.0"
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = [n.encode() for n in groups]
+        for name, names in groups.items():
+            g = group.create_group(name)
+            g.attrs["weight_names"] = [n.encode() for n in names]
+            for n, value in zip(names, values.get(name, ()), strict=True):
+                g.create_dataset(n, data=value)
+
+    (tmp_path / "k2.h5").write_bytes(h5_bytes(write))
+    ours = load_model(tmp_path / "k2.h5")
+    np.testing.assert_allclose(predict(ours, x), predict(theirs, x), **TOL)
