@@ -104,12 +104,11 @@ def _walk(model: Model, params: list, state: list, top: int | None, prefix: str,
         if is_graph_model(layer):
             _walk(layer, params, state, index, key_prefix, here + "/", groups, slots)
             continue
-        if [sub for sub in layer._flatten_layers(include_self=False)]:
-            raise CornuFileError(
-                f"Layer '{layer.name}' ({type(layer).__name__}) holds layers of its own; "
-                "cornu does not write or read those in Keras' format yet. Save as .cornu.")
-        groups.append((f"{here}/vars", layer.name))
         owner = f"layer '{layer.name}' ({type(layer).__name__})"
+        if [sub for sub in layer._flatten_layers(include_self=False)]:
+            _walk_holder(layer, params, state, index, key_prefix, here, owner, groups, slots)
+            continue
+        groups.append((f"{here}/vars", layer.name))
         ordered = [(kind, f"{key_prefix}{w.name}") for kind, tree in
                    (("params", params), ("state", state)) for w in layer.weights
                    if f"{key_prefix}{w.name}" in tree[index]]
@@ -117,6 +116,34 @@ def _walk(model: Model, params: list, state: list, top: int | None, prefix: str,
             raise CornuFileError(f"Cannot map the weights of {owner} to Keras' layout.")
         for n, (kind, key) in enumerate(ordered):
             slots.append(Slot(f"{here}/vars/{n}", index, kind, key, owner))
+
+
+def _walk_holder(layer: Any, params: list, state: list, index: int, key_prefix: str,
+                 here: str, owner: str, groups: list[tuple[str, str]],
+                 slots: list[Slot]) -> None:
+    """A layer holding layers (an RNN's cell, Bidirectional's two RNNs, TimeDistributed's
+    layer), as Keras lays it out: each held layer under the attribute that holds it
+    (`cell/vars`, `forward_layer/cell/vars`, ...), which is the prefix of cornu's weight
+    keys; each group's variables trainable first, in creation order."""
+    keys = [(kind, key[len(key_prefix):]) for kind, tree in (("params", params),
+                                                              ("state", state))
+            for key in tree[index] if key.startswith(key_prefix)]
+    by_path: dict[str, list[tuple[str, str]]] = {"": []}
+    for kind, key in keys:
+        path = key.rpartition("/")[0]
+        parts = path.split("/") if path else []
+        for n in range(1, len(parts) + 1):
+            by_path.setdefault("/".join(parts[:n]), [])
+        by_path[path].append((kind, key))
+    for path in sorted(by_path, key=lambda p: (p.count("/"), p) if p else (-1, "")):
+        obj = layer
+        for part in path.split("/") if path else []:
+            obj = getattr(obj, part, None)
+        name = getattr(obj, "name", None) or path.rpartition("/")[2] or layer.name
+        group = f"{here}/{path}/vars" if path else f"{here}/vars"
+        groups.append((group, str(name)))
+        for n, (kind, key) in enumerate(by_path[path]):
+            slots.append(Slot(f"{group}/{n}", index, kind, f"{key_prefix}{key}", owner))
 
 
 def _h5py() -> Any:
