@@ -371,8 +371,10 @@ def legacy_weights(model: Model, f: Any, where: str, *, by_name: bool = False,
     file_layers: list[tuple[str, list[str]]] = []
     for name in _names(group, "layer_names", where):
         path = "/".join(p for p in f"{prefix}{name}".split("/") if p)
-        layer_group = f[path] if path in f and isinstance(
-            f.get(path, getlink=True), _h5py().HardLink) else None
+        try:  # every link in the file is a hard link (_survey), so this stays inside it
+            layer_group = f[path] if name.strip("/") and path in f else None
+        except (KeyError, ValueError, OSError, RuntimeError):
+            layer_group = None
         if layer_group is None or not isinstance(layer_group, _h5py().Group):
             raise CornuFileError(f"{where}: layer_names lists '{name}', but the file has no "
                                  "group of that name. The file is damaged.")

@@ -528,3 +528,12 @@ def test_cornu_h5_loads_in_keras(make, tmp_path):
     again = load_model(tmp_path / "m.h5")  # and back, optimizer state included
     assert int(again.optimizer.iterations.value) == int(ours.optimizer.iterations.value)
     np.testing.assert_allclose(predict(again, x), predict(ours, x), **TOL)
+
+
+@pytest.mark.parametrize("name", ["", "/", "nowhere", "a/../b", "a/a/kernel:0"])
+def test_layer_names_naming_no_group_refused(tmp_path, name):
+    def edit(f):
+        f["model_weights"].attrs["layer_names"] = [b"input_1", b"a", name.encode(), b"cat",
+                                                   b"out"]
+
+    _refused(tmp_path, edit, "no group of that name")
