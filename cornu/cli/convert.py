@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path, metavar="OUT",
                         help="where to write; its name picks the format (see below)")
     parser.add_argument("--format", choices=_ALL, default=None,
-                        help="the output format, whatever OUT is called")
+                        help="the output format: an export format whatever OUT is "
+                             "called; a file format (keras, h5, cornu) needs OUT's ending")
     parser.add_argument("--force", action="store_true",
                         help="replace OUT if it exists")
     parser.add_argument("--no-compile", dest="compile", action="store_false",

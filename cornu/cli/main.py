@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     convert_parser = commands.add_parser(
         "convert", help="a model file into another format (.keras, .h5, .cornu, exports)",
-        description="Read IN (.keras, Keras 2 / legacy .h5 or .cornu, recognised by its "
+        description="Read IN (.keras, Keras 2 / legacy .h5 or .cornu, recognised by its\n"
                     "contents) and write OUT in the format its name gives.")
     convert.add_arguments(convert_parser)
     convert_parser.set_defaults(run=convert.run)
