@@ -5,6 +5,7 @@
     cornu predict MODEL IMAGE...
     cornu summary MODEL
     cornu report RUN_DIR
+    cornu convert IN OUT [--format FORMAT] [--force] [--no-compile]
 
 Problems the user can fix (a missing or damaged file, a picture that is not one, no
 MNIST) are one line on stderr, `cornu: error: ...`, and exit status 1; usage errors
@@ -45,7 +46,7 @@ def _fraction(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from cornu import __version__
-    from cornu.cli import experiment, inspection, predict, train
+    from cornu.cli import convert, experiment, inspection, predict, train
 
     parser = argparse.ArgumentParser(
         prog="cornu", description="Train, inspect and use Keras-style models on JAX.")
@@ -86,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                                              "written by 'cornu mnist'.")
     inspection.add_report_arguments(report)
     report.set_defaults(run=inspection.report)
+
+    convert_parser = commands.add_parser(
+        "convert", help="a model file into another format (.keras, .h5, .cornu, exports)",
+        description="Read IN (.keras, Keras 2 / legacy .h5 or .cornu, recognised by its\n"
+                    "contents) and write OUT in the format its name gives.")
+    convert.add_arguments(convert_parser)
+    convert_parser.set_defaults(run=convert.run)
     return parser
 
 

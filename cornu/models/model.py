@@ -1192,10 +1192,16 @@ class Model(Layer):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath: str) -> None:
+    def load_weights(self, filepath: str, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Weights from any file cornu reads; `by_name=True` and `skip_mismatch` for
+        legacy .h5 files, as Keras."""
         from cornu.saving import load_weights
 
-        load_weights(self, filepath)
+        by_name = kwargs.pop("by_name", False)
+        if kwargs:
+            raise TypeError(f"load_weights() got unexpected arguments {sorted(kwargs)}; it "
+                            "takes filepath, skip_mismatch and by_name.")
+        load_weights(self, filepath, skip_mismatch, by_name=by_name)
 
     def get_compile_config(self) -> dict | None:
         """Compile settings by name (what a saved file holds), or None before compile()."""

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import jax
 
-from cornu.saving import archive, jsonio, keras_format, limits, registry, tensors
+from cornu.saving import (
+    archive,
+    jsonio,
+    keras_format,
+    keras_h5,
+    keras_legacy_h5,
+    limits,
+    registry,
+    tensors,
+)
 from cornu.saving.errors import CornuFileError
 from cornu.saving.weights import TensorFile, check_head, read_tensors, write_tensors
 
@@ -112,6 +121,11 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
         _require_built(model, "save")
         keras_format.write_keras_model(model, path, overwrite)
         return
+    if path.suffix in (".h5", ".hdf5") and not path.name.endswith(
+            keras_format.WEIGHTS_H5_SUFFIX):
+        _require_built(model, "save")
+        keras_legacy_h5.write_legacy_h5(model, path, overwrite)
+        return
     _suffix(path, MODEL_SUFFIX, "model.save('model.cornu'), or model.save('model.keras') for "
             "Keras' format (model.save_weights('model.weights.safetensors') for weights alone)")
     _require_built(model, "save")
@@ -194,7 +208,9 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
     is made."""
     path = _path(filepath)
     kind = _kind(path)
-    if kind == "hdf5" or path.name.endswith(".safetensors"):
+    if kind == "hdf5":
+        return _load_legacy_model(path, custom_objects, compile)
+    if path.name.endswith(".safetensors"):
         raise CornuFileError(f"'{path}' is a weights file, not a model file. Make the model "
                              "in code, then call model.load_weights(filepath).")
     if kind == "keras":
@@ -317,17 +333,31 @@ def _compile_settings(config: Any, where: str,
     return settings
 
 
-def load_weights(model: Model, filepath: str | os.PathLike) -> None:
-    """Set `model`'s weights from a `.weights.safetensors` file or a `.cornu` model file.
-    Every tensor must match the model's architecture; on any error the model is unchanged."""
+def load_weights(model: Model, filepath: str | os.PathLike, skip_mismatch: bool = False,
+                 *, by_name: bool = False) -> None:
+    """Set `model`'s weights from a `.weights.safetensors` file, a `.cornu` model file, or
+    Keras' `.keras`, `.weights.h5` and legacy `.h5` files. Every tensor must match the
+    model's architecture; on any error the model is unchanged. `by_name` and
+    `skip_mismatch` apply to legacy `.h5` files, as in Keras."""
     path = _path(filepath)
     _require_built(model, "load weights into")
     kind = _kind(path)
+    if (by_name or skip_mismatch) and kind != "hdf5":
+        raise CornuFileError(f"by_name and skip_mismatch apply to legacy .h5 files only, as "
+                             f"in Keras. Received: by_name={by_name}, "
+                             f"skip_mismatch={skip_mismatch} for '{path}'.")
     if kind in ("hdf5", "keras"):
         if kind == "hdf5":
             data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES, "an HDF5 weights file",
                                      head=keras_format.check_h5_head)
             where = f"'{path}'"
+            if keras_legacy_h5.is_legacy_file(data, where):
+                keras_legacy_h5.load_legacy_weights(model, data, where, by_name=by_name,
+                                                    skip_mismatch=skip_mismatch)
+                return
+            if by_name or skip_mismatch:
+                raise CornuFileError(f"{where} is a Keras 3 weights file; by_name and "
+                                     "skip_mismatch apply to legacy .h5 files only.")
         else:
             data = keras_format.read_keras_archive(path)[keras_format.WEIGHTS]
             where = f"'{path}' ({keras_format.WEIGHTS})"
@@ -374,6 +404,22 @@ def _load_keras_model(path: Path, custom_objects: Mapping[str, Any] | None,
         _call(where, made.model.compile, **settings)
         keras_format.restore_optimizer(made.model, made.weights,
                                        f"'{path}' ({keras_format.WEIGHTS})")
+    return made.model
+
+
+def _load_legacy_model(path: Path, custom_objects: Mapping[str, Any] | None,
+                       compile: bool) -> Model:
+    """A Keras 2 (or Keras 3 legacy) whole-model .h5 file."""
+    where = f"'{path}'"
+    data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_JSON_BYTES,
+                             "an HDF5 model file", head=keras_format.check_h5_head)
+    made = keras_legacy_h5.read_legacy_model(data, where, custom_objects, compile)
+    with made.file:
+        if made.compile is not None:
+            settings = _compile_settings(made.compile, where, custom_objects)
+            _call(where, made.model.compile, **settings)
+            if made.optimizer:
+                keras_h5.restore_optimizer_datasets(made.model, made.optimizer, where)
     return made.model
 
 

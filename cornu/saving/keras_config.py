@@ -257,7 +257,8 @@ def _cornu_layer(entry: Any, custom_objects: Mapping[str, Any] | None, where: st
         accepted = _accepted(cls)
         for key in list(config):
             value = config[key]
-            config[key] = _strip(value)
+            config[key] = _cornu_layer(value, custom_objects, f"{where}, {key}") \
+                if _is_layer_entry(value) else _strip(value)
             if accepted is None or key in accepted:
                 continue
             if value in _NEUTRAL.get(key, (None,)):
@@ -270,6 +271,13 @@ def _cornu_layer(entry: Any, custom_objects: Mapping[str, Any] | None, where: st
             **({"module": module} if not builtin else {}),
             **({"registered_name": entry["registered_name"]}
                if isinstance(entry.get("registered_name"), str) and not builtin else {})}
+
+
+def _is_layer_entry(value: Any) -> bool:
+    """A layer held in a layer's config (Bidirectional's, TimeDistributed's `layer`)."""
+    return isinstance(value, dict) and isinstance(value.get("config"), dict) and \
+        isinstance(value.get("class_name"), str) and \
+        str(value.get("module", "")).startswith(("keras.layers", "keras.src.layers"))
 
 
 def _refs(arg: Any, where: str) -> tuple[list[list], bool]:

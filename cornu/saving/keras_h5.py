@@ -19,7 +19,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import numpy as np
@@ -31,8 +31,9 @@ from cornu.saving.keras_config import is_graph_model
 if TYPE_CHECKING:
     from cornu.models.model import Model
 
-__all__ = ["HDF5_SIGNATURE", "MAX_H5_OBJECTS", "Slot", "check_h5_head", "h5_bytes", "layout",
-           "optimizer_variables", "restore_optimizer", "snake_case", "weights_from_h5"]
+__all__ = ["HDF5_SIGNATURE", "MAX_H5_OBJECTS", "OPTIMIZER_VARIABLES", "Block", "Slot",
+           "check_h5_head", "h5_bytes", "layout", "optimizer_variables", "restore_optimizer",
+           "restore_optimizer_datasets", "snake_case", "weights_from_h5"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: groups, datasets and attributes one HDF5 file may hold (walked before reading)
@@ -76,14 +77,20 @@ def layout(model: Model) -> tuple[list[tuple[str, str]], list[Slot]]:
     """Keras' HDF5 layout of `model`: the groups (path, the name attribute Keras records)
     and the variables, in Keras' order."""
     params, state = model.weight_trees()
-    if len(params) > len(model.layers) and (params[len(model.layers)] or
-                                            state[len(model.layers)]):
-        raise CornuFileError(f"Model '{model.name}' has weights of its own, which Keras' "
-                             "format does not hold for Sequential or functional models.")
+    own_weights(model)
     groups: list[tuple[str, str]] = []
     slots: list[Slot] = []
     _walk(model, params, state, None, "", "", groups, slots)
     return groups, slots
+
+
+def own_weights(model: Model) -> None:
+    """Refuse a model with weights of its own (not in a layer)."""
+    params, state = model.weight_trees()
+    if len(params) > len(model.layers) and (params[len(model.layers)] or
+                                            state[len(model.layers)]):
+        raise CornuFileError(f"Model '{model.name}' has weights of its own, which Keras' "
+                             "format does not hold for Sequential or functional models.")
 
 
 def _walk(model: Model, params: list, state: list, top: int | None, prefix: str, path: str,
@@ -97,12 +104,13 @@ def _walk(model: Model, params: list, state: list, top: int | None, prefix: str,
         if is_graph_model(layer):
             _walk(layer, params, state, index, key_prefix, here + "/", groups, slots)
             continue
-        if any(sub.weights for sub in layer._flatten_layers(include_self=False)):
-            raise CornuFileError(
-                f"Layer '{layer.name}' ({type(layer).__name__}) holds layers of its own; "
-                "cornu does not write or read those in Keras' format yet. Save as .cornu.")
-        groups.append((f"{here}/vars", layer.name))
         owner = f"layer '{layer.name}' ({type(layer).__name__})"
+        # held layers with weights (RNN cells, wrapped layers) in Keras' nested layout;
+        # those without (a TextVectorization's lookup) leave the holder a plain layer
+        if any(sub.weights for sub in layer._flatten_layers(include_self=False)):
+            _walk_holder(layer, params, state, index, key_prefix, here, owner, groups, slots)
+            continue
+        groups.append((f"{here}/vars", layer.name))
         ordered = [(kind, f"{key_prefix}{w.name}") for kind, tree in
                    (("params", params), ("state", state)) for w in layer.weights
                    if f"{key_prefix}{w.name}" in tree[index]]
@@ -110,6 +118,34 @@ def _walk(model: Model, params: list, state: list, top: int | None, prefix: str,
             raise CornuFileError(f"Cannot map the weights of {owner} to Keras' layout.")
         for n, (kind, key) in enumerate(ordered):
             slots.append(Slot(f"{here}/vars/{n}", index, kind, key, owner))
+
+
+def _walk_holder(layer: Any, params: list, state: list, index: int, key_prefix: str,
+                 here: str, owner: str, groups: list[tuple[str, str]],
+                 slots: list[Slot]) -> None:
+    """A layer holding layers (an RNN's cell, Bidirectional's two RNNs, TimeDistributed's
+    layer), as Keras lays it out: each held layer under the attribute that holds it
+    (`cell/vars`, `forward_layer/cell/vars`, ...), which is the prefix of cornu's weight
+    keys; each group's variables trainable first, in creation order."""
+    keys = [(kind, key[len(key_prefix):]) for kind, tree in (("params", params),
+                                                              ("state", state))
+            for key in tree[index] if key.startswith(key_prefix)]
+    by_path: dict[str, list[tuple[str, str]]] = {"": []}
+    for kind, key in keys:
+        path = key.rpartition("/")[0]
+        parts = path.split("/") if path else []
+        for n in range(1, len(parts) + 1):
+            by_path.setdefault("/".join(parts[:n]), [])
+        by_path[path].append((kind, key))
+    for path in sorted(by_path, key=lambda p: (p.count("/"), p) if p else (-1, "")):
+        obj = layer
+        for part in path.split("/") if path else []:
+            obj = getattr(obj, part, None)
+        name = getattr(obj, "name", None) or path.rpartition("/")[2] or layer.name
+        group = f"{here}/{path}/vars" if path else f"{here}/vars"
+        groups.append((group, str(name)))
+        for n, (kind, key) in enumerate(by_path[path]):
+            slots.append(Slot(f"{group}/{n}", index, kind, f"{key_prefix}{key}", owner))
 
 
 def _h5py() -> Any:
@@ -277,10 +313,85 @@ def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[
     return params, state
 
 
+class Block(NamedTuple):
+    """Keras optimizer variables made together: `fields` of the rule's optax state (a
+    path like "m", or "1.trace" for a chain's second state; a sign where cornu keeps the
+    negated value), one each per trainable variable, interleaved as Keras makes them
+    (`per_variable=False`: one scalar each). Present when `condition` (a config entry)
+    is truthy, or always."""
+
+    fields: tuple[tuple[str, float], ...]
+    condition: str | None = None
+    per_variable: bool = True
+
+
+#: Keras 3's optimizer variables after `iteration` and `learning_rate`, in its order, as
+#: they sit in the state of cornu's rule for the same optimizer (optimizers/_rules.py)
+OPTIMIZER_VARIABLES: dict[str, tuple[Block, ...]] = {
+    "SGD": (Block((("1.trace", 1.0),), "momentum"),),
+    "RMSprop": (Block((("0.nu", 1.0),)), Block((("2.trace", -1.0),), "momentum"),
+                Block((("0.mu", 1.0),), "centered")),
+    "Adagrad": (Block((("0.sum_of_squares", 1.0),)),),
+    "Adadelta": (Block((("0.e_g", 1.0), ("0.e_x", 1.0))),),
+    "Adam": (Block((("m", 1.0), ("v", 1.0))), Block((("v_max", 1.0),), "amsgrad")),
+    "AdamW": (Block((("m", 1.0), ("v", 1.0))), Block((("v_max", 1.0),), "amsgrad")),
+    "Adamax": (Block((("m", 1.0), ("u", 1.0))),),
+    "Nadam": (Block((("m", 1.0), ("v", 1.0))), Block((("u_product", 1.0),),
+                                                     per_variable=False)),
+}
+
+
+def _get(state: Any, path: str) -> Any:
+    for part in path.split("."):
+        state = state[int(part)] if part.isdigit() else getattr(state, part)
+    return state
+
+
+def _set(state: Any, path: str, value: Any) -> Any:
+    head, _, rest = path.partition(".")
+    inner = state[int(head)] if head.isdigit() else getattr(state, head)
+    new = _set(inner, rest, value) if rest else value
+    if head.isdigit():
+        return (*state[:int(head)], new, *state[int(head) + 1:])
+    return state._replace(**{head: new})
+
+
+def _variables(model: Model) -> list[tuple[str, float, Slot | None]] | None:
+    """Keras' optimizer variables after iteration and learning_rate for the compiled
+    model's optimizer: (field, sign, the trainable variable's slot or None for a scalar);
+    None when OPTIMIZER_VARIABLES does not describe it."""
+    optimizer = model.optimizer
+    blocks = OPTIMIZER_VARIABLES.get(type(optimizer).__name__)
+    if optimizer is None or blocks is None or type(optimizer).__module__ != "cornu.optimizers":
+        return None
+    config = optimizer.get_config()
+    own_weights(model)
+    trainable = [Slot("", i, "params", key, "") for i, tree in
+                 enumerate(model.weight_trees()[0]) for key in tree]
+    out: list[tuple[str, float, Slot | None]] = []
+    for block in blocks:
+        if block.condition is not None and not config.get(block.condition):
+            continue
+        if block.per_variable:
+            out += [(field, sign, s) for s in trainable for field, sign in block.fields]
+        else:
+            out += [(field, sign, None) for field, sign in block.fields]
+    return out
+
+
+def _rule_path(model: Model) -> str:
+    """Where the rule's state sits in the transform's inner state (after clipping)."""
+    return "1" if model.optimizer._clipping() is not None else ""
+
+
+def _join(prefix: str, field: str) -> str:
+    return f"{prefix}.{field}" if prefix else field
+
+
 def optimizer_variables(model: Model) -> tuple[list[np.ndarray], str] | None:
-    """Keras' optimizer variables (iteration, learning_rate, then per trainable variable
-    its slots) for the optimizers whose state maps one to one: Adam (without amsgrad) and
-    SGD without momentum. None for the others (Keras then starts their state afresh)."""
+    """Keras' optimizer variables (iteration, learning_rate, then those OPTIMIZER_VARIABLES
+    describes) of the compiled model's optimizer, from its state (zeros, as Keras' are,
+    before training). None for an optimizer not described or a schedule's rate."""
     from cornu.optimizers import base
 
     optimizer = model.optimizer
@@ -288,92 +399,93 @@ def optimizer_variables(model: Model) -> tuple[list[np.ndarray], str] | None:
         return None
     config = optimizer.get_config()
     lr = config.get("learning_rate")
-    if not isinstance(lr, int | float) or isinstance(lr, bool):
+    variables = _variables(model)
+    if variables is None or not isinstance(lr, int | float) or isinstance(lr, bool):
         return None
-    state = getattr(model, "_opt_state", None)
-    iterations = 0 if state is None else base.get_iterations(state)
-    if state is not None:
-        lr = base.get_learning_rate(state)
-    head = [np.asarray(iterations, np.int64), np.asarray(lr, np.float32)]
-    _, slots = layout(model)
-    trainable = [s for s in slots if s.kind == "params"]
-    params = jax.device_get(model.weight_trees()[0])
-    kind = _keras_optimizer_kind(model)
-    if kind == "sgd":
-        return head, config.get("name", "SGD")
-    if kind is None:
-        return None
-    inner = None if state is None else getattr(state, "inner_state", None)
-    moments: list[np.ndarray] = []
-    for s in trainable:
-        zeros = np.zeros_like(np.asarray(params[s.index][s.key]))
-        if inner is None or not hasattr(inner, "m"):
-            moments += [zeros, zeros]
-        else:
-            m, v = jax.device_get((inner.m[s.index][s.key], inner.v[s.index][s.key]))
-            moments += [np.asarray(m), np.asarray(v)]
-    return head + moments, config.get("name", "adam")
-
-
-def _keras_optimizer_kind(model: Model) -> str | None:
-    optimizer = model.optimizer
-    config = optimizer.get_config() if optimizer is not None else {}
-    name = type(optimizer).__name__
-    if name == "Adam" and not config.get("amsgrad"):
-        return "adam"
-    if name == "SGD" and not config.get("momentum"):
-        return "sgd"
-    return None
+    ts = model.train_state
+    state = ts.opt_state
+    if state is None:
+        state = model._require_compiled("save").tx.init(ts.params)
+    state = jax.device_get(state)
+    head = [np.asarray(base.get_iterations(state), np.int64),
+            np.asarray(base.get_learning_rate(state), np.float32)]
+    rule = _get(state.inner_state, _rule_path(model)) if _rule_path(model) else \
+        state.inner_state
+    values = []
+    for field, sign, slot in variables:
+        tree = _get(rule, field)
+        value = tree if slot is None else tree[slot.index][slot.key]
+        values.append(np.asarray(value) * np.asarray(sign, np.asarray(value).dtype))
+    return head + values, config.get("name", type(optimizer).__name__.lower())
 
 
 def restore_optimizer(model: Model, data: bytes | bytearray, where: str) -> bool:
-    """Set the compiled model's optimizer state from Keras' optimizer/vars (Adam without
-    amsgrad, SGD without momentum), every dataset checked first. False (and a warning,
-    as Keras gives) when the file holds none or they do not match this optimizer."""
-    kind = _keras_optimizer_kind(model)
-    _, slots = layout(model)
-    trainable = [s for s in slots if s.kind == "params"]
-    abstract = model.weight_trees()[0]
-    expected: list[tuple[tuple[int, ...], str]] = [((), "iteration"), ((), "learning_rate")]
-    if kind == "adam":
-        for s in trainable:
-            shape = tuple(abstract[s.index][s.key].shape)
-            expected += [(shape, "m"), (shape, "v")]
+    """Set the compiled model's optimizer state from Keras' optimizer/vars in `data`;
+    False when it holds none (see restore_optimizer_datasets)."""
     with _open_h5(data, where) as f:
         found = {path: ds for path, ds in _survey(f, where).items()
                  if path.startswith("optimizer/vars/")}
         if not found:
             return False
         names = [f"optimizer/vars/{n}" for n in range(len(found))]
-        if kind is None or set(names) != set(found) or len(names) != len(expected):
-            warnings.warn(f"{where}: Keras' optimizer variables ({len(found)}) do not match "
-                          f"this model's {type(model.optimizer).__name__}; its state starts "
-                          "afresh.", stacklevel=3)
+        if set(names) != set(found):
+            warnings.warn(f"{where}: Keras' optimizer variables are not numbered 0 to "
+                          f"{len(found) - 1}; the optimizer state starts afresh.", stacklevel=3)
             return False
-        values = []
-        for path, (shape, _) in zip(names, expected, strict=True):
-            ds = found[path]
-            _check_dataset(ds, path, where, shape, None, "optimizer variable")
+        return restore_optimizer_datasets(model, [(n, found[n]) for n in names], where)
+
+
+def restore_optimizer_datasets(model: Model, datasets: list[tuple[str, Any]],
+                               where: str) -> bool:
+    """Set the compiled model's optimizer state from Keras' optimizer variables (datasets
+    in Keras' order), every one checked before any is read. False (and a warning, as
+    Keras gives) when they do not match this model's optimizer."""
+    variables = _variables(model)
+    abstract = model.weight_trees()[0]
+    expected: list[tuple[int, ...]] = [(), ()]
+    if variables is not None and len(datasets) == 2:
+        variables = []  # Keras saved its optimizer unbuilt: iteration and rate alone
+    elif variables is not None:
+        expected += [() if slot is None else tuple(abstract[slot.index][slot.key].shape)
+                     for _, _, slot in variables]
+    if variables is None or len(datasets) != len(expected) or any(
+            tuple(ds.shape or ()) != shape for (_, ds), shape in
+            zip(datasets, expected, strict=True)):
+        warnings.warn(f"{where}: Keras' optimizer variables ({len(datasets)}) do not match "
+                      f"this model's {type(model.optimizer).__name__}; its state starts "
+                      "afresh.", stacklevel=3)
+        return False
+    values = []
+    for (path, ds), shape in zip(datasets, expected, strict=True):
+        _check_dataset(ds, path, where, shape, None, "optimizer variable")
+        try:
             values.append(np.asarray(ds[()]))
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise CornuFileError(f"{where}: dataset '{path}' cannot be read ({exc}).") from exc
     engine = model._require_compiled("load_model")
-    state = jax.device_get(engine.tx.init(model._params))
-    count = np.asarray(values[0]).astype(np.asarray(state.count).dtype)
+    state = jax.device_get(engine.tx.init(model.train_state.params))
+    count = values[0].astype(np.asarray(state.count).dtype)
     hyper = dict(state.hyperparams)
     if "learning_rate" in hyper:
-        hyper["learning_rate"] = np.asarray(values[1]).astype(
-            np.asarray(hyper["learning_rate"]).dtype)
+        hyper["learning_rate"] = values[1].astype(np.asarray(hyper["learning_rate"]).dtype)
     state = state._replace(count=count, hyperparams=hyper)
-    if kind == "adam":
-        inner = state.inner_state
-        m = [dict(d) for d in inner.m]
-        v = [dict(d) for d in inner.v]
-        for n, s in enumerate(trainable):
-            want = np.asarray(m[s.index][s.key]).dtype
-            m[s.index][s.key] = values[2 + 2 * n].astype(want)
-            v[s.index][s.key] = values[3 + 2 * n].astype(want)
-        state = state._replace(inner_state=inner._replace(
-            count=count.astype(np.asarray(inner.count).dtype), m=m, v=v))
-    model._opt_state = jax.device_put(state)
-    model.optimizer._sync_iterations(model._opt_state)
+    prefix = _rule_path(model)
+    rule = _get(state.inner_state, prefix) if prefix else state.inner_state
+    trees: dict[str, Any] = {}
+    for (field, sign, slot), value in zip(variables, values[2:], strict=True):
+        if slot is None:
+            old = np.asarray(_get(rule, field))
+            rule = _set(rule, field, (value * sign).astype(old.dtype))
+            continue
+        tree = trees.setdefault(field, [dict(d) for d in _get(rule, field)])
+        want = np.asarray(tree[slot.index][slot.key]).dtype
+        tree[slot.index][slot.key] = (value * np.asarray(sign, value.dtype)).astype(want)
+    for field, tree in trees.items():
+        rule = _set(rule, field, tree)
+    if "count" in getattr(rule, "_fields", ()):
+        rule = rule._replace(count=count.astype(np.asarray(rule.count).dtype))
+    inner = _set(state.inner_state, prefix, rule) if prefix else rule
+    opt_state = jax.device_put(state._replace(inner_state=inner))
+    model.train_state = model.train_state._replace(opt_state=opt_state)
+    model.optimizer._sync_iterations(opt_state)
     return True
-

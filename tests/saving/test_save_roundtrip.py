@@ -329,7 +329,7 @@ def test_unbuilt_model_is_refused(tmp_path):
 def test_file_names_say_the_format(tmp_path):
     model = small_model()
     with pytest.raises(CornuFileError, match=r"\.cornu"):
-        model.save(tmp_path / "model.h5")
+        model.save(tmp_path / "model.bin")  # (.h5 is Keras' legacy format)
     with pytest.raises(CornuFileError, match=r"\.weights\.safetensors"):
         model.save_weights(tmp_path / "model.cornu")
     model.save_weights(tmp_path / "w.weights.safetensors")
