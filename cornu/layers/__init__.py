@@ -7,6 +7,7 @@ from cornu.layers.attention import Attention
 from cornu.layers.average import Average
 from cornu.layers.average_pooling1d import AveragePooling1D
 from cornu.layers.average_pooling2d import AveragePooling2D
+from cornu.layers.average_pooling3d import AveragePooling3D
 from cornu.layers.base import Layer
 from cornu.layers.batch_normalization import BatchNormalization
 from cornu.layers.bidirectional import Bidirectional
@@ -17,8 +18,11 @@ from cornu.layers.conv1d import Conv1D
 from cornu.layers.conv1d_transpose import Conv1DTranspose
 from cornu.layers.conv2d import Conv2D
 from cornu.layers.conv2d_transpose import Conv2DTranspose
+from cornu.layers.conv3d import Conv3D
+from cornu.layers.conv3d_transpose import Conv3DTranspose
 from cornu.layers.cropping1d import Cropping1D
 from cornu.layers.cropping2d import Cropping2D
+from cornu.layers.cropping3d import Cropping3D
 from cornu.layers.dense import Dense
 from cornu.layers.depthwise_conv2d import DepthwiseConv2D
 from cornu.layers.dropout import Dropout
@@ -30,8 +34,10 @@ from cornu.layers.gaussian_dropout import GaussianDropout
 from cornu.layers.gaussian_noise import GaussianNoise
 from cornu.layers.global_average_pooling1d import GlobalAveragePooling1D
 from cornu.layers.global_average_pooling2d import GlobalAveragePooling2D
+from cornu.layers.global_average_pooling3d import GlobalAveragePooling3D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
+from cornu.layers.global_max_pooling3d import GlobalMaxPooling3D
 from cornu.layers.gru import GRU, GRUCell
 from cornu.layers.identity import Identity
 from cornu.layers.input_layer import Input, InputLayer
@@ -43,6 +49,7 @@ from cornu.layers.lstm import LSTM, LSTMCell
 from cornu.layers.masking import Masking
 from cornu.layers.max_pooling1d import MaxPooling1D
 from cornu.layers.max_pooling2d import MaxPooling2D
+from cornu.layers.max_pooling3d import MaxPooling3D
 from cornu.layers.maximum import Maximum
 from cornu.layers.minimum import Minimum
 from cornu.layers.multi_head_attention import MultiHeadAttention
@@ -73,8 +80,10 @@ from cornu.layers.subtract import Subtract
 from cornu.layers.time_distributed import TimeDistributed
 from cornu.layers.up_sampling1d import UpSampling1D
 from cornu.layers.up_sampling2d import UpSampling2D
+from cornu.layers.up_sampling3d import UpSampling3D
 from cornu.layers.zero_padding1d import ZeroPadding1D
 from cornu.layers.zero_padding2d import ZeroPadding2D
+from cornu.layers.zero_padding3d import ZeroPadding3D
 
 
 def add(inputs, **kwargs):
@@ -120,6 +129,7 @@ __all__ = [
     "Attention",
     "AveragePooling1D",
     "AveragePooling2D",
+    "AveragePooling3D",
     "BatchNormalization",
     "CenterCrop",
     "Bidirectional",
@@ -128,8 +138,11 @@ __all__ = [
     "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
     "Cropping1D",
     "Cropping2D",
+    "Cropping3D",
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
@@ -143,8 +156,10 @@ __all__ = [
     "GRUCell",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
     "Identity",
     "Input",
     "InputLayer",
@@ -160,6 +175,7 @@ __all__ = [
     "Masking",
     "MaxPooling1D",
     "MaxPooling2D",
+    "MaxPooling3D",
     "Maximum",
     "Minimum",
     "Multiply",
@@ -185,8 +201,10 @@ __all__ = [
     "Subtract",
     "UpSampling1D",
     "UpSampling2D",
+    "UpSampling3D",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "ZeroPadding3D",
     "RNN",
     "Reshape",
     "SimpleRNN",

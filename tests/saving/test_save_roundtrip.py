@@ -63,6 +63,7 @@ def _recurrent_states() -> tuple[cornu.Model, Any]:
     return cornu.Model(a, [L.LSTM(4)(out, initial_state=[h, c]), *both]), _x(5, 3)
 
 
+
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
 EXAMPLES: list[Example] = [
@@ -142,6 +143,13 @@ EXAMPLES: list[Example] = [
                                L.Flatten(), L.Dense(2)]), _x(5, 5, 3)),
     lambda: (cornu.Sequential([L.Dense(3, input_shape=(2,)), L.Lambda(cornu.ops.tanh),
                                L.Dense(2)]), _x(2)),
+    lambda: (cornu.Sequential([L.ZeroPadding3D(((1, 0), 1, (0, 2)), input_shape=(3, 4, 2, 2)),
+                               L.Conv3D(3, 2, activation="relu"), L.UpSampling3D((1, 2, 1)),
+                               L.Cropping3D(((0, 1), (1, 1), 0)),
+                               L.Conv3DTranspose(2, 2, strides=(1, 2, 2), padding="same"),
+                               L.MaxPooling3D((1, 2, 2)), L.AveragePooling3D(1),
+                               L.GlobalMaxPooling3D(keepdims=True),
+                               L.GlobalAveragePooling3D()]), _x(3, 4, 2, 2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     lambda: (cornu.Sequential([L.SimpleRNN(4, input_shape=(5, 3), return_sequences=True),
