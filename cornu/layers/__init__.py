@@ -1,8 +1,10 @@
 """Layers, by their Keras 3 names."""
 
 from cornu.layers.activation import Activation
+from cornu.layers.activity_regularization import ActivityRegularization
 from cornu.layers.add import Add
 from cornu.layers.additive_attention import AdditiveAttention
+from cornu.layers.alpha_dropout import AlphaDropout
 from cornu.layers.attention import Attention
 from cornu.layers.average import Average
 from cornu.layers.average_pooling1d import AveragePooling1D
@@ -25,6 +27,7 @@ from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.cropping3d import Cropping3D
 from cornu.layers.dense import Dense
 from cornu.layers.depthwise_conv2d import DepthwiseConv2D
+from cornu.layers.dot import Dot
 from cornu.layers.dropout import Dropout
 from cornu.layers.einsum_dense import EinsumDense
 from cornu.layers.elu import ELU
@@ -38,6 +41,7 @@ from cornu.layers.global_average_pooling3d import GlobalAveragePooling3D
 from cornu.layers.global_max_pooling1d import GlobalMaxPooling1D
 from cornu.layers.global_max_pooling2d import GlobalMaxPooling2D
 from cornu.layers.global_max_pooling3d import GlobalMaxPooling3D
+from cornu.layers.group_normalization import GroupNormalization
 from cornu.layers.gru import GRU, GRUCell
 from cornu.layers.identity import Identity
 from cornu.layers.input_layer import Input, InputLayer
@@ -78,6 +82,7 @@ from cornu.layers.spatial_dropout2d import SpatialDropout2D
 from cornu.layers.stacked_rnn_cells import StackedRNNCells
 from cornu.layers.subtract import Subtract
 from cornu.layers.time_distributed import TimeDistributed
+from cornu.layers.unit_normalization import UnitNormalization
 from cornu.layers.up_sampling1d import UpSampling1D
 from cornu.layers.up_sampling2d import UpSampling2D
 from cornu.layers.up_sampling3d import UpSampling3D
@@ -94,6 +99,11 @@ def add(inputs, **kwargs):
 def concatenate(inputs, axis=-1, **kwargs):
     """Keras' functional form of Concatenate: `concatenate([a, b], axis=-1)`."""
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, **kwargs):
+    """Keras' functional form of Dot: `dot([a, b], axes=1)`."""
+    return Dot(axes=axes, **kwargs)(inputs)
 
 
 def subtract(inputs, **kwargs):
@@ -123,10 +133,12 @@ def minimum(inputs, **kwargs):
 
 __all__ = [
     "Activation",
+    "ActivityRegularization",
     "Add",
     "Average",
     "AdditiveAttention",
     "Attention",
+    "AlphaDropout",
     "AveragePooling1D",
     "AveragePooling2D",
     "AveragePooling3D",
@@ -145,6 +157,7 @@ __all__ = [
     "Cropping3D",
     "Dense",
     "DepthwiseConv2D",
+    "Dot",
     "Dropout",
     "ELU",
     "EinsumDense",
@@ -160,6 +173,7 @@ __all__ = [
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
+    "GroupNormalization",
     "Identity",
     "Input",
     "InputLayer",
@@ -199,6 +213,7 @@ __all__ = [
     "SpatialDropout1D",
     "SpatialDropout2D",
     "Subtract",
+    "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
     "UpSampling3D",
@@ -214,6 +229,7 @@ __all__ = [
     "add",
     "average",
     "concatenate",
+    "dot",
     "maximum",
     "minimum",
     "multiply",

@@ -64,6 +64,11 @@ def _recurrent_states() -> tuple[cornu.Model, Any]:
 
 
 
+def _dot() -> tuple[cornu.Model, Any]:
+    a = cornu.Input(shape=(4, 2))
+    scores = L.Dot(axes=2, normalize=True)([L.Dense(3)(a), L.Dense(3)(a)])
+    return cornu.Model(a, L.Dot(axes=(1, 1))([scores, L.Dense(2)(a)])), _x(4, 2)
+
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
 EXAMPLES: list[Example] = [
@@ -150,6 +155,11 @@ EXAMPLES: list[Example] = [
                                L.MaxPooling3D((1, 2, 2)), L.AveragePooling3D(1),
                                L.GlobalMaxPooling3D(keepdims=True),
                                L.GlobalAveragePooling3D()]), _x(3, 4, 2, 2)),
+    lambda: (cornu.Sequential([L.GroupNormalization(groups=2, input_shape=(3, 4)),
+                               L.UnitNormalization(axis=[1, 2]), L.AlphaDropout(0.2, seed=1),
+                               L.ActivityRegularization(l1=0.01, l2=0.02),
+                               L.Flatten(), L.Dense(2)]), _x(3, 4)),
+    _dot,
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     lambda: (cornu.Sequential([L.SimpleRNN(4, input_shape=(5, 3), return_sequences=True),
