@@ -26,6 +26,7 @@ from cornu.layers.cropping1d import Cropping1D
 from cornu.layers.cropping2d import Cropping2D
 from cornu.layers.cropping3d import Cropping3D
 from cornu.layers.dense import Dense
+from cornu.layers.depthwise_conv1d import DepthwiseConv1D
 from cornu.layers.depthwise_conv2d import DepthwiseConv2D
 from cornu.layers.dot import Dot
 from cornu.layers.dropout import Dropout
@@ -74,11 +75,13 @@ from cornu.layers.rescaling import Rescaling
 from cornu.layers.reshape import Reshape
 from cornu.layers.resizing import Resizing
 from cornu.layers.rnn import RNN
+from cornu.layers.separable_conv1d import SeparableConv1D
 from cornu.layers.separable_conv2d import SeparableConv2D
 from cornu.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from cornu.layers.softmax import Softmax
 from cornu.layers.spatial_dropout1d import SpatialDropout1D
 from cornu.layers.spatial_dropout2d import SpatialDropout2D
+from cornu.layers.spatial_dropout3d import SpatialDropout3D
 from cornu.layers.stacked_rnn_cells import StackedRNNCells
 from cornu.layers.subtract import Subtract
 from cornu.layers.time_distributed import TimeDistributed
@@ -156,6 +159,7 @@ __all__ = [
     "Cropping2D",
     "Cropping3D",
     "Dense",
+    "DepthwiseConv1D",
     "DepthwiseConv2D",
     "Dot",
     "Dropout",
@@ -208,10 +212,12 @@ __all__ = [
     "MultiHeadAttention",
     "Reshape",
     "Resizing",
+    "SeparableConv1D",
     "SeparableConv2D",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "SpatialDropout3D",
     "Subtract",
     "UnitNormalization",
     "UpSampling1D",

@@ -160,6 +160,10 @@ EXAMPLES: list[Example] = [
                                L.ActivityRegularization(l1=0.01, l2=0.02),
                                L.Flatten(), L.Dense(2)]), _x(3, 4)),
     _dot,
+    lambda: (cornu.Sequential([L.DepthwiseConv1D(2, depth_multiplier=2, input_shape=(6, 3)),
+                               L.SeparableConv1D(4, 2, padding="same"),
+                               L.Reshape((5, 1, 1, 4)), L.SpatialDropout3D(0.3, seed=1),
+                               L.Flatten(), L.Dense(2)]), _x(6, 3)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     lambda: (cornu.Sequential([L.SimpleRNN(4, input_shape=(5, 3), return_sequences=True),
