@@ -189,8 +189,8 @@ EXAMPLES: list[Example] = [
 
 
 def test_every_exported_layer_has_an_example():
-    exported = {name for name in L.__all__ if isinstance(obj := getattr(L, name), type)
-                and issubclass(obj, Layer) and obj is not Layer}
+    exported = {obj.__name__ for name in L.__all__ if isinstance(obj := getattr(L, name), type)
+                and issubclass(obj, Layer) and obj is not Layer}  # aliases by their class
     used = {type(inner).__name__ for make in EXAMPLES for layer in make()[0].layers
             for inner in layer._flatten_layers()}  # with RNN cells and wrapped layers
     used |= {"InputLayer"}  # Sequential([cornu.Input(...), ...]) and the functional example
