@@ -2,6 +2,12 @@
 
 from cornu.layers.activation import Activation
 from cornu.layers.activity_regularization import ActivityRegularization
+from cornu.layers.adaptive_average_pooling1d import AdaptiveAveragePooling1D
+from cornu.layers.adaptive_average_pooling2d import AdaptiveAveragePooling2D
+from cornu.layers.adaptive_average_pooling3d import AdaptiveAveragePooling3D
+from cornu.layers.adaptive_max_pooling1d import AdaptiveMaxPooling1D
+from cornu.layers.adaptive_max_pooling2d import AdaptiveMaxPooling2D
+from cornu.layers.adaptive_max_pooling3d import AdaptiveMaxPooling3D
 from cornu.layers.add import Add
 from cornu.layers.additive_attention import AdditiveAttention
 from cornu.layers.alpha_dropout import AlphaDropout
@@ -179,6 +185,12 @@ __all__ = [
     "SeparableConvolution2D",
     "Activation",
     "ActivityRegularization",
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
     "Add",
     "Average",
     "AdditiveAttention",

@@ -164,6 +164,12 @@ EXAMPLES: list[Example] = [
                                L.SeparableConv1D(4, 2, padding="same"),
                                L.Reshape((5, 1, 1, 4)), L.SpatialDropout3D(0.3, seed=1),
                                L.Flatten(), L.Dense(2)]), _x(6, 3)),
+    lambda: (cornu.Sequential([L.AdaptiveAveragePooling2D((3, 2), input_shape=(5, 4, 2)),
+                               L.Reshape((3, 2, 1, 2)), L.AdaptiveMaxPooling3D((2, 1, 1)),
+                               L.AdaptiveAveragePooling3D(1), L.Reshape((1, 2)),
+                               L.AdaptiveMaxPooling1D(3), L.AdaptiveAveragePooling1D(2),
+                               L.Reshape((2, 1, 2)), L.AdaptiveMaxPooling2D((3, 1)),
+                               L.Flatten(), L.Dense(2)]), _x(5, 4, 2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     lambda: (cornu.Sequential([L.SimpleRNN(4, input_shape=(5, 3), return_sequences=True),
