@@ -80,6 +80,7 @@ from cornu.layers.repeat_vector import RepeatVector
 from cornu.layers.rescaling import Rescaling
 from cornu.layers.reshape import Reshape
 from cornu.layers.resizing import Resizing
+from cornu.layers.rms_normalization import RMSNormalization
 from cornu.layers.rnn import RNN
 from cornu.layers.separable_conv1d import SeparableConv1D
 from cornu.layers.separable_conv2d import SeparableConv2D
@@ -261,6 +262,7 @@ __all__ = [
     "RandomTranslation",
     "RandomZoom",
     "ReLU",
+    "RMSNormalization",
     "RepeatVector",
     "Rescaling",
     "MultiHeadAttention",

@@ -1,5 +1,5 @@
-"""GroupNormalization and UnitNormalization: against Keras 3 from the same weights and
-inputs, the layer helper's checks, and the errors that name the layer."""
+"""GroupNormalization, UnitNormalization and RMSNormalization: against Keras 3 from the
+same weights and inputs, the layer helper's checks, and the errors that name the layer."""
 
 import numpy as np
 import pytest
@@ -88,3 +88,22 @@ def test_in_a_model_fit_compiles_once_and_round_trips(tmp_path):
     loaded = cornu.models.load_model(tmp_path / "m.cornu")
     assert loaded.get_config() == model.get_config()
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize(("axis", "shape", "epsilon"), [
+    (-1, (None, 6), 1e-6), (-1, (None, 3, 5), 1e-3), ([1, 2], (None, 3, 4), 1e-6),
+    ([2, 3], (None, 2, 3, 4), 1e-5),
+])
+def test_rms_normalization_matches_keras(axis, shape, epsilon):
+    x = 2.0 * sample(shape, batch=3) + 0.5
+    layer = layers.RMSNormalization(axis=axis, epsilon=epsilon)
+    channels = np.prod([shape[a] for a in ((axis,) if isinstance(axis, int) else axis)])
+    check_layer(layer, shape, x=x, params=int(channels), output_shape=shape)
+    layer.scale.assign(np.random.default_rng(2).normal(size=layer.scale.shape)
+                       .astype(np.float32))
+    ours = layers.RMSNormalization(axis=axis, epsilon=epsilon)
+    ours.build(shape)
+    ours.set_weights(layer.get_weights())
+    same_as_keras(ours, keras.layers.RMSNormalization(axis=axis, epsilon=epsilon), x)
+    with pytest.raises(ValueError, match=r"axis=\[0\] must name feature axes"):
+        layers.RMSNormalization(axis=0)(cornu.Input(shape[1:]))

@@ -157,6 +157,7 @@ EXAMPLES: list[Example] = [
                                L.GlobalAveragePooling3D()]), _x(3, 4, 2, 2)),
     lambda: (cornu.Sequential([L.GroupNormalization(groups=2, input_shape=(3, 4)),
                                L.UnitNormalization(axis=[1, 2]), L.AlphaDropout(0.2, seed=1),
+                               L.RMSNormalization(axis=[1, 2]),
                                L.ActivityRegularization(l1=0.01, l2=0.02),
                                L.Flatten(), L.Dense(2)]), _x(3, 4)),
     _dot,
