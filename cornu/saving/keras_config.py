@@ -81,6 +81,8 @@ def _keras_object(value: Any, module: str) -> Any:
 
 _OBJECT_MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
                    "constraint": "keras.constraints"}
+#: Keras layers whose constructor takes no `trainable` (Keras 3.15 writes none for them)
+_NO_TRAINABLE = frozenset({"SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"})
 
 
 def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
@@ -92,6 +94,8 @@ def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
                 config[key] = _keras_object(value, module)
     config = {"name": config.pop("name"), "trainable": config.pop("trainable", True),
               "dtype": _keras_dtype(config), **config}
+    if entry["class_name"] in _NO_TRAINABLE and config["trainable"]:
+        del config["trainable"]
     out: dict[str, Any] = {"module": entry.get("module", "keras.layers"),
                            "class_name": entry["class_name"], "config": config,
                            "registered_name": entry.get("registered_name")}
