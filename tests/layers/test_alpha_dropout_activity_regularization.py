@@ -82,3 +82,15 @@ def test_penalty_and_drops_act_inside_the_compiled_step(tmp_path):
     loaded = cornu.models.load_model(tmp_path / "m.cornu")
     assert loaded.get_config() == model.get_config()
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), out)
+
+
+def test_any_layers_activity_regularizer_adds_keras_penalty():
+    """The penalty of `activity_regularizer=` is per sample (divided by the batch size), as
+    Keras 3 adds it."""
+    x = sample((None, 3), batch=6)
+    layer = layers.Dense(4, activity_regularizer=cornu.regularizers.L1L2(l1=0.1, l2=0.2))
+    keras_layer = keras.layers.Dense(4, activity_regularizer=keras.regularizers.L1L2(0.1, 0.2))
+    y = same_as_keras(layer, keras_layer, x)
+    expected = (0.1 * np.abs(y).sum() + 0.2 * np.square(y).sum()) / 6
+    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(layer.losses[0]), float(keras_layer.losses[0]), rtol=1e-5)
