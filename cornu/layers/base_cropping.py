@@ -13,6 +13,9 @@ class BaseCropping(Layer):
     rank: int = 2  # spatial axes
 
     def __init__(self, cropping: Any, data_format: str | None = None, **kwargs: Any) -> None:
+        if self.rank == 1 and data_format is not None:  # as Keras: 1-D takes no data_format
+            raise TypeError(f"{type(self).__name__} got an unexpected keyword argument "
+                            f"data_format. Received: data_format={data_format!r}")
         super().__init__(**kwargs)
         crops = _args.pairs(cropping, self.rank, "cropping")
         # as Keras: one (start, end) pair for 1-D, a pair per axis otherwise

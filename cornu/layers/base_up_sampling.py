@@ -15,6 +15,9 @@ class BaseUpSampling(Layer):
     rank: int = 2  # spatial axes
 
     def __init__(self, size: Any, data_format: str | None = None, **kwargs: Any) -> None:
+        if self.rank == 1 and data_format is not None:  # as Keras: 1-D takes no data_format
+            raise TypeError(f"{type(self).__name__} got an unexpected keyword argument "
+                            f"data_format. Received: data_format={data_format!r}")
         super().__init__(**kwargs)
         if self.rank == 1:  # as Keras: UpSampling1D's size is an int
             self.size = _args.positive_int(size, "size")
