@@ -2,13 +2,16 @@
 poolings, UpSampling3D, ZeroPadding3D, Cropping3D): against Keras 3 from the same weights,
 the layer helper's checks, shapes and the errors that name the layer."""
 
+import jax
 import numpy as np
 import pytest
+from jax import lax
 from keras_compare import keras, same_as_keras
 from layer_checks import check_layer, sample
 
 import cornu
 from cornu import layers
+from cornu.layers import _conv_ops
 
 SHAPE = (None, 5, 6, 4, 3)  # (batch, depth, height, width, channels)
 VOLUMES = sample(SHAPE, batch=2)
@@ -141,3 +144,27 @@ def test_volume_model_trains_without_recompiling_and_summarises(tmp_path, capsys
     model.save(tmp_path / "m.cornu")
     loaded = cornu.models.load_model(tmp_path / "m.cornu")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_cpu_path_equals_the_accelerator_path_in_3d():
+    """Conv3D's CPU path (im2col) and its accelerator path (lax.conv, NDHWC) agree."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 4, 6, 4)).astype(np.float32)
+    k = rng.normal(size=(2, 3, 2, 2, 6)).astype(np.float32)
+    strides, dilation, groups = (1, 2, 1), (2, 1, 1), 2
+    eff = [(w - 1) * d + 1 for w, d in zip(k.shape[:3], dilation, strict=True)]
+    pads = lax.padtype_to_pads(x.shape[1:4], eff, strides, "SAME")
+
+    def ours(x, k):
+        return _conv_ops.im2col_conv(x, k, strides, pads, dilation, groups)
+
+    def reference(x, k):
+        return lax.conv_general_dilated(x, k, strides, pads, rhs_dilation=dilation,
+                                        dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+                                        feature_group_count=groups)
+
+    np.testing.assert_allclose(ours(x, k), reference(x, k), rtol=1e-4, atol=1e-4)
+    for a, b in zip(jax.grad(lambda x, k: (ours(x, k) ** 2).sum(), (0, 1))(x, k),
+                    jax.grad(lambda x, k: (reference(x, k) ** 2).sum(), (0, 1))(x, k),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
