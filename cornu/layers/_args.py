@@ -54,6 +54,16 @@ def data_format(value: Any) -> str:
     )
 
 
+#: the names of the axes after the batch axis of channels_last inputs, by spatial rank
+SPATIAL_AXES = {1: "steps, channels", 2: "height, width, channels",
+                3: "depth, height, width, channels"}
+
+
+def check_spatial_rank(layer: Any, input_shape: Shape, spatial: int) -> None:
+    """Inputs of (batch, *`spatial` axes, channels), naming the layer if not."""
+    check_rank(layer, input_shape, spatial + 2, SPATIAL_AXES[spatial])
+
+
 def check_rank(layer: Any, input_shape: Shape, rank: int, axes: str) -> None:
     """Spatial layers: inputs of rank `rank` ((batch, *axes)), naming the layer if not."""
     if not isinstance(input_shape, tuple) or len(input_shape) != rank:

@@ -1,4 +1,4 @@
-"""The convolution of Conv1D/Conv2D, channels_last, with a kernel of shape
+"""The convolution of Conv1D/Conv2D/Conv3D, channels_last, with a kernel of shape
 (*kernel_size, in_channels // groups, filters).
 
 On accelerators it is `lax.conv_general_dilated`. On CPU it is an explicit im2col: one

@@ -487,7 +487,10 @@ class Layer:
             stack.pop()
         if self.activity_regularizer is not None:
             for output in jax.tree.leaves(outputs):
-                self.add_loss(self.activity_regularizer(output))
+                penalty = self.activity_regularizer(output)
+                if getattr(output, "ndim", 0) > 0 and output.shape[0]:
+                    penalty = penalty / output.shape[0]  # per sample, as Keras 3
+                self.add_loss(penalty)
         self._output_shapes = jax.tree.map(lambda a: (None, *a.shape[1:]), outputs,
                                            is_leaf=lambda a: hasattr(a, "shape"))
         return outputs

@@ -1,4 +1,4 @@
-"""The convolution shared by Conv1D and Conv2D: `activation(conv(x, kernel) + bias)`.
+"""The convolution shared by Conv1D, Conv2D and Conv3D: `activation(conv(x, kernel) + bias)`.
 
 Inputs are channels_last, (batch, *spatial, channels); the kernel is
 (*kernel_size, channels // groups, filters), Keras' layout. `_conv_ops.conv` does the work
@@ -64,8 +64,7 @@ class BaseConv(Layer):
         self.bias_constraint = constraints.get(bias_constraint, "bias_constraint")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        axes = {1: "steps, channels", 2: "height, width, channels"}[self.rank]
-        _args.check_rank(self, input_shape, self.rank + 2, axes)
+        _args.check_spatial_rank(self, input_shape, self.rank)
         channels = input_shape[-1]
         if channels is None:
             raise ValueError(

@@ -1,5 +1,6 @@
-"""The transposed convolution shared by Conv1DTranspose and Conv2DTranspose: the gradient
-of a convolution with respect to its input, used to upsample ("deconvolution").
+"""The transposed convolution shared by Conv1DTranspose, Conv2DTranspose and
+Conv3DTranspose: the gradient of a convolution with respect to its input, used to upsample
+("deconvolution").
 
 The kernel is (*kernel_size, filters, channels), Keras' layout. Output length per spatial
 axis, as Keras: 'valid' (n - 1) * stride + max(k, stride), 'same' n * stride, where k is
@@ -50,8 +51,7 @@ class BaseConvTranspose(BaseConv):
                 f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        axes = {1: "steps, channels", 2: "height, width, channels"}[self.rank]
-        _args.check_rank(self, input_shape, self.rank + 2, axes)
+        _args.check_spatial_rank(self, input_shape, self.rank)
         if input_shape[-1] is None:
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) needs a known channels axis "

@@ -24,8 +24,7 @@ class BaseGlobalPooling(Layer):
         self.compute_output_shape(input_shape)  # eager calls refuse bad shapes too
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        axes = {1: "steps, channels", 2: "height, width, channels"}[self.rank]
-        _args.check_rank(self, input_shape, self.rank + 2, axes)
+        _args.check_spatial_rank(self, input_shape, self.rank)
         if self.keepdims:
             return (input_shape[0], *(1,) * self.rank, input_shape[-1])
         return (input_shape[0], input_shape[-1])

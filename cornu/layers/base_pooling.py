@@ -36,8 +36,7 @@ class BasePooling(Layer):
         self.compute_output_shape(input_shape)  # eager calls refuse bad shapes too
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        axes = {1: "steps, channels", 2: "height, width, channels"}[self.rank]
-        _args.check_rank(self, input_shape, self.rank + 2, axes)
+        _args.check_spatial_rank(self, input_shape, self.rank)
         spatial = _args.spatial_output_shape(
             self, input_shape, self.pool_size, self.strides, (1,) * self.rank, self.padding,
             "pool_size")

@@ -47,8 +47,9 @@ class Dropout(Layer):
     def build(self, input_shape) -> None:
         if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
             raise ValueError(
-                f"Layer '{self.name}' (Dropout): noise_shape={self.noise_shape} must have "
-                f"the input's rank {len(input_shape)}. Received input shape {input_shape}."
+                f"Layer '{self.name}' ({type(self).__name__}): noise_shape={self.noise_shape} "
+                f"must have the input's rank {len(input_shape)}. Received input shape "
+                f"{input_shape}."
             )
 
     def call(self, inputs, training=False):

@@ -81,6 +81,8 @@ def _keras_object(value: Any, module: str) -> Any:
 
 _OBJECT_MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
                    "constraint": "keras.constraints"}
+#: Keras layers whose constructor takes no `trainable` (Keras 3.15 writes none for them)
+_NO_TRAINABLE = frozenset({"SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"})
 
 
 def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
@@ -91,6 +93,8 @@ def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
             if key.endswith(suffix):
                 config[key] = _keras_object(value, module)
     trainable = {"trainable": config.pop("trainable")} if "trainable" in config else {}
+    if entry["class_name"] in _NO_TRAINABLE and trainable.get("trainable", True):
+        trainable = {}
     config = {"name": config.pop("name"), **trainable, "dtype": _keras_dtype(config), **config}
     out: dict[str, Any] = {"module": entry.get("module", "keras.layers"),
                            "class_name": entry["class_name"], "config": config,

@@ -96,6 +96,12 @@ def test_bad_arguments(make, message):
         make()
 
 
+def test_1d_layers_take_no_data_format_as_keras():
+    for cls in (layers.Cropping1D, layers.UpSampling1D):
+        with pytest.raises(TypeError, match="unexpected keyword argument data_format"):
+            cls(data_format="channels_last")
+
+
 def test_save_and_load(tmp_path):
     model = cornu.Sequential([
         cornu.Input((5, 6, 3)), layers.ZeroPadding2D(((1, 0), (2, 1))),

@@ -63,6 +63,12 @@ def _recurrent_states() -> tuple[cornu.Model, Any]:
     return cornu.Model(a, [L.LSTM(4)(out, initial_state=[h, c]), *both]), _x(5, 3)
 
 
+
+def _dot() -> tuple[cornu.Model, Any]:
+    a = cornu.Input(shape=(4, 2))
+    scores = L.Dot(axes=2, normalize=True)([L.Dense(3)(a), L.Dense(3)(a)])
+    return cornu.Model(a, L.Dot(axes=(1, 1))([scores, L.Dense(2)(a)])), _x(4, 2)
+
 # Together these use every layer class that cornu.layers exports: a new layer needs an
 # example here, or test_every_exported_layer_has_an_example fails.
 def _preprocessing_lookups() -> tuple[cornu.Model, Any]:
@@ -161,6 +167,29 @@ EXAMPLES: list[Example] = [
                                L.Flatten(), L.Dense(2)]), _x(5, 5, 3)),
     lambda: (cornu.Sequential([L.Dense(3, input_shape=(2,)), L.Lambda(cornu.ops.tanh),
                                L.Dense(2)]), _x(2)),
+    lambda: (cornu.Sequential([L.ZeroPadding3D(((1, 0), 1, (0, 2)), input_shape=(3, 4, 2, 2)),
+                               L.Conv3D(3, 2, activation="relu"), L.UpSampling3D((1, 2, 1)),
+                               L.Cropping3D(((0, 1), (1, 1), 0)),
+                               L.Conv3DTranspose(2, 2, strides=(1, 2, 2), padding="same"),
+                               L.MaxPooling3D((1, 2, 2)), L.AveragePooling3D(1),
+                               L.GlobalMaxPooling3D(keepdims=True),
+                               L.GlobalAveragePooling3D()]), _x(3, 4, 2, 2)),
+    lambda: (cornu.Sequential([L.GroupNormalization(groups=2, input_shape=(3, 4)),
+                               L.UnitNormalization(axis=[1, 2]), L.AlphaDropout(0.2, seed=1),
+                               L.RMSNormalization(axis=[1, 2]),
+                               L.ActivityRegularization(l1=0.01, l2=0.02),
+                               L.Flatten(), L.Dense(2)]), _x(3, 4)),
+    _dot,
+    lambda: (cornu.Sequential([L.DepthwiseConv1D(2, depth_multiplier=2, input_shape=(6, 3)),
+                               L.SeparableConv1D(4, 2, padding="same"),
+                               L.Reshape((5, 1, 1, 4)), L.SpatialDropout3D(0.3, seed=1),
+                               L.Flatten(), L.Dense(2)]), _x(6, 3)),
+    lambda: (cornu.Sequential([L.AdaptiveAveragePooling2D((3, 2), input_shape=(5, 4, 2)),
+                               L.Reshape((3, 2, 1, 2)), L.AdaptiveMaxPooling3D((2, 1, 1)),
+                               L.AdaptiveAveragePooling3D(1), L.Reshape((1, 2)),
+                               L.AdaptiveMaxPooling1D(3), L.AdaptiveAveragePooling1D(2),
+                               L.Reshape((2, 1, 2)), L.AdaptiveMaxPooling2D((3, 1)),
+                               L.Flatten(), L.Dense(2)]), _x(5, 4, 2)),
     # new examples go above: the last one is the functional graph that
     # test_training_continues_exactly_with_dropout_state_and_graphs trains
     lambda: (cornu.Sequential([L.SimpleRNN(4, input_shape=(5, 3), return_sequences=True),
@@ -187,8 +216,8 @@ EXAMPLES: list[Example] = [
 
 
 def test_every_exported_layer_has_an_example():
-    exported = {name for name in L.__all__ if isinstance(obj := getattr(L, name), type)
-                and issubclass(obj, Layer) and obj is not Layer}
+    exported = {obj.__name__ for name in L.__all__ if isinstance(obj := getattr(L, name), type)
+                and issubclass(obj, Layer) and obj is not Layer}  # aliases by their class
     used = {type(inner).__name__ for make in EXAMPLES for layer in make()[0].layers
             for inner in layer._flatten_layers()}  # with RNN cells and wrapped layers
     used |= {"InputLayer"}  # Sequential([cornu.Input(...), ...]) and the functional example
