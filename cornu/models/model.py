@@ -703,9 +703,14 @@ class Model(Layer):
                 validation_freq=validation_freq, prepared=prepared,
                 batch_size=getattr(train.batches, "batch_size", None),
                 samples=train.batches.xs[0].shape[0] if prepared else None)
-        return StreamFit(self, train, val=val, epochs=epochs, initial_epoch=initial_epoch,
-                         verbose=verbose, callbacks=callbacks,
-                         validation_freq=validation_freq).run()
+        self.__dict__.pop("_slots_cache", None)
+        self.__dict__["_slots_cache"] = self._engine_slots()  # dropped when the fit ends
+        try:
+            return StreamFit(self, train, val=val, epochs=epochs, initial_epoch=initial_epoch,
+                             verbose=verbose, callbacks=callbacks,
+                             validation_freq=validation_freq).run()
+        finally:
+            self.__dict__.pop("_slots_cache", None)
 
     def _stream_uses_steps(self, data: sources.EpochIterator, method: str = "fit") -> bool:
         """Whether a stream goes one step per batch (Keras' step protocol); an unbuilt
