@@ -86,7 +86,7 @@ class Model(Layer):
                 return Layer.__new__(Functional)
             if not issubclass(cls, Functional) and _takes_graph(cls):
                 return Layer.__new__(_functional_subclass(cls))
-        return Layer.__new__(cls)
+        return Layer.__new__(cls, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from cornu.models.model import Model
 
 __all__ = ["HDF5_SIGNATURE", "MAX_H5_OBJECTS", "Slot", "check_h5_head", "h5_bytes", "layout",
+           "optimizer_slots",
            "optimizer_variables", "restore_optimizer", "snake_case", "weights_from_h5"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -74,42 +75,108 @@ class Slot:
 
 def layout(model: Model) -> tuple[list[tuple[str, str]], list[Slot]]:
     """Keras' HDF5 layout of `model`: the groups (path, the name attribute Keras records)
-    and the variables, in Keras' order."""
+    and the variables, in Keras' order. Sequential and functional models hold their
+    layers under layers/<snake_case class name>; a subclassed model, and a layer of a
+    user's class that holds layers, hold them under their attributes' names, as Keras
+    walks them (see `_walk_object`)."""
     params, state = model.weight_trees()
-    if len(params) > len(model.layers) and (params[len(model.layers)] or
-                                            state[len(model.layers)]):
+    if is_graph_model(model) and len(params) > len(model.layers) and (
+            params[len(model.layers)] or state[len(model.layers)]):
         raise CornuFileError(f"Model '{model.name}' has weights of its own, which Keras' "
                              "format does not hold for Sequential or functional models.")
     groups: list[tuple[str, str]] = []
     slots: list[Slot] = []
-    _walk(model, params, state, None, "", "", groups, slots)
+    _walk_object(model, "", _slot_of(model), groups, slots, set())
     return groups, slots
 
 
-def _walk(model: Model, params: list, state: list, top: int | None, prefix: str, path: str,
-          groups: list[tuple[str, str]], slots: list[Slot]) -> None:
-    groups.append((f"{path}vars", model.name))
-    used: dict[str, int] = {}
-    for j, layer in enumerate(model.layers):
-        here = f"{path}layers/{_unique(snake_case(type(layer).__name__), used)}"
-        index = j if top is None else top
-        key_prefix = "" if top is None else f"{prefix}layers/{j}/"
-        if is_graph_model(layer):
-            _walk(layer, params, state, index, key_prefix, here + "/", groups, slots)
-            continue
-        if [sub for sub in layer._flatten_layers(include_self=False)]:
-            raise CornuFileError(
-                f"Layer '{layer.name}' ({type(layer).__name__}) holds layers of its own; "
-                "cornu does not write or read those in Keras' format yet. Save as .cornu.")
-        groups.append((f"{here}/vars", layer.name))
-        owner = f"layer '{layer.name}' ({type(layer).__name__})"
-        ordered = [(kind, f"{key_prefix}{w.name}") for kind, tree in
-                   (("params", params), ("state", state)) for w in layer.weights
-                   if f"{key_prefix}{w.name}" in tree[index]]
-        if len(ordered) != len(layer.weights):
+def _slot_of(model: Model) -> dict[int, tuple[int, str, str]]:
+    """Where each variable lives in the weight trees: (entry, "params" | "state", key)."""
+    return {id(v): (i, "params" if v.trainable else "state", key)
+            for i, entry in enumerate(model._weight_slots()) for key, v in entry}
+
+
+def optimizer_slots(model: Model) -> list[Slot]:
+    """The trainable variables' slots in the order Keras' optimizer keeps its variables:
+    the order of `model.trainable_variables` (a layer's own variables, then those of the
+    layers it holds, in the order they were set)."""
+    by_key = {(s.index, s.kind, s.key): s for s in layout(model)[1]}
+    slot_of = _slot_of(model)
+    out, seen = [], set()
+    for v in model.weights:
+        where = slot_of.get(id(v))
+        if where is not None and where[1] == "params" and where not in seen:
+            seen.add(where)
+            out.append(by_key[where])
+    return out
+
+
+def _name_key(name: str) -> str:
+    """Keras visits an object's public attributes first, then its private ones."""
+    return f"~{name}" if name.startswith("_") else name
+
+
+def _children(layer: Any) -> list[tuple[str, Any]]:
+    """The attributes Keras' saving walks for `layer`, in its order: a Sequential or
+    functional model's `layers` first; for other models and layers the attributes that
+    hold layers (or lists, tuples and dicts of them) sorted by name, private ones last,
+    with a model's `layers` property among them."""
+    from cornu.layers.base import _UNTRACKED, Layer
+    from cornu.models.model import Model
+
+    if is_graph_model(layer):
+        return [("layers", layer.layers)]
+    found = {name: value for name, value in vars(layer).items() if name not in _UNTRACKED
+             and (isinstance(value, Layer) or isinstance(value, list | tuple | dict))}
+    if isinstance(layer, Model):
+        found["layers"] = layer.layers
+    return [(name, found[name]) for name in sorted(found, key=_name_key)]
+
+
+def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]],
+                 groups: list[tuple[str, str]], slots: list[Slot], visited: set[int]) -> None:
+    """Keras' `_save_state`: the layer's own variables under `path`vars (trainable ones
+    first, each in creation order), then the layers it holds, each once (where first
+    met), under the attribute's name, or in a list, tuple or dict under the attribute's
+    name and the snake_case class name made unique there."""
+    from cornu.layers.base import Layer
+    from cornu.saving.registry import _builtin
+
+    if id(layer) in visited:
+        return
+    visited.add(id(layer))
+    owner = f"layer '{layer.name}' ({type(layer).__name__})"
+    groups.append((f"{path}vars", layer.name))
+    own = layer._own_variables()
+    ordered = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+    for n, variable in enumerate(ordered):
+        where = slot_of.get(id(variable))
+        if where is None:
             raise CornuFileError(f"Cannot map the weights of {owner} to Keras' layout.")
-        for n, (kind, key) in enumerate(ordered):
-            slots.append(Slot(f"{here}/vars/{n}", index, kind, key, owner))
+        slots.append(Slot(f"{path}vars/{n}", *where, owner))
+    children = _children(layer)
+    if children and not is_graph_model(layer) and type(layer) in _builtin().values() and \
+            any(isinstance(v, Layer) or isinstance(v, list | tuple | dict) and any(
+                isinstance(x, Layer) for x in (v.values() if isinstance(v, dict) else v))
+                for _, v in children):
+        raise CornuFileError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) holds layers of its own; cornu "
+            "does not write or read those in Keras' format yet. Save as .cornu.")
+
+    def container(value: Any, here: str, depth: int) -> None:
+        used: dict[str, int] = {}
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, Layer):
+                name = _unique(snake_case(type(item).__name__), used)
+                _walk_object(item, f"{here}{name}/", slot_of, groups, slots, visited)
+            elif isinstance(item, list | tuple | dict) and depth < 4:
+                container(item, f"{here}{_unique('container', used)}/", depth + 1)
+
+    for name, value in children:
+        if isinstance(value, Layer):
+            _walk_object(value, f"{path}{name}/", slot_of, groups, slots, visited)
+        elif isinstance(value, list | tuple | dict):
+            container(value, f"{path}{name}/", 0)
 
 
 def _h5py() -> Any:
@@ -295,8 +362,7 @@ def optimizer_variables(model: Model) -> tuple[list[np.ndarray], str] | None:
     if state is not None:
         lr = base.get_learning_rate(state)
     head = [np.asarray(iterations, np.int64), np.asarray(lr, np.float32)]
-    _, slots = layout(model)
-    trainable = [s for s in slots if s.kind == "params"]
+    trainable = optimizer_slots(model)
     params = jax.device_get(model.weight_trees()[0])
     kind = _keras_optimizer_kind(model)
     if kind == "sgd":
@@ -331,8 +397,7 @@ def restore_optimizer(model: Model, data: bytes | bytearray, where: str) -> bool
     amsgrad, SGD without momentum), every dataset checked first. False (and a warning,
     as Keras gives) when the file holds none or they do not match this optimizer."""
     kind = _keras_optimizer_kind(model)
-    _, slots = layout(model)
-    trainable = [s for s in slots if s.kind == "params"]
+    trainable = optimizer_slots(model)
     abstract = model.weight_trees()[0]
     expected: list[tuple[tuple[int, ...], str]] = [((), "iteration"), ((), "learning_rate")]
     if kind == "adam":
