@@ -63,6 +63,7 @@ class StatelessScope:
         self.collect_losses = collect_losses
         self.losses: list[Any] = []
         self._logits: dict[int, tuple[Any, Any, str]] = {}
+        self._masks: dict[int, tuple[Any, Any]] = {}
 
     # -- variables -----------------------------------------------------------------------
     def get_current_value(self, variable: Variable) -> Any:
@@ -92,6 +93,16 @@ class StatelessScope:
             return None
         return found[1], found[2]
 
+    # -- masks of model outputs ----------------------------------------------------------
+    def record_mask(self, output: Any, mask: Any) -> None:
+        self._masks[id(output)] = (output, mask)
+
+    def mask_of(self, output: Any) -> Any:
+        """The mask a model's call gave `output` (Embedding(mask_zero=True) upstream), or
+        None."""
+        found = self._masks.get(id(output))
+        return found[1] if found is not None and found[0] is output else None
+
     def __enter__(self) -> StatelessScope:
         _stack("scopes").append(self)
         return self
@@ -112,6 +123,15 @@ def record_logits(output: Any, logits: Any, kind: str) -> Any:
     scope = current_scope()
     if scope is not None:
         scope.record_logits(output, logits, kind)
+    return output
+
+
+def record_mask(output: Any, mask: Any) -> Any:
+    """Tell the scope a compiled step traces in that `output` (a model's output) carries
+    `mask`: the compiled loss and metrics then weigh its entries by it, as Keras."""
+    scope = current_scope()
+    if scope is not None and mask is not None:
+        scope.record_mask(output, mask)
     return output
 
 

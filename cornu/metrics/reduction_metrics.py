@@ -146,6 +146,27 @@ class MeanMetricWrapper(Mean):
             values = jnp.mean(values, axis=_trailing(values.ndim, 1))
         return values
 
+    def per_sample_masked(self, y_true: Any, y_pred: Any, mask: Any) -> tuple[Array, Array]:
+        """For an output that carries a mask: (value, weight) per sample, shape (batch,),
+        as Keras' update_state accumulates them (the mask as sample weights, and the
+        entries fn itself drops); the metric is the sum of the values over the sum of
+        the weights, the mean over the unmasked entries."""
+        values, own = self._values_and_mask(y_true, y_pred)
+        values = as_array(values, self.dtype)
+        weights = as_array(mask, self.dtype)
+        if own is not None:
+            own, weights = squeeze_or_expand_to_same_rank(as_array(own, self.dtype), weights)
+            weights = weights * own
+        values, weights = squeeze_or_expand_to_same_rank(values, weights)
+        if values.ndim > weights.ndim:  # fn's values reduced to the mask's axes
+            values = jnp.mean(values, axis=tuple(range(weights.ndim, values.ndim)))
+        weights = jnp.broadcast_to(weights, values.shape)
+        values = values * weights
+        if values.ndim > 1:
+            values = jnp.mean(values, axis=_trailing(values.ndim, 1))
+            weights = jnp.mean(weights, axis=_trailing(weights.ndim, 1))
+        return values, weights
+
     def get_config(self) -> dict[str, Any]:
         from cornu.metrics import _function_config
 

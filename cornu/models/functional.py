@@ -19,6 +19,7 @@ from typing import Any
 
 import jax
 
+from cornu import variables
 from cornu.layers.base import Layer, unique_name
 from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor, Node
@@ -222,6 +223,9 @@ class Functional(Model):
                 if mask is not None:
                     masks[id(tensor)] = mask
         outs = [values[id(t)] for t in self._outputs]
+        for t, value in zip(self._outputs, outs, strict=True):
+            if id(t) in masks:  # for the compiled loss and metrics (none: nothing to do)
+                variables.record_mask(value, masks[id(t)])
         if isinstance(self._outputs_struct, Mapping):
             return dict(zip(self._outputs_struct, outs, strict=True))
         if isinstance(self._outputs_struct, list | tuple):

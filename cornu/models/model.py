@@ -211,10 +211,11 @@ class Model(Layer):
                 v._direct_assign((p if v.trainable else s)[k])
 
     def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
-                 sample_mask=None):
+                 sample_mask=None, masks: bool = False):
         """(output, logits of softmax/sigmoid outputs or None, new state, extra loss): the
         model's call traced with the variables reading `params` and `state`. The extra loss
-        is the sum of add_loss values and weight regularization (0.0 if none)."""
+        is the sum of add_loss values and weight regularization (0.0 if none). With
+        `masks`, a fifth item: each output's mask (Embedding(mask_zero=True)) or None."""
         tslots, nslots = self._engine_slots()
         mapping = [(v, p[k]) for d, p in zip(tslots, params, strict=True) for k, v in d.items()]
         mapping += [(v, s[k]) for d, s in zip(nslots, state, strict=True) for k, v in d.items()]
@@ -230,7 +231,10 @@ class Model(Layer):
             zs = None
             if logits:
                 zs = [scope.logits_of(o) for o in _as_list(out)]  # (logits, kind) or None
+            found = [scope.mask_of(o) for o in _as_list(out)] if masks else None
         total = sum(extra[1:], extra[0]) if extra else jnp.zeros((), jnp.float32)
+        if masks:
+            return out, zs, new_state, total, found
         return out, zs, new_state, total
 
     def _require_built(self, what: str) -> None:
@@ -339,6 +343,7 @@ class Model(Layer):
         metric_lists = self._per_output(self._metric_specs or [], "metrics", names, [])
         weights = self._per_output(self._loss_weights, "loss_weights", names, 1.0) \
             if self._loss_weights is not None else [1.0] * len(names)
+        masked = _masked_outputs(self, len(names))
         heads = []
         for k, name in enumerate(names):
             if loss_list[k] is None:
@@ -356,7 +361,7 @@ class Model(Layer):
             # traced call shows where the output came from)
             use_logits = not loss.from_logits and loss.logits_of is not None
             heads.append(Head("" if len(names) == 1 else name, loss, metric_objs,
-                              float(weights[k]), use_logits))
+                              float(weights[k]), use_logits, masked[k]))
         self._heads = heads
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
@@ -1261,6 +1266,17 @@ class Model(Layer):
 
 
 _FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _masked_outputs(model: Model, n: int) -> list[bool]:
+    """Which outputs of a Sequential or functional model carry a mask (their symbolic
+    tensors have one): the compiled loss and metrics weigh those by it, as Keras."""
+    try:
+        outputs = model.outputs if model.built else []
+    except (AttributeError, ValueError, TypeError):
+        outputs = []
+    flags = [getattr(t, "_keras_mask", None) is not None for t in outputs or []]
+    return flags if len(flags) == n else [False] * n
 
 
 def _takes_graph(cls: type) -> bool:
