@@ -276,6 +276,12 @@ def _call_args(node: Node, ref: Any) -> dict[str, Any] | None:
             return {k: encode(v) for k, v in value.items()}
         if value is None or isinstance(value, bool | int | float | str):
             return value
+        if isinstance(value, slice):  # x[:, 1:3], as Keras writes it
+            return {"class_name": "__slice__", "config": {
+                "start": encode(value.start), "stop": encode(value.stop),
+                "step": encode(value.step)}}
+        if value is Ellipsis:
+            return {"class_name": "__ellipsis__", "config": {}}
         raise NotImplementedError(
             f"Layer '{node.layer.name}' is called with an argument of type "
             f"{type(value).__name__}, which a config cannot hold. Pass it as a model input "

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cornu.layers.op_layer import OpLayer
 from cornu.saving import registry
 from cornu.saving.errors import CornuFileError
+from cornu.saving.keras_ops import cornu_op_entry, is_keras_op, keras_op_entry
 
 if TYPE_CHECKING:
     from cornu.layers.base import Layer
@@ -129,6 +131,9 @@ def _keras_model(entry: dict[str, Any], model: Model) -> dict[str, Any]:
     by_name = {layer.name: layer for layer in model.layers}
     layers = []
     for sub, layer in zip(config["layers"], model.layers, strict=True):
+        if isinstance(layer, OpLayer):  # cornu.ops on symbolic tensors: Keras' op node
+            layers.append(keras_op_entry(layer, layer._inbound_nodes[0], _keras_value))
+            continue
         if sub["class_name"] == "InputLayer":
             c = sub["config"]
             made = _input_entry(c["name"], list(c["shape"]), c.get("dtype", "float32"))
@@ -160,6 +165,32 @@ def _keras_tensor(by_name: Mapping[str, Layer], ref: list) -> dict[str, Any]:
     return {"class_name": "__keras_tensor__",
             "config": {"shape": [None if d is None else int(d) for d in tensor.shape],
                        "dtype": str(np.dtype(tensor.dtype)), "keras_history": [name, node, index]}}
+
+
+def _keras_value(value: Any) -> Any:
+    """An argument of an op's call as Keras writes it: tensors as references."""
+    from cornu.layers.keras_tensor import KerasTensor
+
+    if isinstance(value, KerasTensor):
+        layer, node, index = value._keras_history
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": [None if d is None else int(d) for d in value.shape],
+                           "dtype": str(np.dtype(value.dtype)),
+                           "keras_history": [layer.name, node, index]}}
+    if isinstance(value, list | tuple):
+        return [_keras_value(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": _keras_value(value.start), "stop": _keras_value(value.stop),
+            "step": _keras_value(value.step)}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    raise CornuFileError(f"Cannot write an op's argument {value!r} (of type "
+                         f"{type(value).__name__}) in Keras' format. Save as .cornu."[:500])
 
 
 def _keras_compile(compile_config: dict[str, Any] | None) -> dict[str, Any]:
@@ -315,6 +346,9 @@ def _cornu_functional(config: dict[str, Any], custom_objects: Mapping[str, Any] 
             c = entry.get("config") if isinstance(entry.get("config"), dict) else {}
             layers.append({"class_name": "InputLayer",
                            "config": _input_config(c, here), "inbound_nodes": []})
+            continue
+        if is_keras_op(entry):  # an operation (a + b, ops.concatenate): an OpLayer call
+            layers.append(cornu_op_entry(entry, here))
             continue
         made = _cornu_layer(entry, custom_objects, here)
         nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
