@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -133,6 +134,29 @@ def record_mask(output: Any, mask: Any) -> Any:
     if scope is not None and mask is not None:
         scope.record_mask(output, mask)
     return output
+
+
+#: masks of arrays a model's stateless_call returned (Keras' `_keras_mask`), by id, held
+#: only while the array lives
+_OUTPUT_MASKS: dict[int, tuple[Any, Any]] = {}
+
+
+def set_output_mask(output: Any, mask: Any) -> None:
+    """Let `output` (an array or tracer that stateless_call returns) carry `mask`, as
+    Keras sets `_keras_mask` on a model's outputs: Loss.__call__ and the mean metrics
+    weigh it."""
+    key = id(output)
+    try:
+        ref = weakref.ref(output, lambda _, key=key: _OUTPUT_MASKS.pop(key, None))
+    except TypeError:  # not weakly referable: no mask is carried
+        return
+    _OUTPUT_MASKS[key] = (ref, mask)
+
+
+def output_mask(output: Any) -> Any:
+    """The mask `output` carries (set_output_mask), or None."""
+    found = _OUTPUT_MASKS.get(id(output))
+    return found[1] if found is not None and found[0]() is output else None
 
 
 def in_stateless_scope() -> bool:

@@ -202,8 +202,18 @@ class Loss:
         return jnp.asarray(y_true, self.dtype), jnp.asarray(y_pred, self.dtype)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Array:
+        from cornu.variables import output_mask
+
+        in_mask = output_mask(y_pred)  # a model output's mask (Keras' _keras_mask)
         y_true, y_pred = self._convert(y_true, y_pred)
         values, mask = self._values_and_mask(y_true, y_pred)
+        if in_mask is not None:
+            in_mask = jnp.asarray(in_mask).astype(bool)
+            if mask is not None:
+                mask, in_mask = squeeze_or_expand_to_same_rank(
+                    jnp.asarray(mask).astype(bool), in_mask)
+                in_mask = in_mask & mask
+            mask = in_mask
         return reduce_weighted_values(values, sample_weight, mask, self.reduction, self.dtype)
 
     def per_sample(self, y_true: Any, y_pred: Any) -> Array:

@@ -120,6 +120,17 @@ class MeanMetricWrapper(Mean):
         return self._fn(as_array(y_true), as_array(y_pred), **self._fn_kwargs), None
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        from cornu.variables import output_mask
+
+        in_mask = output_mask(y_pred)  # a model output's mask: its entries as weights
+        if in_mask is not None:
+            in_mask = as_array(in_mask, self.dtype)
+            if sample_weight is None:
+                sample_weight = in_mask
+            else:
+                in_mask, sample_weight = squeeze_or_expand_to_same_rank(
+                    in_mask, as_array(sample_weight, self.dtype))
+                sample_weight = sample_weight * in_mask
         values, mask = self._values_and_mask(y_true, y_pred)
         if mask is not None and sample_weight is not None:
             mask = as_array(mask, self.dtype)

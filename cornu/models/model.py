@@ -1211,6 +1211,9 @@ class Model(Layer):
             if penalty is not None:
                 losses.append(penalty)
             new = [scope.get_current_value(v) for v in others]
+            if scope._masks:  # outputs that carry masks, for compute_loss and the metrics
+                for o in jax.tree.leaves(outputs):
+                    variables.set_output_mask(o, scope.mask_of(o))
         if return_losses:
             return outputs, new, losses
         return outputs, new

@@ -118,3 +118,31 @@ def test_unmasked_outputs_keep_the_plain_program():
     x, y = _data()
     masked.fit(x, y, verbose=0)
     assert masked._engine.want_masks and masked._heads[0].masked
+
+
+def test_the_step_protocol_path_weighs_by_the_mask_too():
+    """Metrics with state of their own run Keras' step protocol (one jitted step per
+    batch): the loss and, in evaluate, the metrics see the output's mask there too."""
+
+    def accuracy(lib):
+        class Accuracy(lib.metrics.SparseCategoricalAccuracy):
+            def result(self):  # a subclass with its own result: the step protocol
+                return super().result()
+
+        return Accuracy(name="acc")
+
+    x, y = _data()
+    theirs, ours = _functional(keras), _functional(cornu)
+    theirs.compile(optimizer=keras.optimizers.SGD(0.5),
+                   loss="sparse_categorical_crossentropy", metrics=[accuracy(keras)])
+    ours.compile(optimizer=cornu.optimizers.SGD(0.5),
+                 loss="sparse_categorical_crossentropy", metrics=[accuracy(cornu)])
+    ours.set_weights(theirs.get_weights())
+    _same_logs(theirs.evaluate(x, y, batch_size=4, verbose=0, return_dict=True),
+               ours.evaluate(x, y, batch_size=4, verbose=0, return_dict=True))
+    hk = theirs.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    hc = ours.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(theirs.get_weights(), ours.get_weights(), strict=True):
+        np.testing.assert_allclose(b, a, **TOL)
+    for key in hk.history:
+        np.testing.assert_allclose(hc.history[key], hk.history[key], **TOL, err_msg=key)
