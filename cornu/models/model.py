@@ -6,6 +6,7 @@ A model owns its arrays as pytrees (`params`, `state`: one dict per layer, in
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import time
@@ -1177,6 +1178,12 @@ class Model(Layer):
                 "Functional" if "inputs" in config else "Sequential")
             return registry.build_model({"class_name": name, "config": config},
                                         custom_objects, "the config")
+        params = inspect.signature(cls.__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            # the base settings (Layer.get_config's) that a constructor without **kwargs
+            # cannot take (Keras' automatic config records them all the same)
+            config = {k: v for k, v in config.items()
+                      if k in params or k not in ("name", "trainable", "dtype")}
         return cls(**config)
 
     def to_json(self, **kwargs: Any) -> str:

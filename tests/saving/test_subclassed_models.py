@@ -255,3 +255,25 @@ def test_a_layer_of_layers_in_a_functional_model_both_ways(tmp_path):
     ours = cornu.models.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), **TOL)
     assert _h5_tree(tmp_path / "k.keras")[0] == _h5_tree(tmp_path / "c.keras")[0]
+
+
+def test_a_model_whose_constructor_takes_nothing(tmp_path):
+    """Keras' automatic config of `__init__(self)` still records trainable (and dtype),
+    which such a constructor cannot take: from_config leaves them out, so the model
+    saves and loads (Keras itself refuses to load that file)."""
+
+    class Bare(cornu.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = cornu.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Bare()
+    model(X[:1])
+    assert model.get_config() == {"trainable": True}
+    for name in ("b.cornu", "b.keras"):
+        model.save(tmp_path / name)
+        again = cornu.models.load_model(tmp_path / name, custom_objects={"Bare": Bare})
+        np.testing.assert_allclose(again.predict(X, verbose=0), model.predict(X, verbose=0))
