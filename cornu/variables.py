@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -63,6 +64,7 @@ class StatelessScope:
         self.collect_losses = collect_losses
         self.losses: list[Any] = []
         self._logits: dict[int, tuple[Any, Any, str]] = {}
+        self._masks: dict[int, tuple[Any, Any]] = {}
 
     # -- variables -----------------------------------------------------------------------
     def get_current_value(self, variable: Variable) -> Any:
@@ -92,6 +94,16 @@ class StatelessScope:
             return None
         return found[1], found[2]
 
+    # -- masks of model outputs ----------------------------------------------------------
+    def record_mask(self, output: Any, mask: Any) -> None:
+        self._masks[id(output)] = (output, mask)
+
+    def mask_of(self, output: Any) -> Any:
+        """The mask a model's call gave `output` (Embedding(mask_zero=True) upstream), or
+        None."""
+        found = self._masks.get(id(output))
+        return found[1] if found is not None and found[0] is output else None
+
     def __enter__(self) -> StatelessScope:
         _stack("scopes").append(self)
         return self
@@ -113,6 +125,38 @@ def record_logits(output: Any, logits: Any, kind: str) -> Any:
     if scope is not None:
         scope.record_logits(output, logits, kind)
     return output
+
+
+def record_mask(output: Any, mask: Any) -> Any:
+    """Tell the scope a compiled step traces in that `output` (a model's output) carries
+    `mask`: the compiled loss and metrics then weigh its entries by it, as Keras."""
+    scope = current_scope()
+    if scope is not None and mask is not None:
+        scope.record_mask(output, mask)
+    return output
+
+
+#: masks of arrays a model's stateless_call returned (Keras' `_keras_mask`), by id, held
+#: only while the array lives
+_OUTPUT_MASKS: dict[int, tuple[Any, Any]] = {}
+
+
+def set_output_mask(output: Any, mask: Any) -> None:
+    """Let `output` (an array or tracer that stateless_call returns) carry `mask`, as
+    Keras sets `_keras_mask` on a model's outputs: Loss.__call__ and the mean metrics
+    weigh it."""
+    key = id(output)
+    try:
+        ref = weakref.ref(output, lambda _, key=key: _OUTPUT_MASKS.pop(key, None))
+    except TypeError:  # not weakly referable: no mask is carried
+        return
+    _OUTPUT_MASKS[key] = (ref, mask)
+
+
+def output_mask(output: Any) -> Any:
+    """The mask `output` carries (set_output_mask), or None."""
+    found = _OUTPUT_MASKS.get(id(output))
+    return found[1] if found is not None and found[0]() is output else None
 
 
 def in_stateless_scope() -> bool:

@@ -390,7 +390,7 @@ class BackupAndRestore(Callback):
         if state["step"] > 0:
             spec = fit_tensors.specs.get("sums")
             engine = getattr(self.model, "_engine", None)
-            size = len(engine.sum_names) if engine is not None else None
+            size = len(engine.zero_sums()) if engine is not None else None
             if spec is None or spec.dtype.name != "float32" or len(spec.shape) != 1 or (
                     size is not None and spec.shape[0] != size):
                 raise CornuFileError(f"{where} lacks the float32 tensor 'sums' of the "

@@ -129,6 +129,8 @@ class Layer:
         object.__setattr__(layer, "built", False)
         object.__setattr__(layer, "_output_shapes", None)
         object.__setattr__(layer, "_build_shapes", None)
+        if cls.get_config is Layer.get_config and cls.__init__ is not Layer.__init__:
+            object.__setattr__(layer, "_auto_config", _auto_config(cls, args, kwargs))
         return layer
 
     def __init__(
@@ -590,13 +592,9 @@ class Layer:
             config["input_shape"] = list(self._input_shape_arg)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        own = set(inspect.signature(type(self).__init__).parameters)
-        extra = own - {"self", "kwargs", "args", "name", "trainable", "dtype", "input_shape"}
-        if type(self).get_config is Layer.get_config and extra and \
-                type(self).__init__ is not Layer.__init__:
-            raise NotImplementedError(
-                f"Layer {type(self).__name__} has constructor arguments {sorted(extra)}: "
-                "override get_config() to return them, so the layer can be saved and cloned.")
+        auto = self.__dict__.get("_auto_config")
+        if type(self).get_config is Layer.get_config and auto is not None:
+            return _with_auto_config(self, config, auto)
         return config
 
     @classmethod
@@ -616,6 +614,69 @@ class Layer:
         if not terms:
             return None
         return sum(terms[1:], terms[0])
+
+
+_PLAIN_CONFIG = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, list | tuple) and depth < 16:
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict) and depth < 16:
+        return all(_plain(v, depth + 1) for v in value.values())
+    return isinstance(value, _PLAIN_CONFIG)
+
+
+def _auto_config(cls: type, args: tuple, kwargs: dict) -> dict[str, Any] | str:
+    """Keras' automatic config of a class that does not override get_config: the
+    arguments its __init__ received (defaults filled in, `name` left to get_config), when
+    they are all plain values (str, int, float, bool, None, and lists, tuples and dicts of
+    them). Otherwise why there is none: "positional" (positional-only or *args) or
+    "values"."""
+    signature = inspect.signature(cls.__init__)
+    params = list(signature.parameters.values())
+    if any(p.kind is p.POSITIONAL_ONLY for p in params[1:]):
+        return "positional"
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError:
+        return "values"
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    values.pop(params[0].name, None)
+    for p in params:
+        if p.kind is p.VAR_KEYWORD:
+            values.update(values.pop(p.name, {}))
+        elif p.kind is p.VAR_POSITIONAL and values.pop(p.name, ()):
+            return "positional"
+    values.pop("name", None)
+    return dict(values) if _plain(values) else "values"
+
+
+def _with_auto_config(layer: Layer, base: dict[str, Any], auto: dict[str, Any] | str
+                      ) -> dict[str, Any]:
+    """get_config() of a class that does not override it, as in Keras: its __init__
+    arguments, or an error asking for get_config()."""
+    name = type(layer).__name__
+    if isinstance(auto, str):
+        why = ("positional-only or variadic positional arguments (*args) to __init__(), "
+               "which automatic configs cannot pass back" if auto == "positional" else
+               "argument values to __init__() that are not plain values (str, int, float, "
+               "bool, None, or lists and dicts of them)")
+        raise NotImplementedError(
+            f"Object {name} was created by passing {why}, so it must override get_config() "
+            "to be serializable. Implement get_config(), e.g.\n\n"
+            f"    def get_config(self):\n"
+            f"        config = super().get_config()\n"
+            f"        config.update({{\"arg1\": self.arg1, \"arg2\": self.arg2}})\n"
+            f"        return config\n\n"
+            "(and from_config() if __init__ needs more than cls(**config)).")
+    config = {"name": base["name"], **auto, **{k: v for k, v in base.items() if k != "name"}}
+    parameters = inspect.signature(type(layer).__init__).parameters
+    if "name" not in parameters and not any(p.kind is p.VAR_KEYWORD
+                                            for p in parameters.values()):
+        config.pop("name")
+    return config
 
 
 _ARGUMENTS: dict[type, frozenset[str]] = {}

@@ -95,22 +95,33 @@ class BatchNormalization(Layer):
             shape=shape, trainable=False, name="moving_variance",
             initializer=init["moving_variance_initializer"])
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
         # as Keras 3: a frozen BatchNormalization runs in inference mode (transfer learning)
         training = bool(training) and self.trainable
         x = inputs
+        if mask is not None and jnp.ndim(mask) != x.ndim - 1:
+            raise ValueError("The mask provided should be one dimension less than the "
+                             f"inputs. Received: mask.shape={jnp.shape(mask)}, "
+                             f"inputs.shape={x.shape}")
         axis = self.axis % x.ndim
         reduce_axes = tuple(i for i in range(x.ndim) if i != axis)
         shape = tuple(x.shape[i] if i == axis else 1 for i in range(x.ndim))
         scope = variables.current_scope()
         sample_mask = None if scope is None else scope.sample_mask
-        if training and sample_mask is not None and axis != 0:
-            # statistics over the real samples only: the padding of a partial last batch
-            # must not move them
-            weight = jnp.broadcast_to(
-                jnp.reshape(sample_mask.astype(x.dtype), (x.shape[0],) + (1,) * (x.ndim - 1)),
-                x.shape)
+        if training and (mask is not None or sample_mask is not None and axis != 0):
+            # statistics over the real samples only (the padding of a partial last batch
+            # must not move them), and over the unmasked steps (as Keras, which divides by
+            # their number plus its epsilon)
+            weight = jnp.ones((), x.dtype)
+            if sample_mask is not None and axis != 0:
+                weight = jnp.reshape(sample_mask.astype(x.dtype),
+                                     (x.shape[0],) + (1,) * (x.ndim - 1))
+            if mask is not None:
+                weight = weight * jnp.expand_dims(jnp.asarray(mask).astype(x.dtype), -1)
+            weight = jnp.broadcast_to(weight, x.shape)
             count = jnp.sum(weight, axis=reduce_axes)
+            if mask is not None:
+                count = count + 1e-7
             mean = jnp.sum(x * weight, axis=reduce_axes) / count
             centered = x - jnp.reshape(mean, shape)
             var = jnp.sum(jnp.square(centered) * weight, axis=reduce_axes) / count

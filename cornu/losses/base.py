@@ -16,6 +16,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Array = jax.Array
 EPSILON = 1e-7  # Keras' backend epsilon, used to clip probabilities
@@ -201,8 +202,18 @@ class Loss:
         return jnp.asarray(y_true, self.dtype), jnp.asarray(y_pred, self.dtype)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Array:
+        from cornu.variables import output_mask
+
+        in_mask = output_mask(y_pred)  # a model output's mask (Keras' _keras_mask)
         y_true, y_pred = self._convert(y_true, y_pred)
         values, mask = self._values_and_mask(y_true, y_pred)
+        if in_mask is not None:
+            in_mask = jnp.asarray(in_mask).astype(bool)
+            if mask is not None:
+                mask, in_mask = squeeze_or_expand_to_same_rank(
+                    jnp.asarray(mask).astype(bool), in_mask)
+                in_mask = in_mask & mask
+            mask = in_mask
         return reduce_weighted_values(values, sample_weight, mask, self.reduction, self.dtype)
 
     def per_sample(self, y_true: Any, y_pred: Any) -> Array:
@@ -224,6 +235,34 @@ class Loss:
                 f"({batch}, ...)) or per element. Received values of shape {values.shape} "
                 f"for y_pred of shape {y_pred.shape}.")
         return mean_per_sample(values).astype(jnp.float32)
+
+    def per_sample_masked(self, y_true: Any, y_pred: Any, mask: Any, rows: Any) -> Array:
+        """`per_sample` for an output that carries a mask (Embedding(mask_zero=True)
+        upstream), as Keras' apply_mask weighs it: the batch's loss is the sum of `call`'s
+        values over the unmasked entries over their number (times the mask's entries per
+        value), so the mean of these values over the real samples (`rows`, 1 for each,
+        0 for padding) is that loss. Entries the loss itself drops (ignore_class) are
+        dropped too."""
+        y_true, y_pred = self._convert(y_true, y_pred)
+        values, own = self._values_and_mask(y_true, y_pred)
+        batch = values.shape[0] if values.ndim else 1
+        keep = jnp.asarray(mask).astype(bool)
+        if own is not None:
+            own, keep = squeeze_or_expand_to_same_rank(jnp.asarray(own).astype(bool), keep)
+            own, keep = _align(own, keep, "the mask")
+            keep = keep & own
+        rows = jnp.asarray(rows, values.dtype)
+        weights = keep.astype(values.dtype) * rows.reshape(rows.shape + (1,) * (keep.ndim - 1))
+        valid = jnp.sum(weights)  # the unmasked entries of the real samples
+        per_row = max(1, int(np.prod(keep.shape[1:])))  # the mask's entries per sample
+        if values.ndim == 0:
+            values = jnp.broadcast_to(values, (batch,))
+        values, weights = squeeze_or_expand_to_same_rank(values, weights)
+        values, weights = _align(values, weights, "the output mask")
+        per_value = max(1, int(np.prod(values.shape[1:])))  # the loss values per sample
+        summed = jnp.sum((values * weights).reshape(batch, -1), axis=1)
+        scale = _divide_no_nan(jnp.sum(rows) * (per_row / per_value), valid)
+        return (summed * scale).astype(jnp.float32)
 
     def with_logits(self) -> Loss:
         """An equivalent loss that takes logits (from_logits=True)."""

@@ -120,6 +120,17 @@ class MeanMetricWrapper(Mean):
         return self._fn(as_array(y_true), as_array(y_pred), **self._fn_kwargs), None
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        from cornu.variables import output_mask
+
+        in_mask = output_mask(y_pred)  # a model output's mask: its entries as weights
+        if in_mask is not None:
+            in_mask = as_array(in_mask, self.dtype)
+            if sample_weight is None:
+                sample_weight = in_mask
+            else:
+                in_mask, sample_weight = squeeze_or_expand_to_same_rank(
+                    in_mask, as_array(sample_weight, self.dtype))
+                sample_weight = sample_weight * in_mask
         values, mask = self._values_and_mask(y_true, y_pred)
         if mask is not None and sample_weight is not None:
             mask = as_array(mask, self.dtype)
@@ -145,6 +156,27 @@ class MeanMetricWrapper(Mean):
         if values.ndim > 1:
             values = jnp.mean(values, axis=_trailing(values.ndim, 1))
         return values
+
+    def per_sample_masked(self, y_true: Any, y_pred: Any, mask: Any) -> tuple[Array, Array]:
+        """For an output that carries a mask: (value, weight) per sample, shape (batch,),
+        as Keras' update_state accumulates them (the mask as sample weights, and the
+        entries fn itself drops); the metric is the sum of the values over the sum of
+        the weights, the mean over the unmasked entries."""
+        values, own = self._values_and_mask(y_true, y_pred)
+        values = as_array(values, self.dtype)
+        weights = as_array(mask, self.dtype)
+        if own is not None:
+            own, weights = squeeze_or_expand_to_same_rank(as_array(own, self.dtype), weights)
+            weights = weights * own
+        values, weights = squeeze_or_expand_to_same_rank(values, weights)
+        if values.ndim > weights.ndim:  # fn's values reduced to the mask's axes
+            values = jnp.mean(values, axis=tuple(range(weights.ndim, values.ndim)))
+        weights = jnp.broadcast_to(weights, values.shape)
+        values = values * weights
+        if values.ndim > 1:
+            values = jnp.mean(values, axis=_trailing(values.ndim, 1))
+            weights = jnp.mean(weights, axis=_trailing(weights.ndim, 1))
+        return values, weights
 
     def get_config(self) -> dict[str, Any]:
         from cornu.metrics import _function_config

@@ -19,6 +19,7 @@ from typing import Any
 
 import jax
 
+from cornu import variables
 from cornu.layers.base import Layer, unique_name
 from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor, Node
@@ -225,6 +226,9 @@ class Functional(Model):
                 if mask is not None:
                     masks[id(tensor)] = mask
         outs = [values[id(t)] for t in self._outputs]
+        for t, value in zip(self._outputs, outs, strict=True):
+            if id(t) in masks:  # for the compiled loss and metrics (none: nothing to do)
+                variables.record_mask(value, masks[id(t)])
         if isinstance(self._outputs_struct, Mapping):
             return dict(zip(self._outputs_struct, outs, strict=True))
         if isinstance(self._outputs_struct, list | tuple):
@@ -275,6 +279,12 @@ def _call_args(node: Node, ref: Any) -> dict[str, Any] | None:
             return {k: encode(v) for k, v in value.items()}
         if value is None or isinstance(value, bool | int | float | str):
             return value
+        if isinstance(value, slice):  # x[:, 1:3], as Keras writes it
+            return {"class_name": "__slice__", "config": {
+                "start": encode(value.start), "stop": encode(value.stop),
+                "step": encode(value.step)}}
+        if value is Ellipsis:
+            return {"class_name": "__ellipsis__", "config": {}}
         raise NotImplementedError(
             f"Layer '{node.layer.name}' is called with an argument of type "
             f"{type(value).__name__}, which a config cannot hold. Pass it as a model input "

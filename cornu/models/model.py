@@ -6,6 +6,7 @@ A model owns its arrays as pytrees (`params`, `state`: one dict per layer, in
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -86,7 +87,7 @@ class Model(Layer):
                 return Layer.__new__(Functional)
             if not issubclass(cls, Functional) and _takes_graph(cls):
                 return Layer.__new__(_functional_subclass(cls))
-        return Layer.__new__(cls)
+        return Layer.__new__(cls, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args:
@@ -240,10 +241,11 @@ class Model(Layer):
         return resume
 
     def _forward(self, params, state, x, *, training: bool, rng, logits: bool,
-                 sample_mask=None):
+                 sample_mask=None, masks: bool = False):
         """(output, logits of softmax/sigmoid outputs or None, new state, extra loss): the
         model's call traced with the variables reading `params` and `state`. The extra loss
-        is the sum of add_loss values and weight regularization (0.0 if none)."""
+        is the sum of add_loss values and weight regularization (0.0 if none). With
+        `masks`, a fifth item: each output's mask (Embedding(mask_zero=True)) or None."""
         tslots, nslots = self._engine_slots()
         mapping = [(v, p[k]) for d, p in zip(tslots, params, strict=True) for k, v in d.items()]
         mapping += [(v, s[k]) for d, s in zip(nslots, state, strict=True) for k, v in d.items()]
@@ -259,7 +261,10 @@ class Model(Layer):
             zs = None
             if logits:
                 zs = [scope.logits_of(o) for o in _as_list(out)]  # (logits, kind) or None
+            found = [scope.mask_of(o) for o in _as_list(out)] if masks else None
         total = sum(extra[1:], extra[0]) if extra else jnp.zeros((), jnp.float32)
+        if masks:
+            return out, zs, new_state, total, found
         return out, zs, new_state, total
 
     def _require_built(self, what: str) -> None:
@@ -368,6 +373,7 @@ class Model(Layer):
         metric_lists = self._per_output(self._metric_specs or [], "metrics", names, [])
         weights = self._per_output(self._loss_weights, "loss_weights", names, 1.0) \
             if self._loss_weights is not None else [1.0] * len(names)
+        masked = _masked_outputs(self, len(names))
         heads = []
         for k, name in enumerate(names):
             if loss_list[k] is None:
@@ -385,7 +391,7 @@ class Model(Layer):
             # traced call shows where the output came from)
             use_logits = not loss.from_logits and loss.logits_of is not None
             heads.append(Head("" if len(names) == 1 else name, loss, metric_objs,
-                              float(weights[k]), use_logits))
+                              float(weights[k]), use_logits, masked[k]))
         self._heads = heads
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
@@ -1147,6 +1153,12 @@ class Model(Layer):
                 "Functional" if "inputs" in config else "Sequential")
             return registry.build_model({"class_name": name, "config": config},
                                         custom_objects, "the config")
+        params = inspect.signature(cls.__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            # the base settings (Layer.get_config's) that a constructor without **kwargs
+            # cannot take (Keras' automatic config records them all the same)
+            config = {k: v for k, v in config.items()
+                      if k in params or k not in ("name", "trainable", "dtype")}
         return cls(**config)
 
     def to_json(self, **kwargs: Any) -> str:
@@ -1181,6 +1193,9 @@ class Model(Layer):
             if penalty is not None:
                 losses.append(penalty)
             new = [scope.get_current_value(v) for v in others]
+            if scope._masks:  # outputs that carry masks, for compute_loss and the metrics
+                for o in jax.tree.leaves(outputs):
+                    variables.set_output_mask(o, scope.mask_of(o))
         if return_losses:
             return outputs, new, losses
         return outputs, new
@@ -1242,6 +1257,17 @@ class Model(Layer):
 
 
 _FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _masked_outputs(model: Model, n: int) -> list[bool]:
+    """Which outputs of a Sequential or functional model carry a mask (their symbolic
+    tensors have one): the compiled loss and metrics weigh those by it, as Keras."""
+    try:
+        outputs = model.outputs if model.built else []
+    except (AttributeError, ValueError, TypeError):
+        outputs = []
+    flags = [getattr(t, "_keras_mask", None) is not None for t in outputs or []]
+    return flags if len(flags) == n else [False] * n
 
 
 def _takes_graph(cls: type) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cornu import variables
 from cornu.layers.base import Layer, call_with_mask, unique_name
 from cornu.layers.input_layer import Input, InputLayer, KerasTensor
 from cornu.models.model import Model
@@ -110,6 +111,8 @@ class Sequential(Model):
         x, mask = inputs, None
         for layer in self._stack:  # `training` reaches the layers through the call context
             x, mask = call_with_mask(layer, (x,), {}, mask)
+        if mask is not None:  # for the compiled loss and metrics
+            variables.record_mask(x, mask)
         return x
 
     @property

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cornu.layers.op_layer import OpLayer
 from cornu.saving import registry
 from cornu.saving.errors import CornuFileError
+from cornu.saving.keras_ops import cornu_op_entry, is_keras_op, keras_op_entry
 
 if TYPE_CHECKING:
     from cornu.layers.base import Layer
@@ -52,15 +54,19 @@ def is_graph_model(layer: Any) -> bool:
 
 
 def require_graph_model(model: Model, action: str) -> None:
-    """Refuse a model that is, or holds, a subclassed model."""
-    from cornu.models.model import Model as ModelClass
+    """Refuse a model that is, or holds, a subclass of Sequential or of a functional
+    model (Keras records such a class with a graph config that cornu does not rebuild
+    yet). Subclassed models (of Model) are written and read."""
+    from cornu.models.functional import Functional
+    from cornu.models.sequential import Sequential
 
     for layer in model._flatten_layers(include_self=True):
-        if isinstance(layer, ModelClass) and not is_graph_model(layer):
+        if isinstance(layer, Functional | Sequential) and not is_graph_model(layer):
             raise CornuFileError(
                 f"Cannot {action} '{layer.name}' ({type(layer).__name__}) in Keras' format: "
-                "cornu writes and reads Sequential and functional models as .keras files. "
-                "Save a subclassed model as .cornu, or its weights with save_weights().")
+                "it is a subclass of Sequential or of a functional model, which cornu does "
+                "not write or read as .keras yet. Save it as .cornu, or its weights with "
+                "save_weights().")
 
 
 # ------------------------------------------------------------ config: cornu -> Keras
@@ -130,6 +136,9 @@ def _keras_model(entry: dict[str, Any], model: Model) -> dict[str, Any]:
     by_name = {layer.name: layer for layer in model.layers}
     layers = []
     for sub, layer in zip(config["layers"], model.layers, strict=True):
+        if isinstance(layer, OpLayer):  # cornu.ops on symbolic tensors: Keras' op node
+            layers.append(keras_op_entry(layer, layer._inbound_nodes[0], _keras_value))
+            continue
         if sub["class_name"] == "InputLayer":
             c = sub["config"]
             made = _input_entry(c["name"], list(c["shape"]), c.get("dtype", "float32"))
@@ -164,6 +173,32 @@ def _keras_tensor(by_name: Mapping[str, Layer], ref: list) -> dict[str, Any]:
                        str(np.dtype(tensor.dtype)), "keras_history": [name, node, index]}}
 
 
+def _keras_value(value: Any) -> Any:
+    """An argument of an op's call as Keras writes it: tensors as references."""
+    from cornu.layers.keras_tensor import KerasTensor
+
+    if isinstance(value, KerasTensor):
+        layer, node, index = value._keras_history
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": [None if d is None else int(d) for d in value.shape],
+                           "dtype": str(np.dtype(value.dtype)),
+                           "keras_history": [layer.name, node, index]}}
+    if isinstance(value, list | tuple):
+        return [_keras_value(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": _keras_value(value.start), "stop": _keras_value(value.stop),
+            "step": _keras_value(value.step)}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    raise CornuFileError(f"Cannot write an op's argument {value!r} (of type "
+                         f"{type(value).__name__}) in Keras' format. Save as .cornu."[:500])
+
+
 def _keras_compile(compile_config: dict[str, Any] | None) -> dict[str, Any]:
     if compile_config is None:
         return {}
@@ -183,10 +218,26 @@ def _keras_compile(compile_config: dict[str, Any] | None) -> dict[str, Any]:
             "steps_per_execution": 1, "jit_compile": True}
 
 
+def _keras_subclassed(entry: dict[str, Any]) -> dict[str, Any]:
+    """A subclassed model's entry (registry.model_entry) in Keras' form: its get_config()
+    with the dtype as Keras' policy (added where the config holds the base settings, as
+    Keras' Layer.get_config does), and the build_config of its input shapes."""
+    config = dict(entry["config"])
+    if "dtype" in config and isinstance(config["dtype"], str) or "trainable" in config:
+        config["dtype"] = _keras_dtype(config)
+    out = {"module": entry.get("module"), "class_name": entry["class_name"], "config": config,
+           "registered_name": entry.get("registered_name")}
+    if "build_config" in entry:
+        out["build_config"] = entry["build_config"]
+    return out
+
+
 def keras_config(model: Model) -> dict[str, Any]:
     """config.json of `model` in Keras' form."""
     require_graph_model(model, "save")
-    out = _keras_model(registry.model_entry(model), model)
+    entry = registry.model_entry(model)
+    out = (_keras_model(entry, model) if is_graph_model(model)
+           else _keras_subclassed(entry))
     out["compile_config"] = _keras_compile(model.get_compile_config())
     return out
 
@@ -310,6 +361,9 @@ def _cornu_functional(config: dict[str, Any], custom_objects: Mapping[str, Any] 
             layers.append({"class_name": "InputLayer",
                            "config": _input_config(c, here), "inbound_nodes": []})
             continue
+        if is_keras_op(entry):  # an operation (a + b, ops.concatenate): an OpLayer call
+            layers.append(cornu_op_entry(entry, here))
+            continue
         made = _cornu_layer(entry, custom_objects, here)
         nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
         if not isinstance(nodes, list) or not nodes:
@@ -371,10 +425,7 @@ def cornu_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str
         return {"class_name": "Functional",
                 "config": _cornu_functional(config, custom_objects, where)}
     if class_name != "Sequential" or not (module is None or str(module).startswith("keras")):
-        raise CornuFileError(
-            f"{where} holds a model of class {class_name!r} (module {module!r}): cornu reads "
-            "Sequential and functional models from .keras files; a subclassed model's code "
-            "is not in the file. Rebuild it in code and use load_weights().")
+        return _cornu_subclassed(entry, custom_objects, where)
     entries = config.get("layers")
     if not isinstance(entries, list) or not entries:
         raise CornuFileError(f"{where}: a Sequential config needs a list of layers.")
@@ -397,6 +448,30 @@ def cornu_model(entry: Any, custom_objects: Mapping[str, Any] | None, where: str
     return {"class_name": "Sequential",
             "config": {"name": config.get("name"), "input_shape": shape, "layers": layers,
                        **({"input_dtype": "string"} if string_input else {})}}
+
+
+def _cornu_subclassed(entry: dict[str, Any], custom_objects: Mapping[str, Any] | None,
+                      where: str) -> dict[str, Any]:
+    """A subclassed model's Keras entry, for `registry.build_model`: its class must be
+    registered, in custom_objects or in the active custom_object_scope (the module the
+    file names is never imported); its config's dtype policy becomes a dtype name."""
+    class_name, module = entry.get("class_name"), entry.get("module")
+    names = [n for n in (entry.get("registered_name"), class_name) if isinstance(n, str) and n]
+    if not registry._is_model_class(registry.find_object(names, custom_objects)):
+        raise CornuFileError(
+            f"{where} holds a model of class {class_name!r} (module {module!r}), which is "
+            "neither Sequential nor Functional nor a registered model class nor in "
+            f"custom_objects; its code is not in the file. {registry._fix(class_name, 'model')}")
+    config = dict(entry["config"])
+    if "dtype" in config:
+        dtype = _dtype_name(config.pop("dtype"), where)
+        if dtype is not None:
+            config["dtype"] = dtype
+    out = {"module": module, "class_name": class_name, "config": config,
+           "registered_name": entry.get("registered_name")}
+    if "build_config" in entry:
+        out["build_config"] = entry["build_config"]
+    return out
 
 
 def cornu_compile(config: Any, where: str) -> dict[str, Any] | None:

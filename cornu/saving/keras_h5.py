@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from cornu.models.model import Model
 
 __all__ = ["HDF5_SIGNATURE", "MAX_H5_OBJECTS", "OPTIMIZER_VARIABLES", "Block", "Slot",
-           "check_h5_head", "h5_bytes", "layout", "optimizer_variables", "restore_optimizer",
-           "restore_optimizer_datasets", "snake_case", "weights_from_h5"]
+           "check_h5_head", "h5_bytes", "layout", "optimizer_slots", "optimizer_variables",
+           "own_weights", "restore_optimizer", "restore_optimizer_datasets", "snake_case",
+           "weights_from_h5"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: groups, datasets and attributes one HDF5 file may hold (walked before reading)
@@ -75,49 +76,144 @@ class Slot:
 
 def layout(model: Model) -> tuple[list[tuple[str, str]], list[Slot]]:
     """Keras' HDF5 layout of `model`: the groups (path, the name attribute Keras records)
-    and the variables, in Keras' order."""
+    and the variables, in Keras' order. Sequential and functional models hold their
+    layers under layers/<snake_case class name>; a subclassed model, and a layer of a
+    user's class that holds layers, hold them under their attributes' names, as Keras
+    walks them (see `_walk_object`)."""
     params, state = model.weight_trees()
     own_weights(model)
     groups: list[tuple[str, str]] = []
     slots: list[Slot] = []
-    _walk(model, params, state, None, "", "", groups, slots)
+    _walk_object(model, "", _slot_of(model), groups, slots, set())
     return groups, slots
 
 
 def own_weights(model: Model) -> None:
-    """Refuse a model with weights of its own (not in a layer)."""
+    """Refuse a Sequential or functional model with weights of its own (not in a
+    layer); a subclassed model holds them under its own vars."""
     params, state = model.weight_trees()
-    if len(params) > len(model.layers) and (params[len(model.layers)] or
+    if is_graph_model(model) and len(params) > len(model.layers) and (params[len(model.layers)] or
                                             state[len(model.layers)]):
         raise CornuFileError(f"Model '{model.name}' has weights of its own, which Keras' "
                              "format does not hold for Sequential or functional models.")
 
 
-def _walk(model: Model, params: list, state: list, top: int | None, prefix: str, path: str,
-          groups: list[tuple[str, str]], slots: list[Slot]) -> None:
-    groups.append((f"{path}vars", model.name))
-    used: dict[str, int] = {}
-    for j, layer in enumerate(model.layers):
-        here = f"{path}layers/{_unique(snake_case(type(layer).__name__), used)}"
-        index = j if top is None else top
-        key_prefix = "" if top is None else f"{prefix}layers/{j}/"
-        if is_graph_model(layer):
-            _walk(layer, params, state, index, key_prefix, here + "/", groups, slots)
-            continue
-        owner = f"layer '{layer.name}' ({type(layer).__name__})"
-        # held layers with weights (RNN cells, wrapped layers) in Keras' nested layout;
-        # those without (a TextVectorization's lookup) leave the holder a plain layer
-        if any(sub.weights for sub in layer._flatten_layers(include_self=False)):
-            _walk_holder(layer, params, state, index, key_prefix, here, owner, groups, slots)
-            continue
-        groups.append((f"{here}/vars", layer.name))
-        ordered = [(kind, f"{key_prefix}{w.name}") for kind, tree in
-                   (("params", params), ("state", state)) for w in layer.weights
-                   if f"{key_prefix}{w.name}" in tree[index]]
-        if len(ordered) != len(layer.weights):
+def _slot_of(model: Model) -> dict[int, tuple[int, str, str]]:
+    """Where each variable lives in the weight trees: (entry, "params" | "state", key)."""
+    return {id(v): (i, "params" if v.trainable else "state", key)
+            for i, entry in enumerate(model._weight_slots()) for key, v in entry}
+
+
+def optimizer_slots(model: Model) -> list[Slot]:
+    """The trainable variables' slots in the order Keras' optimizer keeps its variables:
+    the order of `model.trainable_variables` (a layer's own variables, then those of the
+    layers it holds, in the order they were set)."""
+    by_key = {(s.index, s.kind, s.key): s for s in layout(model)[1]}
+    slot_of = _slot_of(model)
+    out, seen = [], set()
+    for v in model.weights:
+        where = slot_of.get(id(v))
+        if where is not None and where[1] == "params" and where not in seen:
+            seen.add(where)
+            out.append(by_key[where])
+    return out
+
+
+def _name_key(name: str) -> str:
+    """Keras visits an object's public attributes first, then its private ones."""
+    return f"~{name}" if name.startswith("_") else name
+
+
+def _children(layer: Any) -> list[tuple[str, Any]]:
+    """The attributes Keras' saving walks for `layer`, in its order: a Sequential or
+    functional model's `layers` first; for other models and layers the attributes that
+    hold layers (or lists, tuples and dicts of them) sorted by name, private ones last,
+    with a model's `layers` property among them."""
+    from cornu.layers.base import _UNTRACKED, Layer
+    from cornu.models.model import Model
+
+    if is_graph_model(layer):
+        return [("layers", layer.layers)]
+    found = {name: value for name, value in vars(layer).items() if name not in _UNTRACKED
+             and (isinstance(value, Layer) or isinstance(value, list | tuple | dict))}
+    if isinstance(layer, Model):
+        found["layers"] = layer.layers
+    return [(name, found[name]) for name in sorted(found, key=_name_key)]
+
+
+def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]],
+                 groups: list[tuple[str, str]], slots: list[Slot], visited: set[int]) -> None:
+    """Keras' `_save_state`: the layer's own variables under `path`vars (trainable ones
+    first, each in creation order), then the layers it holds, each once (where first
+    met), under the attribute's name, or in a list, tuple or dict under the attribute's
+    name and the snake_case class name made unique there."""
+    from cornu.layers.base import Layer
+    from cornu.saving.registry import _builtin
+
+    if id(layer) in visited:
+        return
+    visited.add(id(layer))
+    owner = f"layer '{layer.name}' ({type(layer).__name__})"
+    if _is_builtin_holder(layer):
+        _holder_slots(layer, path.rstrip("/"), owner, slot_of, groups, slots)
+        return
+    groups.append((f"{path}vars", layer.name))
+    own = layer._own_variables()
+    ordered = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+    for n, variable in enumerate(ordered):
+        where = slot_of.get(id(variable))
+        if where is None:
             raise CornuFileError(f"Cannot map the weights of {owner} to Keras' layout.")
-        for n, (kind, key) in enumerate(ordered):
-            slots.append(Slot(f"{here}/vars/{n}", index, kind, key, owner))
+        slots.append(Slot(f"{path}vars/{n}", *where, owner))
+    children = _children(layer)
+    if children and not is_graph_model(layer) and type(layer) in _builtin().values() and \
+            any(isinstance(v, Layer) or isinstance(v, list | tuple | dict) and any(
+                isinstance(x, Layer) for x in (v.values() if isinstance(v, dict) else v))
+                for _, v in children):
+        raise CornuFileError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) holds layers of its own; cornu "
+            "does not write or read those in Keras' format yet. Save as .cornu.")
+
+    def container(value: Any, here: str, depth: int) -> None:
+        used: dict[str, int] = {}
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, Layer):
+                name = _unique(snake_case(type(item).__name__), used)
+                _walk_object(item, f"{here}{name}/", slot_of, groups, slots, visited)
+            elif isinstance(item, list | tuple | dict) and depth < 4:
+                container(item, f"{here}{_unique('container', used)}/", depth + 1)
+
+    for name, value in children:
+        if isinstance(value, Layer):
+            _walk_object(value, f"{path}{name}/", slot_of, groups, slots, visited)
+        elif isinstance(value, list | tuple | dict):
+            container(value, f"{path}{name}/", 0)
+
+
+#: cornu's layers that hold layers laid out by the keys of their weights (_walk_holder)
+_HOLDERS = ("RNN", "Bidirectional", "TimeDistributed")
+
+
+def _is_builtin_holder(layer: Any) -> bool:
+    return any(c.__module__.startswith("cornu.layers") and c.__name__ in _HOLDERS
+               for c in type(layer).__mro__) and \
+        any(sub.weights for sub in layer._flatten_layers(include_self=False))
+
+
+def _holder_slots(layer: Any, here: str, owner: str, slot_of: dict[int, tuple[int, str, str]],
+                  groups: list[tuple[str, str]], slots: list[Slot]) -> None:
+    """_walk_holder for a holder met while walking objects: its entry and key prefix (a
+    nested graph model's `layers/<j>/`) from where its variables live."""
+    where = [slot_of[id(v)] for v in layer.weights if id(v) in slot_of]
+    if not where or len(where) != len(layer.weights):
+        raise CornuFileError(f"Cannot map the weights of {owner} to Keras' layout.")
+    index = where[0][0]
+    prefix = re.match(r"(?:layers/\d+/)*", where[0][2]).group(0)
+    params: list[dict[str, Any]] = [{} for _ in range(index + 1)]
+    state: list[dict[str, Any]] = [{} for _ in range(index + 1)]
+    for i, kind, key in where:
+        (params if kind == "params" else state)[i][key] = None
+    _walk_holder(layer, params, state, index, prefix, here, owner, groups, slots)
 
 
 def _walk_holder(layer: Any, params: list, state: list, index: int, key_prefix: str,
@@ -365,9 +461,7 @@ def _variables(model: Model) -> list[tuple[str, float, Slot | None]] | None:
     if optimizer is None or blocks is None or type(optimizer).__module__ != "cornu.optimizers":
         return None
     config = optimizer.get_config()
-    own_weights(model)
-    trainable = [Slot("", i, "params", key, "") for i, tree in
-                 enumerate(model.weight_trees()[0]) for key in tree]
+    trainable = optimizer_slots(model)
     out: list[tuple[str, float, Slot | None]] = []
     for block in blocks:
         if block.condition is not None and not config.get(block.condition):

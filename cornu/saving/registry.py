@@ -42,6 +42,9 @@ def _builtin() -> dict[str, type[Layer]]:
         obj = getattr(cornu.layers, name, None)
         if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
             found[name] = obj
+    from cornu.layers.op_layer import OpLayer  # cornu.ops on symbolic tensors
+
+    found.setdefault("OpLayer", OpLayer)
     return found
 
 
@@ -471,6 +474,16 @@ def _call_structure(value: Any, where: str) -> tuple[Any, list[list]] | None:
                                      "[layer name, node, tensor].")
             refs.append(history)
             return ("ref", tuple(history))
+        if isinstance(v, dict) and v.get("class_name") == "__ellipsis__":
+            return Ellipsis
+        if isinstance(v, dict) and v.get("class_name") == "__slice__":
+            parts = v.get("config") if isinstance(v.get("config"), dict) else {}
+            bounds = [parts.get(k) for k in ("start", "stop", "step")]
+            if not all(b is None or isinstance(b, int) and not isinstance(b, bool)
+                       for b in bounds):
+                raise CornuFileError(f"{where}: a slice in call_args holds integers or "
+                                     f"null. Received: {v!r}"[:300])
+            return slice(*bounds)
         if isinstance(v, list):
             return [read(x, depth + 1) for x in v]
         if isinstance(v, dict):

@@ -46,6 +46,9 @@ class Head:
     metrics: tuple[Metric, ...] = ()
     weight: float = 1.0
     use_logits: bool = False  # feed the loss the output layer's logits (stable path)
+    #: the output carries a mask (Embedding(mask_zero=True) upstream): the loss and the
+    #: metrics weigh its entries by it, as Keras
+    masked: bool = False
 
     @property
     def loss_fn(self) -> Loss:
@@ -206,6 +209,11 @@ class Engine:
         self.tx = tx
         self.constraints = constraints  # per-entry {name: w -> w} applied after updates
         self.want_logits = any(h.use_logits for h in self.heads)
+        self.want_masks = any(h.masked for h in self.heads)
+        #: the metrics of masked outputs: each keeps its own sum of mask weights (after
+        #: the sums named in sum_names), its mean being over the unmasked entries
+        self._weighted = [f"{h.name}_{m.name}" if h.name else m.name
+                          for h in self.heads if h.masked for m in h.metrics]
         self.traces: Counter[str] = Counter()
         options = _jit_options()
         self._train_programs: dict[str, Callable] = {}  # jitted _train_chunk by options
@@ -255,26 +263,42 @@ class Engine:
 
     def zero_sums(self) -> np.ndarray:
         """Zeros for the sums, made on the host (outside jit, jnp.zeros compiles)."""
-        return np.zeros(len(self.sum_names), np.float32)
+        return np.zeros(len(self.sum_names) + len(self._weighted), np.float32)
 
-    def _per_sample(self, params, state, x, y, *, training: bool, rng, mask=None):
-        """Per-head outputs, per-sample loss values, the new layer state and the batch's
-        extra loss (add_loss values and weight penalties, which Keras adds to the loss)."""
-        out, logits, new_state, extra = self.forward(
-            params, state, x if len(x) > 1 else x[0], training=training, rng=rng,
-            logits=self.want_logits, sample_mask=mask)
+    def _per_sample(self, params, state, x, y, *, training: bool, rng, mask=None,
+                    rows=None):
+        """Per-head outputs, per-sample loss values, the new layer state, the batch's
+        extra loss (add_loss values and weight penalties, which Keras adds to the loss)
+        and the outputs' masks (None each, unless a head is masked). `mask` goes to the
+        layers (batch statistics over the real samples), `rows` marks the real samples
+        for the masked losses."""
+        if self.want_masks:
+            out, logits, new_state, extra, masks = self.forward(
+                params, state, x if len(x) > 1 else x[0], training=training, rng=rng,
+                logits=self.want_logits, sample_mask=mask, masks=True)
+            masks = [m if h.masked else None for h, m in zip(self.heads, masks, strict=True)]
+        else:
+            out, logits, new_state, extra = self.forward(
+                params, state, x if len(x) > 1 else x[0], training=training, rng=rng,
+                logits=self.want_logits, sample_mask=mask)
+            masks = [None] * len(self.heads)
         # outputs in float32 whatever the layers computed in (mixed precision)
         outs = [o.astype(jnp.float32) for o in _as_list(out)]
         found = logits if logits is not None else [None] * len(outs)
         per_head = []
-        for head, o, z, yk in zip(self.heads, outs, found, y, strict=True):
+        for head, o, z, yk, mk in zip(self.heads, outs, found, y, masks, strict=True):
+            loss, given = head.loss, o
             if head.use_logits and z is not None and z[1] == head.loss.logits_of:
-                per_head.append(head.loss_fn.per_sample(yk, z[0].astype(jnp.float32)))
+                loss, given = head.loss_fn, z[0].astype(jnp.float32)
+            if mk is None:
+                per_head.append(loss.per_sample(yk, given))
             else:
-                per_head.append(head.loss.per_sample(yk, o))
+                per_head.append(loss.per_sample_masked(
+                    yk, given, mk, jnp.ones(o.shape[:1], jnp.float32) if rows is None
+                    else rows))
         total = sum((h.weight * p for h, p in zip(self.heads[1:], per_head[1:], strict=True)),
                     self.heads[0].weight * per_head[0])
-        return outs, per_head, total, new_state, extra
+        return outs, per_head, total, new_state, extra, masks
 
     def _constrain(self, params):
         if self.constraints is None:
@@ -282,31 +306,52 @@ class Engine:
         return [{k: (c[k](v) if k in c else v) for k, v in p.items()}
                 for p, c in zip(params, self.constraints, strict=True)]
 
-    def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask, weight, penalty) -> Sums:
+    def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask, weight, penalty,
+                    masks=None) -> Sums:
         """`weight` (sample weights, or None) scales the loss only, as Keras' `metrics`;
-        the batch's regularization penalty counts once per sample in the loss."""
+        the batch's regularization penalty counts once per sample in the loss. A masked
+        output's metrics sum their values over its unmasked entries, and the mask's
+        weights beside them (their means: one over the other, as Keras' Mean), where
+        `masks` gives the masks: evaluate does; fit's steps do not, as in Keras (its JAX
+        trainer's metrics see the outputs that jax.value_and_grad hands back, which no
+        longer carry their masks), so the training metrics are plain means."""
         lw = mask if weight is None else mask * weight
         rows = [total * lw, mask]
-        for head, yk, o, per in zip(self.heads, y, outs, per_head, strict=True):
+        weights = []
+        masks = masks or [None] * len(self.heads)
+        for head, yk, o, per, mk in zip(self.heads, y, outs, per_head, masks, strict=True):
             if head.name:
                 rows.append(per * lw)
-            rows += [metric.per_sample(yk, o) * mask for metric in head.metrics]
+            for metric in head.metrics:
+                if mk is None:
+                    rows.append(metric.per_sample(yk, o) * mask)
+                    if head.masked:  # (training) the plain mean, in the masked layout
+                        weights.append(mask)
+                else:
+                    value, count = metric.per_sample_masked(yk, o, mk)
+                    rows.append(value * mask)
+                    weights.append(count * mask)
         # one reduction over the batch for all the sums: XLA:CPU compiles each reduction
         # separately, and a dozen of them cost a third of the training program's compile
-        values = jnp.sum(jnp.stack(rows), axis=1)
+        values = jnp.sum(jnp.stack(rows + weights), axis=1)
         loss = values[0] + penalty * values[1]
         return sums + jnp.concatenate([loss[None], values[1:2], jnp.zeros(1, jnp.float32),
                                        values[2:]])
 
     def logs(self, sums: Sums) -> dict[str, float]:
         """Sums (on the device, or already read back) -> per-sample means."""
-        values = dict(zip(self.sum_names, jax.device_get(sums).tolist(), strict=True))
+        read = jax.device_get(sums).tolist()
+        n = len(self.sum_names)
+        values = dict(zip(self.sum_names, read[:n], strict=True))
+        weights = dict(zip(self._weighted, read[n:], strict=True))
         count = values.pop("count")
         if values.pop("nan_step") > 0 and count == 0:
             # the first step was already not finite: there is no finite mean to report
             return {name: float("nan") for name in values}
         count = max(count, 1.0)
-        return {name: value / count for name, value in values.items()}
+        return {name: (value / count if name not in weights else
+                       value / weights[name] if weights[name] else 0.0)
+                for name, value in values.items()}
 
     def nan_step(self, sums: Sums) -> int | None:
         """The epoch step whose loss was first non-finite, or None."""
@@ -357,16 +402,17 @@ class Engine:
             sub = global_rng.step_key(ts.rng, number)
 
             def objective(params):
-                outs, per_head, total, new_state, penalty = self._per_sample(
-                    params, ts.state, xb, yb, training=True, rng=sub, mask=m)
+                outs, per_head, total, new_state, penalty, masks = self._per_sample(
+                    params, ts.state, xb, yb, training=True, rng=sub, mask=m, rows=m)
                 lw = m if wb is None else m * wb
                 value = jnp.sum(total * lw) / jnp.maximum(jnp.sum(m), 1.0)
-                return value + penalty, (outs, per_head, total, new_state, penalty)
+                return value + penalty, (outs, per_head, total, new_state, penalty, masks)
 
-            grads, (outs, per_head, total, new_state, penalty) = jax.grad(
+            grads, (outs, per_head, total, new_state, penalty, masks) = jax.grad(
                 objective, has_aux=True)(ts.params)
             updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
             params = self._constrain(optax.apply_updates(ts.params, updates))
+            del masks  # the loss is masked; the training metrics are not, as in Keras
             new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty)
             # the first step whose loss is not finite is recorded (sums[2] = step + 1); the
             # host then replays the epoch up to the step before it (Model._rewind), so the
@@ -394,9 +440,10 @@ class Engine:
 
         def step(sums, batch):
             xb, yb, m, wb = batch
-            outs, per_head, total, _, penalty = self._per_sample(
-                params, state, xb, yb, training=False, rng=None)
-            return self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty), None
+            outs, per_head, total, _, penalty, masks = self._per_sample(
+                params, state, xb, yb, training=False, rng=None, rows=m)
+            return self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
+                                    masks), None
 
         sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask, sw))
         return sums

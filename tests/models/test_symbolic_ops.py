@@ -39,9 +39,16 @@ def test_ops_on_symbolic_tensors_predict_as_in_keras():
     assert np.isfinite(history["loss"]).all()
 
 
-def test_eager_ops_are_untouched_and_saving_such_a_graph_says_what_to_do(tmp_path):
+def test_eager_ops_are_untouched_and_such_a_graph_saves_in_both_formats(tmp_path):
     assert float(cornu.ops.mean(np.arange(4.0))) == 1.5
     model = build(cornu)
-    with pytest.raises(cornu.saving.CornuFileError, match="Wrap the computation in a Layer"):
-        model.save(tmp_path / "m.cornu")
-    model.save_weights(tmp_path / "m.weights.safetensors")
+    x = np.random.default_rng(0).normal(size=(5, 12, 3)).astype(np.float32)
+    for name in ("m.cornu", "m.keras"):
+        model.save(tmp_path / name)
+        again = cornu.models.load_model(tmp_path / name)
+        np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-6)
+    with jax.numpy_rank_promotion("allow"):
+        theirs = keras.models.load_model(tmp_path / "m.keras")
+        np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-6)

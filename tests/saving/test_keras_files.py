@@ -426,7 +426,7 @@ def test_not_hdf5_and_truncated_files_are_refused(keras_file, tmp_path):
         load_model(cut)
 
 
-def test_subclassed_models_are_refused_with_the_way_out(tmp_path):
+def test_a_subclassed_model_class_must_be_known_to_load(tmp_path):
     class Net(cornu.Model):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
@@ -437,13 +437,15 @@ def test_subclassed_models_are_refused_with_the_way_out(tmp_path):
 
     model = Net()
     model(np.zeros((1, 3), np.float32))
-    with pytest.raises(CornuFileError, match="Save a subclassed model as .cornu"):
-        model.save(tmp_path / "net.keras")
-    assert not (tmp_path / "net.keras").exists()
+    model.save(tmp_path / "net.keras")  # as Keras: the class's code is not in the file
+    with pytest.raises(CornuFileError, match="'Net'.*custom_objects"):
+        load_model(tmp_path / "net.keras")
+    again = load_model(tmp_path / "net.keras", custom_objects={"Net": Net})
+    assert type(again) is Net
 
     theirs, _ = lecture(keras)
     theirs.save(tmp_path / "k.keras")
     bad = edited_config(tmp_path / "k.keras", tmp_path / "sub.keras", lambda c: c.update(
         module="my_pkg.models", class_name="MyNet", registered_name="my_pkg>MyNet"))
-    with pytest.raises(CornuFileError, match="'MyNet'.*Rebuild it in code"):
+    with pytest.raises(CornuFileError, match="'MyNet'.*register_keras_serializable"):
         load_model(bad)

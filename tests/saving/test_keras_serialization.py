@@ -391,14 +391,14 @@ def test_subclassed_model_to_json_and_back():
 
 def test_subclassed_model_without_get_config_is_refused_at_save(tmp_path):
     class NoConfig(cornu.Model):
-        def __init__(self, units, **kwargs):
+        def __init__(self, dense, **kwargs):
             super().__init__(**kwargs)
-            self.dense = layers.Dense(units)
+            self.dense = dense
 
         def call(self, x):
             return self.dense(x)
 
-    model = NoConfig(2)
+    model = NoConfig(layers.Dense(2))  # not a plain value: Keras makes no config either
     model(X[:1])
     with pytest.raises(CornuFileError, match="NoConfig.*get_config"):
         model.save(tmp_path / "m.cornu")

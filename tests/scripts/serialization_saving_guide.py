@@ -1,5 +1,6 @@
 """Keras guide "Save, serialize, and export models" (synthetic data), imports changed to
-cornu, and file names to cornu's: .cornu models, .weights.safetensors weights."""
+cornu; each model is saved in cornu's files (.cornu models, .weights.safetensors weights)
+and in Keras' (.keras, .weights.h5), as the guide does."""
 import os
 import shutil
 import tempfile
@@ -113,10 +114,44 @@ np.testing.assert_allclose(model.predict(x, verbose=0), loaded.predict(x, verbos
 sub = CustomModel([16, 16, 1])
 sub.compile(optimizer="adam", loss="mse")
 sub.fit(x, y, epochs=1, verbose=0)
-spath = os.path.join(tmp, "sub.cornu")
-sub.save(spath)
-sub2 = keras.models.load_model(spath)
-np.testing.assert_allclose(sub.predict(x, verbose=0), sub2.predict(x, verbose=0), atol=1e-5)
+for name in ("sub.cornu", "sub.keras"):
+    spath = os.path.join(tmp, name)
+    sub.save(spath)
+    sub2 = keras.models.load_model(spath)
+    assert isinstance(sub2, CustomModel) and sub2.hidden_units == [16, 16, 1]
+    np.testing.assert_allclose(sub.predict(x, verbose=0), sub2.predict(x, verbose=0),
+                               atol=1e-5)
+    sub2.fit(x, y, epochs=1, verbose=0)  # compiled as saved, the optimizer's state restored
+
+
+# a subclassed model without get_config: Keras' automatic config from __init__'s values
+@keras.saving.register_keras_serializable(package="my_package")
+class AutoConfigModel(keras.Model):
+    def __init__(self, units=8, activation="relu", **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = keras.layers.Dense(units, activation=activation)
+        self.head = keras.layers.Dense(1)
+
+    def call(self, inputs):
+        return self.head(self.hidden(inputs))
+
+
+auto = AutoConfigModel(units=4, activation="tanh")
+assert auto.get_config()["units"] == 4 and auto.get_config()["activation"] == "tanh"
+auto(x[:2])
+for name in ("auto.cornu", "auto.keras"):
+    apath = os.path.join(tmp, name)
+    auto.save(apath)
+    auto2 = keras.models.load_model(apath)
+    assert auto2.units == 4
+    np.testing.assert_allclose(auto.predict(x, verbose=0), auto2.predict(x, verbose=0),
+                               atol=1e-6)
+auto.save_weights(os.path.join(tmp, "auto.weights.h5"))
+auto3 = AutoConfigModel(units=4, activation="tanh")
+auto3(x[:2])
+auto3.load_weights(os.path.join(tmp, "auto.weights.h5"))
+np.testing.assert_allclose(auto.predict(x, verbose=0), auto3.predict(x, verbose=0))
 
 
 # custom_objects argument instead of registration
