@@ -150,6 +150,9 @@ def check_file_target(path: Any) -> Path:
     path = Path(os.fspath(path))
     if path.is_dir():
         raise CornuFileError(f"Cannot export to '{path}': it is a folder. Give a file name.")
+    if not path.parent.is_dir():
+        raise CornuFileError(f"Cannot export to '{path}': the folder '{path.parent}' does not "
+                             "exist. Create it first.")
     return path
 
 

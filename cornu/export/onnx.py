@@ -56,31 +56,57 @@ def _serialize(proto: Any) -> bytes:
 def _unconverted(model: Any, fn: Any, args: list, exc: Exception) -> str:
     """The error message: the primitive jax2onnx stopped at and the layer computing it."""
     message = f"{type(exc).__name__}: {exc}".strip()
-    where = _failing_layer(model, fn, args, str(exc))
+    where = _failing_layer(model, fn, args, exc)
     return (f"jax2onnx could not convert model '{model.name}' to ONNX{where}. jax2onnx said: "
             f"{message.splitlines()[0] if message else type(exc).__name__}. Export it with "
             "format='stablehlo' or 'tf_saved_model' instead, or replace that layer.")
 
 
-def _failing_layer(model: Any, fn: Any, args: list, text: str) -> str:
-    """' at the jax op P of layer 'name' (Class)', or '' when it cannot tell."""
+def _failing_layer(model: Any, fn: Any, args: list, exc: Exception) -> str:
+    """' at the jax op P of layer 'name' (Class)', or '' when it cannot tell: the equation
+    jax2onnx was lowering when it failed (`eqn` in its frames), else the first equation
+    whose primitive its message names."""
+    files = _layer_files(model)
+    eqn = _equation_in_traceback(exc)
+    if eqn is not None:
+        return _describe(eqn, files)
+    text = str(exc)
     try:
         jaxpr = jax.make_jaxpr(fn)(*[jax.ShapeDtypeStruct(
             tuple(2 if isinstance(d, str) else d for d in a.shape), a.dtype) for a in args])
     except Exception:
         return ""
-    files = _layer_files(model)
     for eqn in _equations(jaxpr.jaxpr):
-        name = eqn.primitive.name
-        if name not in text:
-            continue
-        layers = _layers_of(eqn, files)
-        op = f" at the jax op '{name}'"
-        if layers:
-            described = ", ".join(f"'{layer.name}' ({type(layer).__name__})" for layer in layers)
-            return f"{op} of layer {described}"
-        return op
+        if eqn.primitive.name in text:
+            return _describe(eqn, files)
     return ""
+
+
+def _describe(eqn: Any, files: dict[str, list]) -> str:
+    op = f" at the jax op '{eqn.primitive.name}'"
+    layers = _layers_of(eqn, files)
+    if layers:
+        described = ", ".join(f"'{layer.name}' ({type(layer).__name__})" for layer in layers)
+        return f"{op} of layer {described}"
+    return op
+
+
+def _equation_in_traceback(exc: BaseException) -> Any:
+    """The innermost jaxpr equation a frame of the error's traceback was handling."""
+    found = None
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            eqn = tb.tb_frame.f_locals.get("eqn")
+            if hasattr(eqn, "primitive") and hasattr(eqn, "source_info"):
+                found = eqn
+            tb = tb.tb_next
+        if found is not None:
+            return found
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _equations(jaxpr: Any):
