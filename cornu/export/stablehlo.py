@@ -5,7 +5,7 @@ The file is one line of JSON (the header: the format, the jax and jaxlib version
 made it, the calling convention version, the platforms, the inputs' and outputs' names,
 shapes and dtypes), a newline, then the bytes of `Exported.serialize()`. With jax alone:
 
-    header, payload = open("net.stablehlo", "rb").read().split(b"\\n", 1)
+    header, payload = pathlib.Path("net.stablehlo").read_bytes().split(b"\\n", 1)
     exported = jax.export.deserialize(bytearray(payload))
     y = exported.call(x)
 
