@@ -137,3 +137,29 @@ def test_dtype_of_integer_inputs_is_kept(tmp_path):
     tokens = np.array([[1, 2, 3, 0, 9], [4, 4, 4, 4, 4]], np.int32)
     np.testing.assert_allclose(np.asarray(loaded(tokens)), model.predict(tokens, verbose=0),
                                atol=1e-5, rtol=1e-5)
+
+
+def test_more_platforms(tmp_path):
+    model = lecture_net()
+    path = tmp_path / "net.stablehlo"
+    model.export(path, format="stablehlo", platforms=("cpu", "cuda"), verbose=False)
+    loaded = load_stablehlo(path)
+    assert loaded.header["platforms"] == ["cpu", "cuda"]
+    x = inputs_for(model, 2)[0]
+    np.testing.assert_allclose(np.asarray(loaded(x)), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_dict_outputs_in_output_names_order(tmp_path):
+    inputs = cornu.Input((4,), name="features")
+    h = cornu.layers.Dense(3)(inputs)
+    model = cornu.Model(inputs, {"second": cornu.layers.Dense(2)(h),
+                                 "first": cornu.layers.Dense(1)(h)})
+    path = tmp_path / "dict.stablehlo"
+    model.export(path, format="stablehlo", verbose=False)
+    loaded = load_stablehlo(path)
+    assert loaded.output_names == ["second", "first"]
+    x = inputs_for(model, 3)[0]
+    want = model.predict(x, verbose=0)
+    got = loaded(x)
+    for name, value in zip(loaded.output_names, got, strict=True):
+        np.testing.assert_allclose(np.asarray(value), want[name], atol=1e-5, rtol=1e-5)
