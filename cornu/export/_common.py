@@ -56,6 +56,7 @@ class TensorSpec:
 
 
 _NAME = re.compile(r"[^A-Za-z0-9_.]")
+_SYMBOL = re.compile(r"[^A-Za-z0-9_]")  # jax's symbolic dimension names
 
 
 def _clean(name: str, taken: set[str], fallback: str) -> str:
@@ -130,7 +131,10 @@ def output_specs(model: Any, specs: list[TensorSpec]) -> list[TensorSpec]:
     fn, weights = forward(model)
     args = [jax.ShapeDtypeStruct(tuple(2 if d is None else d for d in s.shape), s.dtype)
             for s in specs]
-    outs = jax.eval_shape(lambda *xs: fn(weights, *xs), *args)
+    try:
+        outs = jax.eval_shape(lambda *xs: fn(weights, *xs), *args)
+    except Exception as exc:
+        raise trace_error(model, None, exc) from exc
     names = list(model.output_names)
     if len(names) != len(outs):
         names = [f"output_{i}" for i in range(len(outs))]
@@ -142,7 +146,7 @@ def output_specs(model: Any, specs: list[TensorSpec]) -> list[TensorSpec]:
 def dim_names(specs: list[TensorSpec]) -> list[tuple[str | int, ...]]:
     """Per input, its shape with a name for every unknown size: 'batch' for the first axis
     (shared by all inputs), '<input>_<axis>' for the others."""
-    return [tuple("batch" if i == 0 else (d if d is not None else f"{s.name}_{i}")
+    return [tuple("batch" if i == 0 else (d if d is not None else f"{_SYMBOL.sub('_', s.name)}_{i}")
                   for i, d in enumerate(s.shape)) for s in specs]
 
 
@@ -187,3 +191,42 @@ def atomic_folder(path: Any) -> Iterator[Path]:
     os.replace(tmp, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def all_layers(model: Any) -> list:
+    """The model's layers, and the layers of the models and layers it holds."""
+    found, stack = [], list(model.layers)
+    while stack:
+        layer = stack.pop(0)
+        if any(layer is f for f in found):
+            continue
+        found.append(layer)
+        stack.extend(getattr(layer, "layers", None) or [])
+    return found
+
+
+def layer_in_traceback(model: Any, exc: BaseException) -> Any:
+    """The innermost of the model's layers whose method the error passed through."""
+    ids = {id(layer) for layer in all_layers(model)}
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if id(owner) in ids:
+            found = owner
+        tb = tb.tb_next
+    return found
+
+
+def trace_error(model: Any, format: str | None, exc: Exception) -> ValueError:
+    """The error for a forward that jax could not trace for export."""
+    layer = layer_in_traceback(model, exc)
+    where = f" in layer '{layer.name}' ({type(layer).__name__})" if layer is not None else ""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    symbolic = type(exc).__name__ == "InconclusiveDimensionOperation" or \
+        "symbolic dimension" in first.lower() or "_DimExpr" in first
+    hint = (" The export's batch size is symbolic (any size): a layer that needs it as a "
+            "number (int(x.shape[0]), NumPy arrays of the batch size) cannot be exported; "
+            "compute with ops.shape(x) and jax.numpy instead." if symbolic else "")
+    fmt = "" if format is None else f" (format={format!r})"
+    return ValueError(f"Cannot export model '{model.name}'{fmt}: tracing its forward "
+                      f"failed{where}: {type(exc).__name__}: {first}{hint}")

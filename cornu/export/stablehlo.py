@@ -51,7 +51,10 @@ def export(model: Any, path: Any, *, verbose: bool,
         return outs[0] if len(outs) == 1 else outs
 
     kwargs = {} if platforms is None else {"platforms": tuple(platforms)}
-    exported = jax.export.export(jax.jit(serve), **kwargs)(*args)
+    try:
+        exported = jax.export.export(jax.jit(serve), **kwargs)(*args)
+    except Exception as exc:
+        raise _common.trace_error(model, "stablehlo", exc) from exc
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -37,7 +37,12 @@ def export(model: Any, path: Any, *, verbose: bool) -> dict[str, Any]:
 
     module.serve = serve
     with _common.atomic_folder(path) as folder:
-        _save(tf, module, str(folder), serve)
+        try:
+            _save(tf, module, str(folder), serve)
+        except Exception as exc:
+            if _common.layer_in_traceback(model, exc) is None:
+                raise
+            raise _common.trace_error(model, "tf_saved_model", exc) from exc
     return {"inputs": specs, "outputs": outputs}
 
 

@@ -163,3 +163,17 @@ def test_dict_outputs_in_output_names_order(tmp_path):
     got = loaded(x)
     for name, value in zip(loaded.output_names, got, strict=True):
         np.testing.assert_allclose(np.asarray(value), want[name], atol=1e-5, rtol=1e-5)
+
+
+class _NeedsBatchSize(cornu.layers.Layer):
+    def call(self, x):
+        return x * float(x.shape[0])  # the batch size as a number: not exportable
+
+
+def test_layer_needing_a_number_for_the_batch_is_named(tmp_path):
+    inputs = cornu.Input((3,))
+    model = cornu.Model(inputs, _NeedsBatchSize(name="scaler")(cornu.layers.Dense(2)(inputs)))
+    with pytest.raises(ValueError, match=r"tracing its forward failed in layer 'scaler' "
+                       r"\(_NeedsBatchSize\).*batch size is symbolic"):
+        model.export(tmp_path / "m.stablehlo", format="stablehlo", verbose=False)
+    assert list(tmp_path.iterdir()) == []
