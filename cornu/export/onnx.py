@@ -127,10 +127,7 @@ def _layer_files(model: Any) -> dict[str, list]:
     from cornu.layers.base import Layer
 
     files: dict[str, list] = {}
-    stack = list(model.layers)
-    while stack:
-        layer = stack.pop(0)
-        stack.extend(getattr(layer, "layers", []) or [])
+    for layer in _common.all_layers(model):
         for cls in type(layer).__mro__:
             if cls is Layer or not issubclass(cls, Layer):
                 break
