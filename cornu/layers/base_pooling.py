@@ -50,11 +50,8 @@ class BasePooling(Layer):
         strides = (1, *self.strides, 1)
         pads = lax.padtype_to_pads(x.shape, window, strides, self.padding.upper())
         if self.mode == "max":
-            padded = lax.pad(x, np.array(-np.inf, x.dtype), [(lo, hi, 0) for lo, hi in pads])
-            return _combine(padded, window, strides, jnp.maximum)
-        zero = np.array(0, x.dtype)
-        total = _combine(lax.pad(x, zero, [(lo, hi, 0) for lo, hi in pads]), window, strides,
-                         jnp.add)
+            return _combine(_pad(x, -np.inf, pads), window, strides, jnp.maximum)
+        total = _combine(_pad(x, 0, pads), window, strides, jnp.add)
         if self.padding == "valid":
             return total / float(np.prod(self.pool_size))
         # 'same': divide by the number of real (unpadded) inputs in each window, as Keras
@@ -67,6 +64,13 @@ class BasePooling(Layer):
         return {**super().get_config(), "pool_size": list(self.pool_size),
                 "strides": list(self.strides), "padding": self.padding,
                 "data_format": self.data_format}
+
+
+def _pad(x, value, pads):
+    """x padded with `value`; no pad op where the padding is zero (exports: ONNX)."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    return lax.pad(x, np.array(value, x.dtype), [(lo, hi, 0) for lo, hi in pads])
 
 
 def _combine(x, window, strides, op):

@@ -1223,6 +1223,14 @@ class Model(Layer):
                             "takes filepath, skip_mismatch and by_name.")
         load_weights(self, filepath, skip_mismatch, by_name=by_name)
 
+    def export(self, filepath: str, format: str = "tf_saved_model",
+               verbose: bool | None = None, **kwargs: Any) -> None:
+        """The inference forward for serving, as Keras 3: format "tf_saved_model",
+        "onnx" or "stablehlo" (cornu.export; docs/interop.md)."""
+        from cornu.export import export_model
+
+        export_model(self, filepath, format=format, verbose=verbose, **kwargs)
+
     def get_compile_config(self) -> dict | None:
         """Compile settings by name (what a saved file holds), or None before compile()."""
         if self.optimizer is None:
