@@ -17,7 +17,7 @@ __all__ = ["details", "figures", "image", "page", "paragraph", "preformatted", "
 _STYLE = """
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5rem auto;
-       max-width: 1100px; padding: 0 1rem; color: #1d2330; line-height: 1.45;
+       max-width: 1160px; padding: 0 1rem; color: #1d2330; line-height: 1.45;
        -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { font-size: 1.2rem; border-bottom: 1px solid #d8dde6; padding-bottom: .2rem;
