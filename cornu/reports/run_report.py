@@ -286,18 +286,20 @@ def _setting(value: Any) -> str:
 
 def _timing_rows(timings: Mapping[str, Any]) -> list[list[str]]:
     """The run's timings, with the epochs summarised: the first (which compiles), the
-    median and the total."""
+    median and the total (the full list is the folded table)."""
     rows = []
+    epochs = timings.get("epoch_seconds")
+    known = [v for v in epochs if v is not None] if isinstance(epochs, list) else []
     for key, value in timings.items():
-        if key == "epoch_seconds" and isinstance(value, list):
-            known = [v for v in value if v is not None]
-            if known:
-                rows.append([f"epochs: first of {len(value):,}", numbers.seconds(known[0])])
-                if len(known) > 1:
-                    rows.append(["epochs: median", numbers.seconds(float(np.median(known)))])
-                rows.append(["epochs: total", numbers.seconds(sum(known))])
+        if key == "epoch_seconds" and known:
+            rows.append([_TIMING_NAMES["first_epoch_seconds"], numbers.seconds(known[0])])
+            if len(known) > 1:
+                rows.append([f"median epoch (of {len(known):,})",
+                             numbers.seconds(float(np.median(known)))])
+                rows.append([f"all {len(known):,} epochs", numbers.seconds(sum(known))])
             continue
-        if isinstance(value, list):
+        if isinstance(value, list) or (known and key in ("first_epoch_seconds",
+                                                         "steady_epoch_seconds")):
             continue
         rows.append([_TIMING_NAMES.get(key, key.replace("_", " ")), numbers.seconds(value)])
     return rows
@@ -447,15 +449,15 @@ def _page(run_dir: Path, history: Mapping[str, Any], metrics: Mapping[str, Any],
             [str(c), numbers.count(sum(matrix[c])), numbers.count(matrix[c][c]),
              ratio(metrics["per_class_accuracy"][c])] for c in range(classes)]))]
     worst = metrics["worst_misclassified"]
-    worst_table = html.table(["test index", "true", "predicted", "probability",
-                              "probability of the true digit"],
+    worst_table = html.table(["test index", "true", "said", "probability", "p(true)"],
                              [[numbers.count(e["index"]), e["true"], e["predicted"],
                                ratio(e["probability"]), ratio(e["true_probability"])]
                               for e in worst])
     if "worst_misclassified" in pngs:
         digits = [html.paragraph("Each picture: the digit the model said (its probability) and "
                                  "the true digit; the most confident mistakes first, in the "
-                                 "order of the table.", note=True),
+                                 "order of the table (p(true): the probability the model gave "
+                                 "the true digit).", note=True),
                   html.figures(_image(pngs, "worst_misclassified",
                                       "worst-misclassified test digits"), worst_table)]
     else:
@@ -463,7 +465,7 @@ def _page(run_dir: Path, history: Mapping[str, Any], metrics: Mapping[str, Any],
                                  "No misclassified test digits.", note=True), worst_table]
     epochs = _epoch_rows(metrics["timings"])
     timings = [html.table(["step", "seconds"], _timing_rows(metrics["timings"]))]
-    if epochs:
+    if len(epochs) > 1:
         timings.append(html.details(f"every epoch ({len(epochs):,})",
                                     html.table(["epoch", "seconds"], epochs)))
     sections = [

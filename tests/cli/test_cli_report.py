@@ -182,9 +182,10 @@ def test_report_page_fits_phones_and_rounds_honestly(tmp_path, monkeypatch):
     assert "<td>1,135</td>" in page and "<td>1,000</td>" in page  # thousands separators
     # every table scrolls in its own box; the epochs are summarised, their table folded
     assert page.count("<table>") == page.count('<div class="scroll"><table>')
-    assert "<td>epochs: first of 3</td><td>2.500</td>" in page
-    assert "<td>epochs: median</td><td>0.750</td>" in page
-    assert "<td>epochs: total</td><td>3.750</td>" in page
+    assert "<td>first epoch (includes compilation)</td><td>2.500</td>" in page
+    assert "<td>median epoch (of 3)</td><td>0.750</td>" in page
+    assert "<td>all 3 epochs</td><td>3.750</td>" in page
+    assert "later epochs (mean)" not in page  # said by the median
     assert "<details><summary>every epoch (3)</summary>" in page
     # figures are shown at their drawn size, and shrink on a narrow screen
     assert re.search(r'<img alt="confusion matrix" width="540"', page)
