@@ -29,9 +29,10 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {text!r}"
+                                         ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {text!r}")
     return value
 
 
@@ -41,8 +42,8 @@ def _fraction(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 up to (not including) 1, "
-                                         f"not {text!r}")
+        raise argparse.ArgumentTypeError("must be a number from 0 up to (not including) 1. "
+                                         f"Received: {text!r}")
     return value
 
 

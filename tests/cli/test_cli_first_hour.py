@@ -74,3 +74,16 @@ def test_messages_share_one_style():
             assert "file=sys.stderr" in line, line
             prints += 1
     assert prints >= 4
+
+
+def test_usage_errors_say_what_was_received():
+    for argv, words in ((["mnist", "--epochs", "0"],
+                         "argument --epochs: must be a positive integer. Received: '0'"),
+                        (["mnist", "--validation-split", "1"],
+                         "argument --validation-split: must be a number from 0 up to (not "
+                         "including) 1. Received: '1'"),
+                        (["experiment", "batch-size", "--sizes", "1,x"],
+                         "argument --sizes: must be positive integers separated by commas, "
+                         "e.g. 1,10,100. Received: '1,x'")):
+        code, _, stderr = run_cli(*argv)
+        assert code == 2 and stderr.strip().endswith(words), stderr
