@@ -54,8 +54,8 @@ model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accur
 model.fit(x_train, y_train, batch_size=100, nb_epoch=epochs)
 
 score = model.evaluate(x_test, y_test)
-print("Total loss on Testing Set:", score[0])
-print("Accuracy of Testing Set:", score[1])
+print(f"Total loss on Testing Set: {score[0]:.4f}")
+print(f"Accuracy of Testing Set: {score[1]:.4f}")
 
 result = model.predict(x_test[:5])
 print("Predicted digits of the first 5 test images:", np.argmax(result, axis=1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +31,20 @@ def load_mnist(limit: int | None = None):
         x_train, y_train = x_train[:limit], y_train[:limit]
     return ((x_train.astype(np.float32) / 255, y_train),
             (x_test.astype(np.float32) / 255, y_test))
+
+
+def check_out_folder(out: Path, force: bool) -> None:
+    """Refuse an --out that is a file, or a folder that already holds files (an earlier
+    run's), unless --force; an empty folder is fine."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: is a file, not a folder; give a folder's name")
+    if out.is_dir() and not force:
+        held = sorted(p.name for p in out.iterdir())
+        if held:
+            shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+            raise CliError(f"--out {out}: the folder already holds files ({shown}); give a "
+                           "new folder, leave --out out for a new one under runs/, or add "
+                           "--force to write over them")
 
 
 def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -11,7 +12,8 @@ def add_summary_arguments(parser) -> None:
 
 def add_report_arguments(parser) -> None:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR",
-                        help="a folder written by 'cornu mnist'")
+                        help="a folder written by 'cornu mnist'; without the MNIST test "
+                             "set the report keeps the digit pictures it already has")
 
 
 def summary(args) -> int:
@@ -27,6 +29,6 @@ def report(args) -> int:
 
     path, notes = run_report.write_report(args.run_dir)
     for note in notes:
-        print(f"cornu: note: {note}")
+        print(f"cornu: note: {note}", file=sys.stderr)
     print(f"Wrote the report to {path}")
     return 0

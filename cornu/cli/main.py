@@ -8,13 +8,16 @@
     cornu convert IN OUT [--format FORMAT] [--force] [--no-compile]
 
 Problems the user can fix (a missing or damaged file, a picture that is not one, no
-MNIST) are one line on stderr, `cornu: error: ...`, and exit status 1; usage errors
-exit with 2, as argparse does.
+MNIST, a run folder that is already there) are one line on stderr, `cornu: error: ...`,
+and exit status 1; usage errors exit with 2, as argparse does. Remarks are
+`cornu: note: ...` lines. Output into a pipe that closes early (`cornu summary M | head`)
+ends the command quietly, with the status 141 of a program stopped by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,9 +30,10 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {text!r}"
+                                         ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {text!r}")
     return value
 
 
@@ -39,8 +43,8 @@ def _fraction(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 up to (not including) 1, "
-                                         f"not {text!r}")
+        raise argparse.ArgumentTypeError("must be a number from 0 up to (not including) 1. "
+                                         f"Received: {text!r}")
     return value
 
 
@@ -118,11 +122,26 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _closed_pipe() -> int:
+    """stdout's reader went away: send what is left to /dev/null, so that Python's
+    final flush does not complain either, and say nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 usage)."""
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        return _closed_pipe()
     except KeyboardInterrupt:
         print("cornu: interrupted", file=sys.stderr)
         return 130

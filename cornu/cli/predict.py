@@ -24,8 +24,8 @@ def read_image(path: Path) -> np.ndarray:
 
         from cornu.data.images import DigitImageError, load_digit
     except ImportError:
-        raise CliError("cornu predict needs Pillow to read pictures: "
-                       "pip install 'cornu[report]'") from None
+        raise CliError("cornu predict needs Pillow to read pictures, which is not "
+                       "installed; install it with: pip install pillow") from None
     try:
         return load_digit(path)
     except FileNotFoundError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +23,10 @@ def add_arguments(parser, positive_int, fraction) -> None:
     parser.add_argument("--optimizer", default="adam", metavar="NAME",
                         help="an optimizer name (default: adam)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="the run folder (default: a new one under runs/)")
+                        help="the run folder (default: a new one under runs/); a folder "
+                             "that already holds files is refused unless --force")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an --out folder that already holds files")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="train on the first N training samples only")
     parser.add_argument("--validation-split", type=fraction, default=0.1, metavar="F",
@@ -50,15 +54,14 @@ def run(args) -> int:
         set_random_seed(args.seed)
     model = models.build(args.model, args.optimizer)  # fails early on a bad name
     out = args.out if args.out is not None else new_run_dir(args.model)
-    if out.exists() and not out.is_dir():
-        raise CliError(f"--out {out}: it exists and is not a folder")
+    common.check_out_folder(out, args.force)
 
     (x_train, y_train), (x_test, y_test) = common.load_mnist(args.limit)
     data_seconds = time.perf_counter() - start
     n = len(x_train)
     n_val = n - int(n * (1.0 - args.validation_split)) if args.validation_split else 0
     if args.validation_split and (n_val == 0 or n_val == n):
-        raise CliError(f"--validation-split {args.validation_split} of {n} samples leaves "
+        raise CliError(f"--validation-split {args.validation_split} of {n:,} samples leaves "
                        f"{'no validation' if n_val == 0 else 'no training'} samples; use more "
                        "samples (--limit) or another split")
     layout = models.input_layout(model)
@@ -111,7 +114,7 @@ def run(args) -> int:
     report, notes = run_report.write_report(out, model=model,
                                             test_images=x_test)
     for note in notes:
-        print(f"cornu: note: {note}")
+        print(f"cornu: note: {note}", file=sys.stderr)
     print(f"Saved the model to {out / run_report.MODEL_FILE}")
     print(f"Wrote the report to {report}")
     return 0

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from cornu.reports import html, plots
+from cornu.reports import html, numbers, plots
 
 __all__ = [
     "FIGURES",
@@ -276,32 +276,51 @@ _TIMING_NAMES = {
 }
 
 
-def _seconds(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def _ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.4f}"
-
-
 def _setting(value: Any) -> str:
     if value is None:
-        return "–"
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
-        return f"{value:,}"
+        return numbers.DASH
+    if isinstance(value, int) and not isinstance(value, bool):
+        return numbers.count(value)
     return str(value)
 
 
 def _timing_rows(timings: Mapping[str, Any]) -> list[list[str]]:
+    """The run's timings, with the epochs summarised: the first (which compiles), the
+    median and the total (the full list is the folded table)."""
     rows = []
+    epochs = timings.get("epoch_seconds")
+    known = [v for v in epochs if v is not None] if isinstance(epochs, list) else []
     for key, value in timings.items():
-        if isinstance(value, list):
-            if key == "epoch_seconds":
-                rows += [[f"epoch {i + 1}", _seconds(v)] for i, v in enumerate(value)]
+        if key == "epoch_seconds" and known:
+            rows.append([_TIMING_NAMES["first_epoch_seconds"], numbers.seconds(known[0])])
+            if len(known) > 1:
+                rows.append([f"median epoch (of {len(known):,})",
+                             numbers.seconds(float(np.median(known)))])
+                rows.append([f"all {len(known):,} epochs", numbers.seconds(sum(known))])
             continue
-        rows.append([_TIMING_NAMES.get(key, key.replace("_", " ")), _seconds(value)])
+        if isinstance(value, list) or (known and key in ("first_epoch_seconds",
+                                                         "steady_epoch_seconds")):
+            continue
+        rows.append([_TIMING_NAMES.get(key, key.replace("_", " ")), numbers.seconds(value)])
     return rows
 
+
+def _epoch_rows(timings: Mapping[str, Any]) -> list[list[str]]:
+    value = timings.get("epoch_seconds")
+    if not isinstance(value, list):
+        return []
+    return [[f"{i + 1:,}", numbers.seconds(v)] for i, v in enumerate(value)]
+
+
+def shown_folder(run_dir: str | os.PathLike, cwd: str | os.PathLike | None = None) -> str:
+    """The run folder as the page shows it: relative to the working folder when it lies
+    under it, else its name alone (no absolute path of this machine in a shared page)."""
+    folder = Path(run_dir).resolve()
+    base = Path(cwd if cwd is not None else os.getcwd()).resolve()
+    try:
+        return folder.relative_to(base).as_posix() or "."
+    except ValueError:
+        return folder.name
 
 def write_report(run_dir: str | os.PathLike, *, model: Any = None,
                  test_images: np.ndarray | None = None) -> tuple[Path, list[str]]:
@@ -309,8 +328,9 @@ def write_report(run_dir: str | os.PathLike, *, model: Any = None,
 
     `model`: the trained model (default: loaded from model.cornu, for its summary);
     `test_images`: the test pictures (N, 28, 28) the indices in metrics.json refer to
-    (default: the MNIST test set, when it is there). Returns the report's path and
-    notes about what was left out (e.g. no test set for the digit pictures).
+    (default: the MNIST test set, when it is there). Without them, the pictures of the
+    worst-misclassified digits that an earlier report drew are kept, not dropped.
+    Returns the report's path and notes about what was kept or left out.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -327,19 +347,25 @@ def write_report(run_dir: str | os.PathLike, *, model: Any = None,
     model.summary(print_fn=lines.append)
     summary = "\n".join(lines)
     worst = metrics["worst_misclassified"]
+    kept: bytes | None = None
     if test_images is None and worst:
-        test_images, note = _mnist_test_images()
-        if note:
-            notes.append(note)
+        test_images, reason = _mnist_test_images()
+        if test_images is None:
+            kept = _earlier_png(run_dir / FIGURES["worst_misclassified"])
+            notes.append(f"{reason}, so the report keeps the digit pictures it already had"
+                         if kept else f"{reason}, so the report shows no digit pictures")
     if test_images is not None and worst:
         largest = max(entry["index"] for entry in worst)
         if largest >= len(test_images):
             raise RunFolderError(f"{run_dir / METRICS_FILE}: worst_misclassified names test "
-                                 f"sample {largest}, but the test set has {len(test_images)}")
+                                 f"sample {largest:,}, but the test set has "
+                                 f"{len(test_images):,}")
 
     pngs = _draw(history, metrics, test_images)
     for key, png in pngs.items():
         (run_dir / FIGURES[key]).write_bytes(png)
+    if kept is not None:
+        pngs["worst_misclassified"] = kept
     page = _page(run_dir, history, metrics, summary, pngs, notes)
     path = run_dir / REPORT_FILE
     partial = path.with_name(path.name + ".partial")
@@ -348,14 +374,25 @@ def write_report(run_dir: str | os.PathLike, *, model: Any = None,
     return path, notes
 
 
-def _mnist_test_images() -> tuple[np.ndarray | None, str | None]:
+def _earlier_png(path: Path, limit: int = 16 * 1024 * 1024) -> bytes | None:
+    """The PNG an earlier report wrote there, or None (missing, too large, not a PNG)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError:
+        return None
+    return data if len(data) <= limit and plots.display_width(data) else None
+
+
+def _mnist_test_images() -> tuple[np.ndarray | None, str]:
     from cornu.datasets import mnist
 
     try:
         (_, _), (x_test, _) = mnist.load_data()
     except (OSError, ValueError) as exc:
-        return None, f"the MNIST test set is not available, so the report shows no digits ({exc})"
-    return x_test, None
+        first = " ".join(str(exc).split(". ")[0].split())
+        return None, f"the MNIST test set is not available ({first})"
+    return x_test, ""
 
 
 def _draw(history: Mapping[str, Any], metrics: Mapping[str, Any],
@@ -371,8 +408,13 @@ def _draw(history: Mapping[str, Any], metrics: Mapping[str, Any],
     if test_images is not None:
         figures["worst_misclassified"] = plots.draw_digit_grid(
             [np.asarray(test_images[e["index"]], dtype=np.float32) for e in worst],
-            [f"said {e['predicted']} ({e['probability']:.0%})\ntrue {e['true']}" for e in worst])
+            [f"said {e['predicted']} ({numbers.percent(e['probability'])})\ntrue {e['true']}"
+             for e in worst])
     return {key: plots.png_bytes(figure) for key, figure in figures.items()}
+
+
+def _image(pngs: Mapping[str, bytes], key: str, alt: str) -> str:
+    return html.image(pngs[key], alt, plots.display_width(pngs[key]))
 
 
 def _page(run_dir: Path, history: Mapping[str, Any], metrics: Mapping[str, Any], summary: str,
@@ -380,40 +422,52 @@ def _page(run_dir: Path, history: Mapping[str, Any], metrics: Mapping[str, Any],
     run, test = metrics["run"], metrics["test"]
     matrix = metrics["confusion_matrix"]
     classes = len(matrix)
+    ratio = numbers.ratio
     headline = html.table(["", "value"], [
-        ["test accuracy", _ratio(test["accuracy"])],
-        ["test loss", _ratio(test["loss"])],
-        ["test samples", f"{test['samples']:,}"],
+        ["test accuracy", ratio(test["accuracy"])],
+        ["test loss", ratio(test["loss"])],
+        ["test samples", numbers.count(test["samples"])],
         *[[str(k).replace("_", " "), _setting(v)] for k, v in run.items()],
     ])
     hist = history["history"]
-    last = [[name, _ratio(values[-1] if values else None)] for name, values in hist.items()]
-    curves = [html.image(pngs["learning_curves"], "learning curves"),
+    last = [[name, ratio(values[-1] if values else None)] for name, values in hist.items()]
+    curves = [html.figures(_image(pngs, "learning_curves", "learning curves"),
+                           html.table(["quantity", "last epoch"], last)),
               html.paragraph("Training values are the mean over each epoch's batches; "
-                             "validation values are measured after the epoch.", note=True),
-              html.table(["quantity", "last epoch"], last)]
-    confusion = [html.image(pngs["confusion_matrix"], "confusion matrix"),
-                 html.paragraph("Rows: the true digit; columns: the predicted digit.",
-                                note=True),
+                             "validation values are measured after the epoch.", note=True)]
+    errors = sum(matrix[i][j] for i in range(classes) for j in range(classes) if i != j)
+    confusion = [html.figures(_image(pngs, "confusion_matrix", "confusion matrix")),
+                 html.paragraph(f"Rows: the true digit; columns: the predicted digit. The "
+                                f"diagonal (grey) counts the right answers; the "
+                                f"{numbers.count(errors)} mistakes off it are coloured by "
+                                "their count.", note=True),
                  html.table(["true \\ predicted", *map(str, range(classes))],
-                            [[str(i), *row] for i, row in enumerate(matrix)])]
-    per_class = [html.image(pngs["per_class_accuracy"], "accuracy per class"),
-                 html.table(["class", "test samples", "correct", "accuracy"], [
-                     [str(c), f"{sum(matrix[c]):,}", f"{matrix[c][c]:,}",
-                      _ratio(metrics["per_class_accuracy"][c])] for c in range(classes)])]
+                            [[str(i), *map(numbers.count, row)] for i, row in enumerate(matrix)])]
+    per_class = [html.figures(
+        _image(pngs, "per_class_accuracy", "accuracy per class"),
+        html.table(["class", "test samples", "correct", "accuracy"], [
+            [str(c), numbers.count(sum(matrix[c])), numbers.count(matrix[c][c]),
+             ratio(metrics["per_class_accuracy"][c])] for c in range(classes)]))]
     worst = metrics["worst_misclassified"]
+    worst_table = html.table(["test index", "true", "said", "probability", "p(true)"],
+                             [[numbers.count(e["index"]), e["true"], e["predicted"],
+                               ratio(e["probability"]), ratio(e["true_probability"])]
+                              for e in worst])
     if "worst_misclassified" in pngs:
-        digits = [html.image(pngs["worst_misclassified"], "worst-misclassified test digits"),
-                  html.paragraph("Each picture: the digit the model said (its probability) and the "
-                                 "true digit; the most confident mistakes first, in the order "
-                                 "of the table below.", note=True)]
+        digits = [html.paragraph("Each picture: the digit the model said (its probability) and "
+                                 "the true digit; the most confident mistakes first, in the "
+                                 "order of the table (p(true): the probability the model gave "
+                                 "the true digit).", note=True),
+                  html.figures(_image(pngs, "worst_misclassified",
+                                      "worst-misclassified test digits"), worst_table)]
     else:
-        digits = [html.paragraph("No pictures: " + "; ".join(notes) if notes else
-                                 "No misclassified test digits.", note=True)]
-    digits.append(html.table(["test index", "true", "predicted", "probability",
-                              "probability of the true digit"],
-                             [[e["index"], e["true"], e["predicted"], _ratio(e["probability"]),
-                               _ratio(e["true_probability"])] for e in worst]))
+        digits = [html.paragraph("No pictures: " + "; ".join(notes) + "." if notes else
+                                 "No misclassified test digits.", note=True), worst_table]
+    epochs = _epoch_rows(metrics["timings"])
+    timings = [html.table(["step", "seconds"], _timing_rows(metrics["timings"]))]
+    if len(epochs) > 1:
+        timings.append(html.details(f"every epoch ({len(epochs):,})",
+                                    html.table(["epoch", "seconds"], epochs)))
     sections = [
         html.section("results", "Results", headline),
         html.section("learning-curves", "Learning curves", *curves),
@@ -421,8 +475,7 @@ def _page(run_dir: Path, history: Mapping[str, Any], metrics: Mapping[str, Any],
         html.section("per-class-accuracy", "Accuracy per class", *per_class),
         html.section("worst-misclassified", "Worst-misclassified test digits", *digits),
         html.section("model-summary", "Model", html.preformatted(summary)),
-        html.section("timings", "Timings", html.table(["step", "seconds"],
-                                                      _timing_rows(metrics["timings"]))),
+        html.section("timings", "Timings", *timings),
     ]
-    subtitle = f"Run folder: {run_dir.resolve()}"
+    subtitle = f"Run folder: {shown_folder(run_dir)}"
     return html.page("cornu training report", sections, subtitle)

@@ -64,6 +64,13 @@ def test_batch_size_experiment_writes_figures_and_table(mnist_env, tmp_path):
     assert "scaled to 60,000" in table and table in stdout
     for name in ("time_vs_batch_size.png", "accuracy_vs_batch_size.png"):
         assert (out / name).read_bytes().startswith(b"\x89PNG")
+    # progress while each batch size trains, then a page like the run report
+    assert "Batch size 100 (1 of 2): 20 steps per epoch\nEpoch 1/2\n20/20 - " in stdout
+    assert "Batch size 1,000 (2 of 2)" in stdout and stdout.count("Epoch 2/2") == 2
+    page = (out / "experiment.html").read_text(encoding="utf-8")
+    assert '<meta name="viewport"' in page and page.count("data:image/png;base64,") == 2
+    assert "<td>1,000</td>" in page and f"Folder: {out.name}" in page
+    assert f"Wrote the report to {out / 'experiment.html'}" in stdout
 
 
 def test_cnn_needs_conv_layers(monkeypatch, tmp_path):

@@ -140,3 +140,89 @@ def test_html_helpers_escape():
     assert "<title>a &lt;title&gt;</title>" in page
     assert "<th>&lt;h&gt;</th>" in page and "<td>&lt;c&gt;</td>" in page
     assert "<pre>x &lt; y</pre>" in page and "S &amp; T" in page
+
+
+# -- the page in a real browser: what issue 19 asked for ---------------------------------
+
+
+def test_numbers_never_round_to_one_and_have_separators():
+    from cornu.reports import numbers
+
+    assert numbers.percent(0.996) == "99.6%" and numbers.percent(0.42) == "42%"
+    assert numbers.percent(1.0) == "100%" and numbers.percent(0.0) == "0%"
+    assert numbers.percent(0.004) == "0.4%" and numbers.percent(1 - 1e-12) == ">99.9999%"
+    assert numbers.ratio(0.99996) == "0.99996" and numbers.ratio(0.98264) == "0.9826"
+    assert numbers.count(60000) == "60,000" and numbers.seconds(1234.56) == "1,234.6"
+
+
+def test_report_page_fits_phones_and_rounds_honestly(tmp_path, monkeypatch):
+    run = tmp_path / "runs" / "first"
+    run.mkdir(parents=True)
+    images = _run_folder(run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["test"]["accuracy"] = 0.99996
+    metrics["run"]["batch_size"] = 1000
+    metrics["confusion_matrix"][3][3] = 1135
+    metrics["worst_misclassified"][0].update(index=49, probability=0.996)
+    metrics["timings"]["epoch_seconds"] = [2.5, 0.5, 0.75]
+    run_report.write_json(run / "metrics.json", metrics)
+    titles = []
+    draw = run_report.plots.draw_digit_grid
+    monkeypatch.setattr(run_report.plots, "draw_digit_grid",
+                        lambda pictures, names: titles.extend(names) or draw(pictures, names))
+    monkeypatch.chdir(tmp_path)
+    path, _ = run_report.write_report(run, model=_small_model(), test_images=images)
+    page = path.read_text(encoding="utf-8")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "Run folder: runs/first" in page and str(tmp_path) not in page  # relative
+    first = metrics["worst_misclassified"][0]
+    assert titles[0] == f"said {first['predicted']} (99.6%)\ntrue {first['true']}"
+    assert not any("100%" in t for t in titles)
+    assert "<td>0.99996</td>" in page and "1.0000" not in page  # never rounded up to 1
+    assert "<td>1,135</td>" in page and "<td>1,000</td>" in page  # thousands separators
+    # every table scrolls in its own box; the epochs are summarised, their table folded
+    assert page.count("<table>") == page.count('<div class="scroll"><table>')
+    assert "<td>first epoch (includes compilation)</td><td>2.500</td>" in page
+    assert "<td>median epoch (of 3)</td><td>0.750</td>" in page
+    assert "<td>all 3 epochs</td><td>3.750</td>" in page
+    assert "later epochs (mean)" not in page  # said by the median
+    assert "<details><summary>every epoch (3)</summary>" in page
+    # figures are shown at their drawn size, and shrink on a narrow screen
+    assert re.search(r'<img alt="confusion matrix" width="540"', page)
+    monkeypatch.chdir(tmp_path / "runs" / "first")
+    assert run_report.shown_folder(run) == "."
+    assert run_report.shown_folder(run, cwd=tmp_path / "elsewhere") == "first"
+
+
+def test_report_keeps_the_digit_pictures_it_has_when_mnist_is_missing(tmp_path, monkeypatch):
+    images = _run_folder(tmp_path)
+    run_report.write_report(tmp_path, model=_small_model(), test_images=images)
+    pictures = (tmp_path / "worst_misclassified.png").read_bytes()
+    monkeypatch.setenv("CORNU_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("CORNU_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CORNU_MNIST_MIRROR", "http://127.0.0.1:9/")
+    monkeypatch.setattr(_cache, "PACKAGE_DIR", tmp_path / "site-packages" / "cornu")
+    path, notes = run_report.write_report(tmp_path, model=_small_model())
+    assert len(notes) == 1 and "keeps the digit pictures it already had" in notes[0]
+    page = path.read_text(encoding="utf-8")
+    assert page.count("data:image/png") == 4 and "No pictures" not in page
+    assert (tmp_path / "worst_misclassified.png").read_bytes() == pictures
+
+
+def test_one_epoch_curves_are_labelled_dots_and_mistakes_have_their_own_scale():
+    from cornu.reports import plots
+
+    figure = plots.draw_learning_curves({"loss": [0.5], "val_loss": [0.25],
+                                         "accuracy": [0.9], "val_accuracy": [0.95]})
+    texts = {t.get_text() for axes in figure.axes for t in axes.texts}
+    assert {"0.5000", "0.2500", "0.9000", "0.9500"} <= texts
+    assert all(line.get_markersize() >= 8 for axes in figure.axes for line in axes.lines)
+    matrix = [[980, 0, 0], [2, 1135, 1], [0, 40, 900]]
+    figure = plots.draw_confusion_matrix(matrix)
+    matrix_axes, bar = figure.axes
+    assert "mistakes" in bar.get_xlabel()
+    assert bar.get_xlim()[1] == 40  # the scale of the mistakes, not of the diagonal
+    numbers_drawn = {t.get_text() for t in matrix_axes.texts}
+    assert {"980", "1,135", "2", "1", "40"} <= numbers_drawn
+    png = plots.png_bytes(figure)
+    assert plots.display_width(png) == 540
