@@ -84,7 +84,7 @@ _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_we
                         "history", "_callbacks", "_staging", "_padded", "_heads",
                         "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
                         "_opt_state", "_train_rng", "_build_shapes", "_output_shapes",
-                        "_slots_cache", "_steps_programs"})
+                        "_slots_cache", "_steps_programs", "_carried"})
 
 
 def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[Any]:
@@ -103,6 +103,10 @@ def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[An
 
 class Layer:
     """Base class of every layer and model. Override `build`, `call`, `get_config`."""
+
+    # variables the engine carries from call to call that are not weights (Keras leaves
+    # them out of `weights`): a stateful RNN's states
+    _carried: tuple = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -276,7 +280,7 @@ class Layer:
         """(name, variable) for every weight, named by the structure that holds it (the
         attributes' names, not the layers' generated names), so two instances of the same
         class name their weights alike."""
-        out = [(prefix + v.name, v) for v in self._own_variables()]
+        out = [(prefix + v.name, v) for v in [*self._own_variables(), *self._carried]]
         for name, layer in self._named_sublayers():
             out += layer._named_weights(f"{prefix}{name}/")
         return out
