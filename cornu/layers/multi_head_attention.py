@@ -13,7 +13,9 @@ for, dropout, attention over several axes) einsum and a masked softmax, as Keras
 
 In a functional model the masks that the query, value and key carry (from
 Embedding(mask_zero=True)) become query_mask, value_mask and key_mask, combined with
-attention_mask and use_causal_mask; the output carries the query's mask.
+attention_mask and use_causal_mask; the output carries the query's mask. Eager arrays
+carry no mask in cornu: pass query_mask=, value_mask=, key_mask= (cornu uses a query_mask
+given so; Keras 3.15 reads only the mask the query tensor carries).
 """
 
 from __future__ import annotations
