@@ -4,7 +4,8 @@
 (batch, Tv, dim): scores `query @ key^T` (times a learned scalar with use_scale=True; with
 score_mode='concat', `sum(tanh(query + key))`), a softmax over Tv, then `weights @ value`.
 `mask=[query_mask, value_mask]` (booleans (batch, Tq), (batch, Tv)) keeps padded values out
-and zeroes padded queries.
+and zeroes padded queries. In a functional model the masks the inputs carry
+(Embedding(mask_zero=True)) are that list, and the output carries the query's mask.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ class Attention(Layer):
         if query_mask is not None:
             out = jnp.where(query_mask[..., None], out, jnp.zeros((), out.dtype))
         return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """The query's mask (Keras' output mask): padded queries stay padded."""
+        if previous_mask is None or not isinstance(previous_mask, list | tuple):
+            return None
+        return None if previous_mask[0] is None else jnp.asarray(previous_mask[0], bool)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "use_scale": self.use_scale,

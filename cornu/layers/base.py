@@ -84,7 +84,7 @@ _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_we
                         "history", "_callbacks", "_staging", "_padded", "_heads",
                         "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
                         "_opt_state", "_train_rng", "_build_shapes", "_output_shapes",
-                        "_slots_cache", "_steps_programs"})
+                        "_slots_cache", "_steps_programs", "_carried"})
 
 
 def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[Any]:
@@ -103,6 +103,10 @@ def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[An
 
 class Layer:
     """Base class of every layer and model. Override `build`, `call`, `get_config`."""
+
+    # variables the engine carries from call to call that are not weights (Keras leaves
+    # them out of `weights`): a stateful RNN's states
+    _carried: tuple = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -278,7 +282,7 @@ class Layer:
         """(name, variable) for every weight, named by the structure that holds it (the
         attributes' names, not the layers' generated names), so two instances of the same
         class name their weights alike."""
-        out = [(prefix + v.name, v) for v in self._own_variables()]
+        out = [(prefix + v.name, v) for v in [*self._own_variables(), *self._carried]]
         for name, layer in self._named_sublayers():
             out += layer._named_weights(f"{prefix}{name}/")
         return out
@@ -532,12 +536,21 @@ class Layer:
         """Give the output tensors the abstract mask compute_mask makes from the inputs'."""
         if in_mask is None and not getattr(self, "_makes_masks", False):
             return
-        if not isinstance(first, KerasTensor):
+        def spec_of(t: Any, dtype: Any = None) -> Any:
+            return jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in t.shape),
+                                        jnp.dtype(dtype or t.dtype))
+
+        if isinstance(first, list | tuple) and first and all(
+                isinstance(t, KerasTensor) for t in first):  # Attention's [query, value]
+            spec = [spec_of(t) for t in first]
+            first = first[0]
+        elif isinstance(first, KerasTensor):
+            spec = spec_of(first)
+        else:
             return
-        spec = jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in first.shape),
-                                    jnp.dtype(first.dtype))
-        mask_spec = None if in_mask is None else jax.ShapeDtypeStruct(
-            tuple(1 if d is None else d for d in in_mask.shape), jnp.bool_)
+        mask_spec = None if in_mask is None else jax.tree.map(
+            lambda m: spec_of(m, jnp.bool_), in_mask,
+            is_leaf=lambda t: isinstance(t, KerasTensor))
         try:
             made = jax.eval_shape(lambda x, m: self.compute_mask(x, m), spec, mask_spec)
         except Exception:  # noqa: BLE001 - a mask that cannot be traced is not carried
@@ -694,14 +707,45 @@ def _call_arguments(cls: type) -> frozenset[str]:
 
 
 def _symbolic_mask(first: Any) -> Any:
+    if isinstance(first, list | tuple) and first and all(
+            isinstance(t, KerasTensor) for t in first):  # a list input: a list of masks
+        found = [t._keras_mask for t in first]
+        return found if any(m is not None for m in found) else None
     return getattr(first, "_keras_mask", None) if isinstance(first, KerasTensor) else None
 
 
-def call_with_mask(layer: Layer, args: tuple, kwargs: dict, mask: Any) -> tuple[Any, Any]:
+def argument_masks(layer: Layer, args: tuple, kwargs: dict, mask_of: Any) -> dict[str, Any]:
+    """The `<argument>_mask` keywords Keras fills in for a call with several tensor
+    arguments (MultiHeadAttention's query_mask, value_mask, key_mask): for each tensor
+    argument whose call takes `<name>_mask` and was not given one, `mask_of(tensor)`."""
+    accepts = _call_arguments(type(layer))
+    if not any(a.endswith("_mask") for a in accepts):
+        return {}
+    names = [n for n, p in inspect.signature(type(layer).call).parameters.items()
+             if n != "self" and p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                           inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    bound = {**dict(zip(names, args, strict=False)), **kwargs}
+    tensors = {k: v for k, v in bound.items() if v is not None and _is_array_like(v)}
+    if len(tensors) < 2:
+        return {}
+    found = {}
+    for name, tensor in tensors.items():
+        if f"{name}_mask" in accepts and bound.get(f"{name}_mask") is None:
+            mask = mask_of(tensor)
+            if mask is not None:
+                found[f"{name}_mask"] = mask
+    return found
+
+
+def call_with_mask(layer: Layer, args: tuple, kwargs: dict, mask: Any,
+                   named: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """(outputs, output mask): the layer called with `mask=` when its call takes one and
-    there is a mask (as Keras passes masks along a model), and the mask it hands on."""
+    there is a mask (as Keras passes masks along a model), and with the `<argument>_mask`
+    keywords in `named`; and the mask it hands on (from the first argument's mask)."""
     if mask is not None and "mask" in _call_arguments(type(layer)) and "mask" not in kwargs:
         kwargs = {**kwargs, "mask": mask}
+    if named:
+        kwargs = {**kwargs, **named}
     outputs = layer(*args, **kwargs)
     symbolic = any(isinstance(t, KerasTensor) for t in _leaves(args))
     if symbolic or (mask is None and not getattr(layer, "_makes_masks", False)):

@@ -68,7 +68,10 @@ class InputLayer(Layer):
         return inputs
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "shape": list(self.shape), "dtype": self._dtype}
+        config = {"name": self.name, "shape": list(self.shape), "dtype": self._dtype}
+        if self.batch_size is not None:  # a fixed batch (stateful RNNs need it)
+            config["batch_size"] = self.batch_size
+        return config
 
 
 def Input(  # noqa: N802 - Keras' name

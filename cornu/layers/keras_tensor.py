@@ -112,7 +112,7 @@ class Node:
              ) -> tuple[Any, Any]:
         """(outputs, their mask): the layer run on the values of its input tensors (by
         id), given the masks those tensors carry (Embedding(mask_zero=True) makes one)."""
-        from cornu.layers.base import call_with_mask
+        from cornu.layers.base import argument_masks, call_with_mask
 
         args, kwargs = jax.tree.map(lambda t: values[id(t)] if _is_tensor(t) else t,
                                     (self.args, self.kwargs), is_leaf=_is_tensor)
@@ -124,4 +124,7 @@ class Node:
             elif isinstance(first, list | tuple) and all(_is_tensor(t) for t in first):
                 found = [masks.get(id(t)) for t in first]
                 mask = found if any(m is not None for m in found) else None
-        return call_with_mask(self.layer, args, kwargs, mask)
+        named = argument_masks(self.layer, self.args, self.kwargs,
+                               lambda t: masks.get(id(t)) if _is_tensor(t) else None
+                               ) if masks else None
+        return call_with_mask(self.layer, args, kwargs, mask, named)

@@ -6,9 +6,16 @@ layers named query, key, value (kernels (dim, num_heads, key_dim), biases
 (num_heads, value_dim, dim)). Weights copied from a Keras layer give the same outputs.
 
 On (batch, steps, dim) inputs, with value_dim == key_dim, without attention scores and
-without dropout in training, the attention is `jax.nn.dot_product_attention` (one fused op
+without dropout (as Keras: also in inference, where the paths differ in fully masked
+rows), the attention is `jax.nn.dot_product_attention` (one fused op
 that XLA lowers well, cuDNN's flash attention where JAX picks it); otherwise (scores asked
 for, dropout, attention over several axes) einsum and a masked softmax, as Keras.
+
+In a functional model the masks that the query, value and key carry (from
+Embedding(mask_zero=True)) become query_mask, value_mask and key_mask, combined with
+attention_mask and use_causal_mask; the output carries the query's mask. Eager arrays
+carry no mask in cornu: pass query_mask=, value_mask=, key_mask= (cornu uses a query_mask
+given so; Keras 3.15 reads only the mask the query tensor carries).
 """
 
 from __future__ import annotations
@@ -132,6 +139,7 @@ class MultiHeadAttention(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint, "kernel_constraint")
         self.bias_constraint = constraints.get(bias_constraint, "bias_constraint")
         self.seed_generator = random.SeedGenerator(seed) if self.dropout > 0 else None
+        self.supports_masking = True  # the output carries the query's mask, as in Keras
 
     # -- build: the projections, named and ordered as in Keras ------------------------------
     def _dense(self, input_shape: tuple, bound: int, out_dims: tuple, name: str,
@@ -245,8 +253,10 @@ class MultiHeadAttention(Layer):
         dtype = self.compute_dtype
         value = jnp.asarray(value, dtype)
         key = value if key is None else jnp.asarray(key, dtype)
+        # Keras' choice (dropout > 0 takes the einsum path also in inference): the paths
+        # differ in a fully masked row (a padded query), uniform weights there, zeros here
         fused = (query.ndim == 3 and self.value_dim == self.key_dim
-                 and not return_attention_scores and not (training and self.dropout > 0))
+                 and not return_attention_scores and self.dropout == 0)
         mask = self._mask(query, value, attention_mask, query_mask, value_mask, key_mask,
                           causal=use_causal_mask and not fused)
         gate = self._gate_dense(query) if self.use_gate else None

@@ -7,7 +7,13 @@ XLA runs the scan's backward pass slower when it must stack the gradient of a pr
 (time, batch, gates) input than when it accumulates the kernel's gradient step by step
 (docs/performance.md). Cells that users write (`state_size` and `call(inputs, states)`, as
 in Keras' guide) run their `call` at each step inside the same scan. `unroll=True` writes
-the steps out instead of scanning. Masks and `stateful=True` are not supported yet.
+the steps out instead of scanning. A masked step keeps the state and the output.
+
+`stateful=True` (Keras' meaning): the last states of each batch are the initial states of
+the next, for a fixed batch size (the model's Input(batch_size=...)). They are variables
+the engine carries like BatchNormalization's statistics (non-trainable, updated in the
+compiled step, in fit, predict and calls), but not weights (`weights`, `get_weights` are
+Keras' three arrays); `reset_state()` zeroes them.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from cornu.layers import _nested
 from cornu.layers._cell import RecurrentCell
 from cornu.layers.base import Layer
 from cornu.layers.stacked_rnn_cells import StackedRNNCells, call_cell, check_cell, output_size
+from cornu.variables import Variable
 
 
 def initial_state_of(cell: Any, batch_size: int, dtype: Any) -> Any:
@@ -73,15 +80,11 @@ class RNN(Layer):
             raise ValueError("The cell's state_size must be an integer or a list of integers "
                              f"(one per state). Received: state_size={size!r}")
         super().__init__(**kwargs)
-        if stateful:
-            raise NotImplementedError(
-                "stateful=True is not supported yet by cornu's RNN layers. Pass the state "
-                "from one call to the next with return_state=True and initial_state=... .")
         self.cell = cell
         self.return_sequences = _flag(return_sequences, "return_sequences")
         self.return_state = _flag(return_state, "return_state")
         self.go_backwards = _flag(go_backwards, "go_backwards")
-        self.stateful = False
+        self.stateful = _flag(stateful, "stateful")
         self.unroll = _flag(unroll, "unroll")
         self.zero_output_for_mask = bool(zero_output_for_mask)
 
@@ -99,6 +102,39 @@ class RNN(Layer):
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build((sequences_shape[0], *sequences_shape[2:]))
             object.__setattr__(self.cell, "built", True)
+        if self.stateful:
+            batch = sequences_shape[0]
+            if batch is None:
+                raise ValueError(
+                    f"Layer '{self.name}' has stateful=True, which needs a fixed batch size: "
+                    "give the model's input one, e.g. Input(shape=..., batch_size=32) (or "
+                    f"batch_input_shape). Received input shape {tuple(sequences_shape)}.")
+            specs = jax.tree.leaves(jax.eval_shape(lambda: self.get_initial_state(batch)))
+            self._carried = tuple(Variable("zeros", shape=z.shape, dtype=z.dtype,
+                                           trainable=False, name="rnn_state") for z in specs)
+
+    # -- stateful=True: the last states of one batch start the next ---------------------------
+    @property
+    def states(self) -> list | None:
+        """The carried states (stateful=True, once built), else None."""
+        return list(self._carried) if self._carried else None
+
+    def reset_state(self, states: Any = None) -> None:
+        """Zero the carried states, or set them to `states` (arrays, one per state)."""
+        if not self._carried:
+            return
+        values = [None] * len(self._carried) if states is None else (
+            list(states) if isinstance(states, list | tuple) else [states])
+        if len(values) != len(self._carried):
+            raise ValueError(f"Layer '{self.name}' has {len(self._carried)} states; reset_state "
+                             f"received {len(values)}.")
+        for variable, value in zip(self._carried, values, strict=True):
+            variable.assign(jnp.zeros(variable.shape, variable.dtype) if value is None
+                            else jnp.asarray(value, variable.dtype))
+
+    def reset_states(self, states: Any = None) -> None:
+        """Keras 2's name of reset_state."""
+        self.reset_state(states)
 
     def get_initial_state(self, batch_size: int) -> list:
         state = initial_state_of(self.cell, batch_size, self.compute_dtype)
@@ -142,6 +178,13 @@ class RNN(Layer):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         sequences, initial_state = split_inputs(sequences, initial_state)
         cell, batch, steps = self.cell, sequences.shape[0], sequences.shape[1]
+        carried = self._carried
+        if carried and batch != carried[0].shape[0]:
+            raise ValueError(f"Layer '{self.name}' has stateful=True with batch size "
+                             f"{carried[0].shape[0]}; it received a batch of {batch}. Call it "
+                             "on batches of that size (fit/predict: batch_size=...).")
+        if carried and initial_state is None:
+            initial_state = [v.value for v in carried]
         states = self._initial(initial_state, batch, sequences.dtype)
         if isinstance(mask, list | tuple):  # [sequence mask, state masks...]
             mask = mask[0]
@@ -190,6 +233,9 @@ class RNN(Layer):
         else:
             carry, ys = ops.scan(body, (states, last), (xs, keeps))
         states = carry[0]
+        if carried:
+            for variable, value in zip(carried, jax.tree.leaves(states), strict=True):
+                variable.assign(value)
         output = jnp.swapaxes(ys, 0, 1) if self.return_sequences else carry[1]
         return (output, *states) if self.return_state else output
 

@@ -927,10 +927,11 @@ class Model(Layer):
             return o.reshape(-1, *o.shape[2:])[:n]
 
         with self._padded.lease() as pad:
-            outs = self._predictor.predict_all(
+            outs, state = self._predictor.predict_all(
                 self._params, self._state,
                 jax.device_put(tuple(pad(("x", i), a, batch_size)
                                      for i, a in enumerate(xs))))
+            self._keep_carried(state)
             result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
                       else unbatch(outs))
         result = self._as_output_struct(result)
@@ -970,7 +971,14 @@ class Model(Layer):
             out, self._state = self._predictor.call_training(self._params, self._state, xs,
                                                              global_rng.next_key())
             return out
-        return self._predictor.call(self._params, self._state, xs)
+        out, state = self._predictor.call(self._params, self._state, xs)
+        self._keep_carried(state)
+        return out
+
+    def _keep_carried(self, state: Any) -> None:
+        """Keep the state a prediction left when a layer carries one (stateful RNNs)."""
+        if any(layer._carried for layer in self._flatten_layers()):
+            self._state = state
 
     # -- weights and summary --------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:

@@ -461,22 +461,24 @@ class Predictor:
         self.call_training = jax.jit(self._call_training, **options)
 
     def _predict_all(self, params, state, xs):
-        """xs: tuple of (steps, batch, ...) arrays -> outputs stacked per step."""
+        """xs: tuple of (steps, batch, ...) arrays -> (outputs stacked per step, the state
+        after the last step: a stateful RNN's states go from batch to batch)."""
         self.traces["predict"] += 1
 
-        def step(_, xb):
-            out, _, _, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
-                                        training=False, rng=None, logits=False)
-            return None, jax.tree.map(lambda o: o.astype(jnp.float32), out)
+        def step(state, xb):
+            out, _, state, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
+                                            training=False, rng=None, logits=False)
+            return state, jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
-        _, outs = jax.lax.scan(step, None, xs)
-        return outs
+        state, outs = jax.lax.scan(step, state, xs)
+        return outs, state
 
     def _call(self, params, state, x):
+        """(outputs, the state after the call)."""
         self.traces["call"] += 1
-        out, _, _, _ = self.forward(params, state, x if len(x) > 1 else x[0], training=False,
-                                    rng=None, logits=False)
-        return jax.tree.map(lambda o: o.astype(jnp.float32), out)
+        out, _, state, _ = self.forward(params, state, x if len(x) > 1 else x[0],
+                                        training=False, rng=None, logits=False)
+        return jax.tree.map(lambda o: o.astype(jnp.float32), out), state
 
     def _call_training(self, params, state, x, rng):
         """model(x, training=True): dropout active, batch statistics used and updated."""

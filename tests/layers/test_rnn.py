@@ -235,8 +235,8 @@ def test_embedding_lstm_dense_trains():
 def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="units must be a positive integer. Received: units=0"):
         L.LSTM(0)
-    with pytest.raises(NotImplementedError, match="stateful=True is not supported"):
-        L.GRU(2, stateful=True)
+    with pytest.raises(ValueError, match="stateful must be True or False"):
+        L.GRU(2, stateful=1)
     with pytest.raises(ValueError, match="state_size"):
         L.RNN(L.Dense(3))
     with pytest.raises(ValueError, match=r"\(batch, time, features\)"):
