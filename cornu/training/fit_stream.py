@@ -453,7 +453,9 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         ts = model.train_state
         k, b = chunk.mask.shape
         xs, _, mask, _ = _blocks(chunk, k, b)
-        out = jax.device_get(model._predictor.predict_all(ts.params, ts.state, xs))
+        out, state = model._predictor.predict_all(ts.params, ts.state, xs)
+        model._keep_carried(state)  # a stateful RNN's states, from chunk to chunk
+        out = jax.device_get(out)
         keep = np.asarray(jax.device_get(mask)).reshape(-1) > 0
         outs.append(jax.tree.map(functools.partial(_real_rows, keep=keep), out))
         steps += chunk.steps
