@@ -22,8 +22,10 @@ def is_integer(dtype) -> bool:
     return jax_dtypes.issubdtype(dtype, np.integer)
 
 
-def as_numeric(data: Any, argument: str) -> np.ndarray:
-    """A numpy array of numbers, or a TypeError naming `argument`."""
+def as_numeric(data: Any, argument: str, check_finite: bool = True) -> np.ndarray:
+    """A numpy array of numbers, or a TypeError naming `argument`; without
+    `check_finite` (a file mapping, whose batches are checked as they are read) its values
+    are not read."""
     if data is None:
         raise ValueError(f"{argument} is required. Received: {argument}=None")
     try:
@@ -51,7 +53,7 @@ def as_numeric(data: Any, argument: str) -> np.ndarray:
             f"{argument} is empty. Received: {argument} with shape {array.shape}. "
             "Pass at least one sample."
         )
-    bad = _first_non_finite(array) if is_floating(array.dtype) else None
+    bad = _first_non_finite(array) if check_finite and is_floating(array.dtype) else None
     if bad is not None:
         raise ValueError(
             f"{argument} contains NaN or infinity (first at index {bad}: "

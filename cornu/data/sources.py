@@ -19,6 +19,7 @@ gives each epoch's batches with Keras 3's rules for `steps_per_epoch` and exhaus
 from __future__ import annotations
 
 import itertools
+import mmap
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -102,6 +103,10 @@ class ArrayBatches:
     def state(self) -> dict[str, Any]:
         return {"kind": "arrays", "pass": self.passes - 1}
 
+    def peek(self) -> Any:
+        """The first batch of the arrays' order (without starting a pass)."""
+        return next(self._batches(None, 0), None)
+
     def resume(self, position: dict[str, Any], seen: int) -> Iterator[tuple]:
         pass_number = int(position["pass"])
         self.passes = pass_number + 1
@@ -129,6 +134,80 @@ class ArrayBatches:
 
     def on_epoch_end(self) -> None:
         pass
+
+
+def mapping_of(array: Any) -> mmap.mmap | None:
+    """The file mapping an array reads (np.memmap, np.load(mmap_mode=...), their views),
+    or None for an array in memory."""
+    seen = 0
+    while array is not None and seen < 32:
+        if isinstance(array, mmap.mmap):
+            return array
+        mapped = getattr(array, "_mmap", None)
+        if isinstance(mapped, mmap.mmap):
+            return mapped
+        array, seen = getattr(array, "base", None), seen + 1
+    return None
+
+
+def is_mapped(data: Any) -> bool:
+    """Whether x (an array, or a list/tuple/dict of them) reads a file mapping: such data
+    are read batch by batch, never copied whole."""
+    if isinstance(data, Mapping):
+        return any(is_mapped(v) for v in data.values())
+    if isinstance(data, list | tuple):
+        return any(is_mapped(v) for v in data)
+    return isinstance(data, np.ndarray) and mapping_of(data) is not None
+
+
+class MappedBatches(ArrayBatches):
+    """Arrays in file mappings read batch by batch: rows are copied out of the mapping as
+    each batch is made, and every RELEASE_BYTES the mappings' pages are handed back (they
+    stay in the page cache), so the process's memory stays bounded by the batches, not by
+    the file."""
+
+    RELEASE_BYTES = 16 << 20
+
+    def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: Any,
+                 batch_size: int, shuffle: bool = False, seed: Any = None) -> None:
+        super().__init__(xs, ys, sw, batch_size, shuffle, seed)
+        self.mappings = {id(m): m for a in [*xs, *(ys or []), sw] if a is not None
+                         for m in [mapping_of(a)] if m is not None}
+        self.row_bytes = sum(a[:1].nbytes for a in [*xs, *(ys or [])])
+        # rows in a shuffled order: no read-ahead around each one (it would bring in
+        # pages of rows this pass reads much later)
+        self._advise(mmap.MADV_RANDOM if shuffle else mmap.MADV_SEQUENTIAL)
+
+    def _batches(self, order: np.ndarray | None, first: int) -> Iterator[tuple]:
+        # a row read out of order maps the pages around it too (the kernel's fault-around,
+        # 64 KiB): count what the process holds, not what it asked for
+        touched = self.row_bytes if order is None else max(self.row_bytes, 64 << 10)
+        read = 0
+        for batch in super()._batches(order, first):
+            batch = _copied(batch)
+            yield batch
+            read += self.batch_size * touched
+            if read >= self.RELEASE_BYTES:
+                self.release()
+                read = 0
+        self.release()
+
+    def release(self) -> None:
+        self._advise(mmap.MADV_DONTNEED)
+
+    def _advise(self, advice: int) -> None:
+        for mapping in self.mappings.values():
+            try:
+                mapping.madvise(advice)
+            except (AttributeError, OSError, ValueError):  # no madvise here, or closed
+                pass
+
+
+def _copied(tree: Any) -> Any:
+    """A batch whose arrays own their memory (views of a mapping copied out)."""
+    if isinstance(tree, tuple | list):
+        return type(tree)(_copied(t) for t in tree)
+    return np.array(tree) if isinstance(tree, np.ndarray) and tree.base is not None else tree
 
 
 def _seed_list(seed: Any) -> list[int]:

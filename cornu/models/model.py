@@ -606,6 +606,15 @@ class Model(Layer):
         if validation_data is not None and sources.is_stream(validation_data):
             val_stream = sources.EpochIterator(
                 sources.stream_of(validation_data, "validation_data"), validation_steps)
+        if sources.is_mapped(x) or sources.is_mapped(y):
+            return self._fit_mapped(
+                x, y, batch_size=batch_size, sample_weight=sample_weight,
+                class_weight=class_weight, validation_split=validation_split,
+                validation_data=validation_data, val_stream=val_stream,
+                validation_batch_size=validation_batch_size, validation_steps=validation_steps,
+                shuffle=bool(shuffle), steps_per_epoch=steps_per_epoch, epochs=epochs,
+                verbose=verbose, callbacks=callbacks, initial_epoch=initial_epoch,
+                validation_freq=validation_freq)
         if sources.is_stream(x):
             self._refuse_with_stream(x, y=y, sample_weight=sample_weight,
                                      class_weight=class_weight,
@@ -717,6 +726,58 @@ class Model(Layer):
                              validation_freq=validation_freq).run()
         finally:
             self.__dict__.pop("_slots_cache", None)
+
+    def _fit_mapped(self, x: Any, y: Any, *, batch_size: int, sample_weight: Any,
+                    class_weight: Any, validation_split: float, validation_data: Any,
+                    val_stream: Any, validation_batch_size: int | None,
+                    validation_steps: int | None, shuffle: bool, **run: Any) -> History:
+        """x or y in file mappings (np.memmap, np.load(mmap_mode=...)): read batch by
+        batch through the stream run, each batch checked as fit checks arrays; never
+        copied whole (docs/data.md)."""
+        xs = [arrays.as_numeric(p, "x", False) for p in self._split_inputs(x, "x")]
+        n = xs[0].shape[0]
+        if y is None and self._loss_spec is not None:
+            raise ValueError("y is required. Received: y=None. Pass the labels, e.g. "
+                             "model.fit(x_train, y_train).")
+        ys = None if y is None else [a if isinstance(a, np.ndarray) else np.asarray(a)
+                                     for a in (y if isinstance(y, list | tuple) else [y])]
+        sw = self._sample_weights(sample_weight, n, "sample_weight")
+        if class_weight is not None:
+            cw = self._class_weights(class_weight, [np.asarray(a) for a in ys or []])
+            sw = cw if sw is None else sw * cw
+        val = val_stream
+        if validation_data is not None and val is None:
+            if not isinstance(validation_data, tuple | list) or \
+                    len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, "
+                                 "y_val, sample_weight_val), or a source of batches. Received: "
+                                 f"validation_data of type {type(validation_data).__name__}")
+            vx = [arrays.as_numeric(p, "validation_data[0]", False)
+                  for p in self._split_inputs(validation_data[0], "validation_data[0]")]
+            vsw = None if len(validation_data) == 2 else self._sample_weights(
+                validation_data[2], vx[0].shape[0], "validation_data[2]")
+            val = sources.EpochIterator(sources.MappedBatches(
+                vx, [validation_data[1]], vsw,
+                min(validation_batch_size or batch_size, vx[0].shape[0])), validation_steps)
+        elif validation_split > 0:
+            split = int(n * (1.0 - validation_split))
+            if split == 0 or split == n:
+                raise ValueError(
+                    f"validation_split={validation_split} leaves "
+                    f"{'no training' if split == 0 else 'no validation'} samples out of "
+                    f"{n}. Use more data or another split.")
+            val = sources.EpochIterator(sources.MappedBatches(
+                [a[split:] for a in xs], None if ys is None else [a[split:] for a in ys],
+                None if sw is None else sw[split:],
+                min(validation_batch_size or batch_size, n - split)), validation_steps)
+            xs = [a[:split] for a in xs]
+            ys = None if ys is None else [a[:split] for a in ys]
+            sw = None if sw is None else sw[:split]
+            n = split
+        seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
+        train = sources.EpochIterator(sources.MappedBatches(
+            xs, ys, sw, min(batch_size, n), shuffle, seed), run.pop("steps_per_epoch"))
+        return self._fit_stream(train, val, prepared=False, **run)
 
     def _stream_uses_steps(self, data: sources.EpochIterator, method: str = "fit") -> bool:
         """Whether a stream goes one step per batch (Keras' step protocol); an unbuilt
@@ -856,6 +917,17 @@ class Model(Layer):
                 else fit_stream.evaluate
             return self._evaluate_result(run(self, data, callbacks=cbs, verbose=verbose),
                                          return_dict)
+        if sources.is_mapped(x) or sources.is_mapped(y):  # batch by batch (_fit_mapped)
+            xs = [arrays.as_numeric(p, "x", False) for p in self._split_inputs(x, "x")]
+            ys = None if y is None else [a if isinstance(a, np.ndarray) else np.asarray(a)
+                                         for a in (y if isinstance(y, list | tuple) else [y])]
+            data = sources.EpochIterator(sources.MappedBatches(
+                xs, ys, self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight"),
+                min(batch_size, xs[0].shape[0])), steps)
+            run = stepped.evaluate if self._stream_uses_steps(data, "evaluate") \
+                else fit_stream.evaluate
+            return self._evaluate_result(run(self, data, callbacks=cbs, verbose=verbose),
+                                         return_dict)
         xs, ys = self._prepare_xy(x, y, method="evaluate")
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
@@ -904,6 +976,13 @@ class Model(Layer):
         batch_hooks = cbs.wants("on_predict_batch_begin") or cbs.wants("on_predict_batch_end")
         if sources.is_stream(x):
             data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
+            run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
+                else fit_stream.predict
+            return self._as_output_struct(run(self, data, callbacks=cbs, verbose=verbose))
+        if sources.is_mapped(x):  # batch by batch (_fit_mapped)
+            xs = [arrays.as_numeric(p, "x", False) for p in self._split_inputs(x, "x")]
+            data = sources.EpochIterator(sources.MappedBatches(
+                xs, None, None, min(batch_size, xs[0].shape[0])), steps)
             run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
                 else fit_stream.predict
             return self._as_output_struct(run(self, data, callbacks=cbs, verbose=verbose))

@@ -1,0 +1,115 @@
+"""Arrays in file mappings (np.memmap, np.load(mmap_mode="r")) are read batch by batch:
+the same numbers as in-memory arrays, and a process memory bounded by the batches, not by
+the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cornu
+from cornu.data import sources
+from cornu.layers import Dense
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _model():
+    cornu.utils.set_random_seed(0)
+    model = cornu.Sequential([cornu.Input((6,)), Dense(8, activation="relu"),
+                              Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _files(tmp_path, n=70):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(n, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, n)]
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.memmap(tmp_path / "y.bin", np.float32, "w+", shape=y.shape)
+    mapped[:] = y
+    mapped.flush()
+    return x, y, np.load(tmp_path / "x.npy", mmap_mode="r"), \
+        np.memmap(tmp_path / "y.bin", np.float32, "r", shape=y.shape)
+
+
+def test_mapped_arrays_are_recognised(tmp_path):
+    x, _, mx, my = _files(tmp_path)
+    assert sources.is_mapped(mx) and sources.is_mapped(my) and sources.is_mapped(mx[3:])
+    assert sources.is_mapped([x, mx]) and sources.is_mapped({"a": mx})
+    assert not sources.is_mapped(x) and not sources.is_mapped(np.asarray(mx).copy())
+
+
+def test_fit_evaluate_predict_on_mapped_arrays_equal_in_memory_ones(tmp_path):
+    x, y, mx, my = _files(tmp_path)
+    a, b = _model(), _model()
+    ha = a.fit(x, y, batch_size=16, epochs=2, shuffle=False, validation_split=0.2, verbose=0)
+    hb = b.fit(mx, my, batch_size=16, epochs=2, shuffle=False, validation_split=0.2,
+               verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-7)
+    for key in ("loss", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(ha.history[key], hb.history[key], rtol=1e-5)
+    np.testing.assert_allclose(b.evaluate(mx, my, verbose=0), a.evaluate(x, y, verbose=0),
+                               rtol=1e-6)
+    np.testing.assert_allclose(b.predict(mx, verbose=0), a.predict(x, verbose=0), rtol=1e-6)
+    shuffled = _model().fit(mx, my, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(shuffled.history["loss"][0])
+
+
+def test_bad_values_in_a_mapped_batch_are_named(tmp_path):
+    _, y, _, my = _files(tmp_path)
+    bad = np.memmap(tmp_path / "bad.bin", np.float32, "w+", shape=(70, 6))
+    bad[40, 2] = np.nan
+    bad.flush()
+    with pytest.raises(ValueError, match="a batch of x contains NaN"):
+        _model().fit(np.memmap(tmp_path / "bad.bin", np.float32, "r", shape=(70, 6)), my,
+                     batch_size=16, epochs=1, shuffle=False, verbose=0)
+
+
+CHILD = textwrap.dedent("""
+    import resource, sys
+    import numpy as np
+    import cornu
+    from cornu.layers import Dense
+
+    path, rows = sys.argv[1], int(sys.argv[2])
+    x = np.load(path, mmap_mode="r")
+    y = np.eye(10, dtype=np.float32)[np.arange(rows) % 10]
+    model = cornu.Sequential([cornu.Input((784,)), Dense(10, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.fit(x[:2000], y[:2000], batch_size=500, epochs=1, verbose=0)  # compiled, warm
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    model.fit(x, y, batch_size=500, epochs=1, verbose=0)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(before, after)
+""")
+
+
+@pytest.mark.slow
+def test_a_file_larger_than_the_budget_trains_in_bounded_memory(tmp_path):
+    rows = 128_000  # 401 MB of float32 pixels
+    x = np.lib.format.open_memmap(tmp_path / "x.npy", "w+", np.float32, (rows, 784))
+    for start in range(0, rows, 16_000):
+        x[start:start + 16_000] = np.random.default_rng(start).random((16_000, 784),
+                                                                        np.float32)
+    x.flush()
+    del x
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    env = dict(os.environ, JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
+                                                        os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "x.npy"), str(rows)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    before, after = (int(v) for v in done.stdout.split())
+    # the file is 401 MB: the epoch may add its chunks and pages not yet handed back
+    assert after - before < 120, (before, after)
