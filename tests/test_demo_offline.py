@@ -122,7 +122,7 @@ def test_installed_cornu_offline_says_where_to_put_the_files(tmp_path):
     assert all(line.startswith("cornu: downloading https://") for line in downloads)
     assert message.startswith("hello_world.py: MNIST is not on this machine")
     cache = tmp_path / "home" / ".cache" / "cornu" / "datasets" / "mnist"
-    assert f"in {cache}, or set the environment variable CORNU_DATA" in message
+    assert f"in {cache}, or set CORNU_DATA to a folder that holds mnist/" in message
     assert REFUSED in message
     for name in NAMES:
         assert name in message

@@ -200,7 +200,8 @@ def test_offline_message_for_each_data_set(datasets_env, tmp_path, module, name,
     with pytest.raises(DatasetUnavailableError) as info:
         getattr(cornu.datasets, module).load_data()
     message = str(info.value)
-    assert str(tmp_path / "cache" / name) in message and f"holds {name}/" in message
+    # CORNU_DATA is set: the message names the one folder to fill
+    assert f"in {tmp_path / 'data' / name} (CORNU_DATA is set)" in message
     assert f"the file {file_name} (as published)" in message and "127.0.0.1:9" in message
     assert "\n" not in message and info.value.__cause__ is None
 

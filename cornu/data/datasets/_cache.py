@@ -369,16 +369,16 @@ def locate(
     try:
         path = download(file_name, mirrors, cache_folder, expected, max_bytes, gzipped=gzipped)
     except DatasetUnavailableError as err:
-        searched = ", ".join(str(folder) for folder, _, _ in folders)
         files = f"{_COUNTS.get(len(all_files), 'the files')} {', '.join(all_files)}"
-        how = (" (gzipped as published, with the .gz suffix, or plain)" if gzipped
-               else " (as published)")
+        how = " (gzipped as published, or plain)" if gzipped else " (as published)"
+        chosen = data_dir(name)
+        where = (f"in {chosen} (CORNU_DATA is set)" if chosen is not None else
+                 f"in {cache_folder}, or set CORNU_DATA to a folder that holds {name}/ "
+                 "with them")
         # `from None`: one paragraph that says what to do, not a chained traceback
         raise DatasetUnavailableError(
             f"{title} is not on this machine and could not be downloaded ({err}). Put "
-            f"{files}{how} in {cache_folder}, or set the environment variable "
-            f"CORNU_DATA to a folder that holds {name}/ with them. ({file_name} was looked "
-            f"for in {searched}.)"
+            f"{files}{how} {where}."
         ) from None
     return path, "cornu's download cache", _REPLACE
 
