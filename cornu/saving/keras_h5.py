@@ -166,10 +166,9 @@ def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]]
             raise CornuFileError(f"Cannot map the weights of {owner} to Keras' layout.")
         slots.append(Slot(f"{path}vars/{n}", *where, owner))
     children = _children(layer)
-    if children and not is_graph_model(layer) and type(layer) in _builtin().values() and \
-            any(isinstance(v, Layer) or isinstance(v, list | tuple | dict) and any(
-                isinstance(x, Layer) for x in (v.values() if isinstance(v, dict) else v))
-                for _, v in children):
+    if not is_graph_model(layer) and type(layer) in _builtin().values():
+        if not any(sub.weights for sub in layer._flatten_layers(include_self=False)):
+            return  # held layers without weights (a TextVectorization's lookup): no groups
         raise CornuFileError(
             f"Layer '{layer.name}' ({type(layer).__name__}) holds layers of its own; cornu "
             "does not write or read those in Keras' format yet. Save as .cornu.")
