@@ -162,8 +162,8 @@ def put_variable(value: jax.Array, variable: Any) -> jax.Array:
     if _ACTIVE is None:
         return value
     sharding = variable_sharding(variable)
-    if getattr(value, "sharding", None) == sharding:
-        return value
+    if isinstance(value, jax.Array) and value.sharding.is_equivalent_to(sharding, value.ndim):
+        return value  # placed already (a replicated P() is P(None, None))
     return jax.device_put(value, sharding)
 
 
@@ -198,7 +198,22 @@ def shardings_of(tree: Any) -> Any:
     """The sharding of each array of `tree` (for jit's in and out shardings); host values
     (numpy, numbers) are replicated."""
     whole = replicated()
-    return jax.tree.map(lambda a: a.sharding if isinstance(a, jax.Array) else whole, tree)
+    return jax.tree.map(lambda a: canonical(a.sharding) if isinstance(a, jax.Array)
+                        else whole, tree)
+
+
+def canonical(sharding: Any) -> Any:
+    """One spelling per placement (a replicated array is P() or P(None, None) depending
+    on where it was made; trailing Nones dropped), so that a program keyed by its
+    arguments' shardings is not compiled again for another spelling."""
+    if not isinstance(sharding, NamedSharding):
+        return sharding
+    axes = list(sharding.spec)
+    while axes and axes[-1] is None:
+        axes.pop()
+    if len(axes) == len(sharding.spec):
+        return sharding
+    return NamedSharding(sharding.mesh, PartitionSpec(*axes), memory_kind=sharding.memory_kind)
 
 
 def constrain_batch(tree: Any, axis: int = 0) -> Any:
