@@ -193,6 +193,16 @@ def on_mesh(tree: Any) -> Any:
     return jax.tree.map(place, tree)
 
 
+def to_host(array: Any) -> np.ndarray:
+    """An array's value as numpy; one split over the devices of several processes is
+    gathered from all of them first (every process must call this)."""
+    if isinstance(array, jax.Array) and not array.is_fully_addressable:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(array, tiled=True))
+    return np.asarray(array)
+
+
 # -- what the compiled programs need ----------------------------------------------------------
 def shardings_of(tree: Any) -> Any:
     """The sharding of each array of `tree` (for jit's in and out shardings); host values

@@ -896,7 +896,7 @@ class Model(Layer):
 
         def unbatch(o):
             # a distribution pads each batch to a multiple of its devices: dropped here
-            o = np.asarray(o)[:, :batch_size]
+            o = devices.to_host(o)[:, :batch_size]
             return o.reshape(-1, *o.shape[2:])[:n]
 
         self._place_weights()
