@@ -88,6 +88,24 @@ out = {}
 for batch_size in (12, 10):  # 10 does not divide over 4 devices: padded and masked
     out[batch_size] = compare(lambda d: lecture_net(d, batch_size), dist.DataParallel())
 out["placement"] = seen
+
+
+def conv_batchnorm(distribution):
+    # batch statistics over the global batch (14 rows: padded to 16, the padding masked)
+    cornu.utils.set_random_seed(5)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 6, 6, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 90)
+    m = cornu.Sequential([layers.Input((6, 6, 2)), layers.Conv2D(4, 3),
+                          layers.BatchNormalization(), layers.Activation("relu"),
+                          layers.GlobalAveragePooling2D(),
+                          layers.Dense(3, activation="softmax")])
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="rmsprop",
+              metrics=["accuracy"])
+    return fit_evaluate_predict(m, x, y, distribution, 14, 2)
+
+
+out["batchnorm"] = compare(conv_batchnorm, dist.DataParallel())
 # later fits (a changed learning rate between them) run the same program
 model = lecture_net(dist.DataParallel(), 12)[0]
 with dist.DataParallel().scope():
