@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 import jax
 import numpy as np
 
-from cornu import _settings
+from cornu import _settings, devices
 from cornu.data.arrays import empty_aligned, is_aligned, pad_batches
 
 LIMIT_BYTES = 1 << 30
@@ -61,7 +61,10 @@ class HostStaging:
                    wait: Callable[[], None]) -> list[jax.Array | None]:
         """The arrays on the device. `wait` blocks until the programs of the previous fit
         call are done (fit waits for the model's weights, which each of its programs
-        writes): the buffers are overwritten here."""
+        writes): the buffers are overwritten here. Under a distribution the arrays are
+        split over its devices instead (cornu/devices.py), without kept buffers."""
+        if devices.active() is not None:
+            return devices.put_batch_sharded(list(leaves))
         if self._worker is not None:
             self._worker.join()
             self._worker = None
@@ -70,9 +73,9 @@ class HostStaging:
         if signature != self._seen:
             self._seen, self._buffers = signature, {}  # the old buffers go
             self._failed = False  # other shapes may fit where these did not
-            return jax.device_put(list(leaves))  # a first call with these shapes
+            return devices.put(list(leaves))  # a first call with these shapes
         if not unaligned or self._failed or not _enabled():
-            return jax.device_put(list(leaves))
+            return devices.put(list(leaves))
         missing = [i for i in unaligned if i not in self._buffers]
         size = sum(b.nbytes for b in self._buffers.values()) + sum(
             leaves[i].nbytes for i in missing)
@@ -87,7 +90,7 @@ class HostStaging:
                 if i in self._buffers:
                     np.copyto(self._buffers[i], leaves[i])
                     out[i] = self._buffers[i]
-        return jax.device_put(out)
+        return devices.put(out)
 
     def _make(self, wanted: dict[int, tuple[tuple[int, ...], str]]) -> None:
         made = {}

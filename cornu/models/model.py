@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cornu import _deprecation, losses, metrics, optimizers, variables
+from cornu import _deprecation, devices, losses, metrics, optimizers, variables
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.data import arrays, sources, staging
@@ -194,6 +194,16 @@ class Model(Layer):
         for d, values in zip(self._engine_slots()[1], trees, strict=True):
             for k, v in d.items():
                 v._direct_assign(values[k])
+
+    def _place_weights(self) -> None:
+        """The weights where the active distribution lays them out (cornu/devices.py:
+        replicated, or sharded by a LayoutMap); nothing without a distribution."""
+        if devices.active() is None:
+            return
+        for trees in self._engine_slots():
+            for entry in trees:
+                for v in entry.values():
+                    v._direct_assign(devices.put_variable(v._value, v))
 
     # -- the training-state API that saving and backups use ---------------------------------
     def weight_trees(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -697,6 +707,9 @@ class Model(Layer):
         (fit_stream.py), or one step per batch for models with their own steps."""
         from cornu.callbacks.backup import BackupAndRestore
 
+        _refuse_distributed("fit on a stream of batches (a generator, a PyDataset, "
+                            "steps_per_epoch or a validation source) or with the model's "
+                            "own train_step")
         backups = [c for c in callbacks or [] if isinstance(c, BackupAndRestore)]
         steps = self._stream_uses_steps(train)
         if backups and steps:
@@ -849,11 +862,11 @@ class Model(Layer):
         pad = pad or staging.fresh_batches
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
-        return jax.device_put((
+        return devices.put_batch_sharded((
             tuple(pad(("x", i), a, batch_size) for i, a in enumerate(xs)),
             tuple(pad(("y", i), a, batch_size) for i, a in enumerate(ys)),
             arrays.batch_mask(n, batch_size),
-            None if sw is None else pad(("sw",), sw, batch_size)))
+            None if sw is None else pad(("sw",), sw, batch_size)), axis=1)
 
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:
@@ -912,6 +925,7 @@ class Model(Layer):
                            {"verbose": verbose, "epochs": 1, "steps": steps})
         if sources.is_stream(x):
             self._refuse_with_stream(x, y=y, sample_weight=sample_weight)
+            _refuse_distributed("evaluate on a stream of batches")
             data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
             run = stepped.evaluate if self._stream_uses_steps(data, "evaluate") \
                 else fit_stream.evaluate
@@ -933,6 +947,8 @@ class Model(Layer):
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
         batch_hooks = cbs.wants("on_test_batch_begin") or cbs.wants("on_test_batch_end")
         if self._uses_steps() or steps or batch_hooks:
+            _refuse_distributed("evaluate with steps, batch callbacks or the model's own "
+                                "test_step")
             batches = sources.EpochIterator(sources.ArrayBatches(
                 xs, ys, sw, min(batch_size, xs[0].shape[0])), steps)
             if self._uses_steps() or batch_hooks:
@@ -943,6 +959,7 @@ class Model(Layer):
             return self._evaluate_result(logs, return_dict)
         cbs.on_test_begin()
         start = time.perf_counter()
+        self._place_weights()
         with self._padded.lease() as pad:
             logs = engine.logs(engine.evaluate_all(
                 self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad)))
@@ -975,6 +992,7 @@ class Model(Layer):
                            {"verbose": verbose, "epochs": 1, "steps": steps})
         batch_hooks = cbs.wants("on_predict_batch_begin") or cbs.wants("on_predict_batch_end")
         if sources.is_stream(x):
+            _refuse_distributed("predict on a stream of batches")
             data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
             run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
                 else fit_stream.predict
@@ -991,6 +1009,8 @@ class Model(Layer):
         batch_size = min(batch_size, n)
         own_step = type(self).predict_step is not Model.predict_step
         if own_step or steps or batch_hooks:
+            _refuse_distributed("predict with steps, batch callbacks or the model's own "
+                                "predict_step")
             batches = sources.EpochIterator(sources.ArrayBatches(xs, None, None, batch_size),
                                             steps)
             if own_step or batch_hooks:
@@ -1002,14 +1022,16 @@ class Model(Layer):
         start = time.perf_counter()
 
         def unbatch(o):
-            o = np.asarray(o)
+            # a distribution pads each batch to a multiple of its devices: dropped here
+            o = devices.to_host(o)[:, :batch_size]
             return o.reshape(-1, *o.shape[2:])[:n]
 
+        self._place_weights()
         with self._padded.lease() as pad:
             outs, state = self._predictor.predict_all(
                 self._params, self._state,
-                jax.device_put(tuple(pad(("x", i), a, batch_size)
-                                     for i, a in enumerate(xs))))
+                devices.put_batch_sharded(tuple(pad(("x", i), a, batch_size)
+                                                for i, a in enumerate(xs)), axis=1))
             self._keep_carried(state)
             result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
                       else unbatch(outs))
@@ -1435,3 +1457,14 @@ def metrics_get(identifier, loss, output_dim):
 
 def _tree_leaves(tree: Any) -> list:
     return jax.tree.leaves(tree, is_leaf=lambda t: isinstance(t, KerasTensor))
+
+
+def _refuse_distributed(what: str) -> None:
+    """The paths a distribution does not run yet (streams, Keras' step protocol)."""
+    distribution = devices.active()
+    if distribution is not None:
+        raise NotImplementedError(
+            f"{what} does not run under a distribution yet. Received: the active "
+            f"distribution {distribution!r}. Train, evaluate and predict on in-memory "
+            "arrays (without steps or batch callbacks), or call "
+            "cornu.distribution.set_distribution(None) for this call.")

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from cornu import devices
 from cornu.optimizers import _rules, schedules
 from cornu.optimizers._checks import Default, number
 from cornu.variables import Variable
@@ -487,7 +488,7 @@ def set_learning_rate(opt_state: Any, value: float) -> Any:
         return opt_state
     old = jnp.asarray(hyperparams["learning_rate"])
     # made on the host: a jnp.full would compile a small program in the first epoch
-    new = jax.device_put(np.full(old.shape, number("learning_rate", value), old.dtype))
+    new = devices.put_like(np.full(old.shape, number("learning_rate", value), old.dtype), old)
     return opt_state._replace(hyperparams={**hyperparams, "learning_rate": new})
 
 
@@ -503,7 +504,7 @@ def set_iterations(opt_state: Any, count: int) -> Any:
     on from there, as the optimizer's own update would."""
     _hyperparams(opt_state)
     old = jnp.asarray(opt_state.count)
-    return opt_state._replace(count=jax.device_put(np.asarray(count, old.dtype)))
+    return opt_state._replace(count=devices.put_like(np.asarray(count, old.dtype), old))
 
 
 def get_iterations(opt_state: Any) -> int:

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cornu import optimizers
+from cornu import devices, optimizers
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
@@ -50,7 +50,10 @@ def start_state(model: Any, engine: Engine) -> None:
     """The optimizer state and key a fit starts from: fresh ones for a first fit (the step
     count going on from optimizer.iterations), or owned copies of the last fit's (the
     compiled calls donate their inputs)."""
+    model._place_weights()  # where the active distribution lays them out (or unchanged)
     ts = model.train_state
+    if devices.active() is not None:  # a state made on one device goes onto the mesh
+        ts = ts._replace(opt_state=devices.on_mesh(ts.opt_state), rng=devices.on_mesh(ts.rng))
     if ts.opt_state is None or ts.rng is None:
         fresh = ts.opt_state is None
         params, state, opt_state = engine.start_state(ts.params, ts.state, ts.opt_state)
@@ -60,7 +63,7 @@ def start_state(model: Any, engine: Engine) -> None:
         # the program is shared by optimizers that differ in their learning rate only
         opt_state = with_learning_rate(model, opt_state)
         rng = global_rng.next_key() if ts.rng is None else ts.rng
-        model.train_state = TrainState(params, state, opt_state, rng)
+        model.train_state = TrainState(params, state, *devices.on_mesh((opt_state, rng)))
     else:
         # owned copies through the epoch-snapshot program, which has this very shape: a
         # later fit compiles nothing before its first step
@@ -149,9 +152,10 @@ class ArrayFit:
             order = engine.epoch_order(seed, epoch, self.n, self.steps, self.batch_size,
                                        self.shuffle)
             fit_data = (self.x, self.y, self.sw, order, mask)
-            first_step, sums = 0, jax.device_put(engine.zero_sums())
+            first_step, sums = 0, devices.put_replicated(engine.zero_sums())
             if resume is not None and resume.step:
-                first_step, sums = resume.step, jnp.asarray(resume.sums, jnp.float32)
+                first_step, sums = resume.step, devices.put_replicated(
+                    np.asarray(resume.sums, np.float32))
             resume = None
             # where this epoch started (a copy: the compiled calls donate their state), to
             # replay up to the last finite step should the loss stop being finite
@@ -182,7 +186,8 @@ class ArrayFit:
                 read = jax.device_get(sums)
             # the next epoch's key (the step keys are folded from this one), made on the host
             ts = model.train_state
-            model.train_state = ts._replace(rng=global_rng.next_epoch_key(ts.rng))
+            model.train_state = ts._replace(
+                rng=devices.on_mesh(global_rng.next_epoch_key(ts.rng)))
             logs = engine.logs(read)
             nan = stop_on_nan(model, engine, read, epoch)
             if self.val_batches is not None and not nan:

@@ -24,6 +24,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from cornu import devices
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.data import sources
@@ -211,7 +212,7 @@ class Reader:
                 position = self.data.position()
                 yield dataclasses.replace(chunk, position=position, **dict(zip(
                     ("x", "y", "sw", "mask"),
-                    jax.device_put((chunk.x, chunk.y, chunk.sw, chunk.mask)), strict=True)))
+                    devices.put((chunk.x, chunk.y, chunk.sw, chunk.mask)), strict=True)))
 
         self.data.deferred = []
         try:
@@ -306,7 +307,7 @@ class StreamFit:
             began, compiles_before = time.perf_counter(), None
             sums, done, seen = None, 0, False
             if resume is not None and resume.step:
-                done, sums = resume.step, jax.device_put(np.asarray(resume.sums, np.float32))
+                done, sums = resume.step, devices.put(np.asarray(resume.sums, np.float32))
             resume = None
             for chunk in reader.epoch():
                 seen = True
@@ -319,7 +320,7 @@ class StreamFit:
                     model.train_state = ts._replace(
                         opt_state=with_learning_rate(model, ts.opt_state))
                     if sums is None:
-                        sums = jax.device_put(engine.zero_sums())
+                        sums = devices.put(engine.zero_sums())
                 if batch_hooks:
                     cbs.on_train_batch_begin(done)
                 order = np.arange(chunk.mask.size, dtype=np.int32).reshape(chunk.mask.shape)
@@ -389,7 +390,7 @@ class StreamFit:
         x, y, sw, order, mask = data
         mask = np.asarray(jax.device_get(mask)).copy()
         mask[bad:] = 0.0
-        ts, sums = engine.train_chunk(ts0, sums0, x, y, sw, order, jax.device_put(mask),
+        ts, sums = engine.train_chunk(ts0, sums0, x, y, sw, order, devices.put(mask),
                                       np.int32(0), mask.shape[0], np.int32(done), True)
         self.model.train_state = ts
         return sums.at[2].set(done + bad + 1.0)

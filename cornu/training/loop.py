@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cornu import _settings
+from cornu import _settings, devices
 from cornu.losses import Loss
 from cornu.metrics import Metric
 from cornu.random import keys as global_rng
@@ -218,6 +218,7 @@ class Engine:
         options = _jit_options()
         self._train_programs: dict[str, Callable] = {}  # jitted _train_chunk by options
         self._train_program_of: dict[int, Callable] = {}  # ... and by batch size
+        self._placed_programs: dict[Hashable, Callable] = {}  # under distributions
         self.evaluate_all = jax.jit(self._evaluate_all, **options)
         # shared by the models of this process with the same optimizer configuration
         # (tx_key) and array shapes: a second model compiles neither
@@ -246,9 +247,28 @@ class Engine:
     def train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
                     steps: int, first_number=None, skip_empty: bool = False):
         """`steps` optimizer steps (see _train_chunk), compiled for the batch size."""
-        return self.train_program(order.shape[1])(
-            ts, sums, x, y, sw, order, mask, start, steps,
-            start if first_number is None else first_number, skip_empty)
+        program = self.train_program(order.shape[1])
+        if devices.active() is not None:
+            program = self._placed_program(program, order.shape[1],
+                                           (ts, sums, x, y, sw, order, mask, start))
+        return program(ts, sums, x, y, sw, order, mask, start, steps,
+                       start if first_number is None else first_number, skip_empty)
+
+    def _placed_program(self, program: Callable, batch_size: int, args: tuple) -> Callable:
+        """Under a distribution: the training program jitted with the shardings of its
+        arguments as they were placed (devices.py), the state coming back as it came in
+        and the sums replicated; one per placement, kept."""
+        shardings = devices.shardings_of(args)
+        leaves, tree = jax.tree.flatten(shardings)
+        key = (id(program), batch_size, tree, tuple(leaves))
+        placed = self._placed_programs.get(key)
+        if placed is None:
+            whole = devices.replicated()
+            placed = self._placed_programs[key] = jax.jit(
+                self._train_chunk, static_argnums=(8, 10), donate_argnums=(0, 1),
+                in_shardings=(*shardings, whole), out_shardings=(shardings[0], whole),
+                **_jit_options(batch_size))
+        return placed
 
     # -- pieces ----------------------------------------------------------------------------
     @property
@@ -363,8 +383,9 @@ class Engine:
     def epoch_mask(n: int, steps: int, batch_size: int) -> jax.Array:
         """(steps, batch) float mask: 1 for the n real samples, 0 for the last batch's
         padding. The same for every epoch, so fit sends it to the device once."""
-        return jax.device_put((np.arange(steps * batch_size) < n)
-                              .astype(np.float32).reshape(steps, batch_size))
+        return devices.put_batch_sharded((np.arange(steps * batch_size) < n)
+                                         .astype(np.float32).reshape(steps, batch_size),
+                                         axis=1)
 
     def epoch_order(self, seed: Sequence[int], epoch: int, n: int, steps: int,
                     batch_size: int, shuffle: bool) -> jax.Array:
@@ -378,7 +399,7 @@ class Engine:
             order[:n] = np.random.default_rng([*seed, epoch]).permutation(n)
         else:
             order[:n] = np.arange(n)
-        return jax.device_put(order.reshape(steps, batch_size))
+        return devices.put_batch_sharded(order.reshape(steps, batch_size), axis=1)
 
     def _train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
                      steps: int, first_number, skip_empty: bool):
@@ -394,7 +415,8 @@ class Engine:
         def step(carry, batch):
             ts, sums = carry
             i, m, number = batch
-            xb, yb, wb = _take(x, i), _take(y, i), _take(sw, i)
+            # split over the devices under a distribution (devices.py); unchanged on one
+            xb, yb, wb, m = devices.constrain_batch((_take(x, i), _take(y, i), _take(sw, i), m))
             # the step's key comes from the epoch's key (ts.rng, which Model.fit advances
             # between epochs) and the step number, so any chunking (and the NaN replay) draws
             # the same numbers; a model that draws none (no dropout) leaves it unused and
@@ -439,7 +461,7 @@ class Engine:
         self.traces["evaluate"] += 1
 
         def step(sums, batch):
-            xb, yb, m, wb = batch
+            xb, yb, m, wb = devices.constrain_batch(batch)
             outs, per_head, total, _, penalty, masks = self._per_sample(
                 params, state, xb, yb, training=False, rng=None, rows=m)
             return self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
@@ -466,6 +488,7 @@ class Predictor:
         self.traces["predict"] += 1
 
         def step(state, xb):
+            xb = devices.constrain_batch(xb)
             out, _, state, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
                                             training=False, rng=None, logits=False)
             return state, jax.tree.map(lambda o: o.astype(jnp.float32), out)

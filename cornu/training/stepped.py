@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from cornu import devices
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
@@ -60,10 +61,10 @@ class Batcher:
         self.samples += int(xs[0].shape[0])
         x = xs[0] if len(xs) == 1 else list(xs)
         if y is None and sw is None:
-            return jax.device_put(x) if not isinstance(x, list) else (jax.device_put(x),)
+            return devices.put(x) if not isinstance(x, list) else (devices.put(x),)
         data = (x, _targets(y)) if sw is None else (
             x, _targets(y), np.asarray(sw, np.float32))
-        return tuple(jax.device_put(data))
+        return tuple(devices.put(data))
 
 
 def _callbacks(model: Any, callbacks: Any, params: dict[str, Any], verbose: int,

@@ -1,0 +1,235 @@
+"""Placement: where the arrays of fit, evaluate and predict live, and how the compiled
+programs split them over devices.
+
+Everything the training, evaluate and predict paths send to a device goes through this
+module, which reads the active distribution (`cornu.distribution.set_distribution` or a
+distribution's `scope()`). With none (the default) every function here is the plain
+`jax.device_put` of one device and adds no sharding annotation, so the one-device path
+is exactly what it was before distributions existed.
+
+With a distribution (`DataParallel`, `ModelParallel`), arrays are placed on its device
+mesh as `jax.sharding.NamedSharding`s:
+- batch data (`put_batch_sharded`): the batch axis split over the mesh's batch axis, the
+  other axes whole; an axis that does not divide over the devices is padded with zeros
+  (padded samples have mask 0, padded indices point at sample 0, as a one-device partial
+  batch), so any batch size works;
+- weights (`put_variable`, `shard_params`): as the distribution's layout for the
+  variable's path (replicated for DataParallel, a LayoutMap's layout for ModelParallel);
+- everything else (optimizer slots of replicated weights, keys, loss sums, counters):
+  replicated (`put_replicated`).
+The jitted programs get the shardings of their arguments (`shardings_of`) as in and out
+shardings and constrain each step's batch (`constrain_batch`); XLA adds the collectives.
+
+Not through here yet: training/fit_stream.py (streams refuse a distribution for now,
+Model._refuse_distributed). To switch it: pad each stacked batch to a multiple of
+`data_devices()` (mask 0), put a chunk's x, y, sw with `put_batch_sharded(..., axis=0)`
+and its mask and order with `put_batch_sharded(..., axis=1)`, the zero sums with
+`put_replicated`, the rewind's mask with `put_batch_sharded(mask, axis=1)`; the weights
+and state are placed by fit.start_state already. Weights loaded or created (variables.py,
+initializers, saving/) are made on the default device as before and placed when a fit,
+evaluate or predict starts under a distribution (`Model._place_weights`).
+
+This module imports nothing of cornu: the distribution objects are read through the
+attributes Keras' API gives them (`device_mesh.backend_mesh`, `batch_dim_name`,
+`get_variable_layout(variable).axes`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+
+#: the active distribution (None: one device); set through cornu.distribution
+_ACTIVE: Any = None
+
+
+def active() -> Any:
+    """The active distribution, or None for one device."""
+    return _ACTIVE
+
+
+def set_active(distribution: Any) -> Any:
+    """Make `distribution` (or None) the active one; returns the previous one."""
+    global _ACTIVE
+    previous, _ACTIVE = _ACTIVE, distribution
+    return previous
+
+
+def mesh(distribution: Any = None) -> jax.sharding.Mesh:
+    """The jax Mesh of `distribution` (default: the active one, which must be set)."""
+    return (distribution or _ACTIVE).device_mesh.backend_mesh
+
+
+def replicated(distribution: Any = None) -> NamedSharding:
+    """A whole copy on every device of the mesh."""
+    return NamedSharding(mesh(distribution), PartitionSpec())
+
+
+def data_devices(distribution: Any = None) -> int:
+    """How many ways the batch axis is split (1 without a distribution)."""
+    distribution = distribution or _ACTIVE
+    if distribution is None:
+        return 1
+    return int(mesh(distribution).shape[distribution.batch_dim_name])
+
+
+def batch_sharding(ndim: int, axis: int = 0, distribution: Any = None) -> NamedSharding:
+    """Axis `axis` of an `ndim`-dimensional array split over the mesh's batch axis."""
+    distribution = distribution or _ACTIVE
+    spec: list[str | None] = [None] * ndim
+    spec[axis] = distribution.batch_dim_name
+    return NamedSharding(mesh(distribution), PartitionSpec(*spec))
+
+
+# -- placing -------------------------------------------------------------------------------
+def put(tree: Any) -> Any:
+    """Values every device needs whole: `jax.device_put` on one device, replicated over
+    the mesh with a distribution."""
+    if _ACTIVE is None:
+        return jax.device_put(tree)
+    return put_replicated(tree)
+
+
+def put_replicated(tree: Any) -> Any:
+    """A whole copy of each array on every device of the active mesh (one device: plain
+    `jax.device_put`)."""
+    if _ACTIVE is None:
+        return jax.device_put(tree)
+    return jax.device_put(tree, replicated())
+
+
+def put_like(value: Any, like: jax.Array) -> jax.Array:
+    """`value` placed as `like` is (a new learning rate beside the optimizer state it
+    replaces; one device: plain `jax.device_put`, uncommitted as before)."""
+    if _ACTIVE is None:
+        return jax.device_put(value)
+    return jax.device_put(value, like.sharding)
+
+
+def pad_axis(array: np.ndarray, axis: int, multiple: int) -> np.ndarray:
+    """`array` with zeros appended along `axis` up to a multiple of `multiple`."""
+    size = array.shape[axis]
+    extra = -size % multiple
+    if not extra:
+        return array
+    widths = [(0, 0)] * array.ndim
+    widths[axis] = (0, extra)
+    return np.pad(array, widths)
+
+
+def put_batch_sharded(tree: Any, axis: int = 0) -> Any:
+    """Batch data: axis `axis` of each array split over the mesh's batch axis (padded
+    with zeros to a multiple of the number of data devices). One device: plain
+    `jax.device_put` of the arrays as they are."""
+    if _ACTIVE is None:
+        return jax.device_put(tree)
+    ways = data_devices()
+
+    def place(a):
+        a = pad_axis(np.asarray(a), axis, ways)
+        return jax.device_put(a, batch_sharding(a.ndim, axis))
+
+    return jax.tree.map(place, tree)
+
+
+def variable_sharding(variable: Any, distribution: Any = None) -> NamedSharding:
+    """The sharding of a weight: the distribution's layout for its path."""
+    distribution = distribution or _ACTIVE
+    layout = distribution.get_variable_layout(variable)
+    axes = tuple(layout.axes) if layout is not None else ()
+    if len(axes) not in (0, len(variable.shape)):
+        raise ValueError(
+            f"The layout of variable '{variable.path}' names {len(axes)} axes, but the "
+            f"variable has shape {tuple(variable.shape)}. Received: layout axes={axes}. "
+            "Give one axis name (or None) per dimension of the variable.")
+    spec = PartitionSpec(*axes)
+    mesh_ = mesh(distribution)
+    for size, name in zip(variable.shape, axes, strict=False):
+        if name is not None and size % mesh_.shape[name]:
+            raise ValueError(
+                f"Variable '{variable.path}' of shape {tuple(variable.shape)} cannot be "
+                f"split over mesh axis '{name}' of {mesh_.shape[name]} devices: a "
+                f"dimension of {size} does not divide. Received: layout axes={axes}. "
+                "Choose a layout (or mesh shape) whose axes divide the dimensions.")
+    return NamedSharding(mesh_, spec)
+
+
+def put_variable(value: jax.Array, variable: Any) -> jax.Array:
+    """A weight's value placed by the active distribution (one device: unchanged)."""
+    if _ACTIVE is None:
+        return value
+    sharding = variable_sharding(variable)
+    if isinstance(value, jax.Array) and value.sharding.is_equivalent_to(sharding, value.ndim):
+        return value  # placed already (a replicated P() is P(None, None))
+    return jax.device_put(value, sharding)
+
+
+def shard_params(trees: Any, variables: Any) -> Any:
+    """Per-entry dicts of weight values placed as the distribution lays out the matching
+    variables (`variables`: the same structure holding the Variables, whose `path` a
+    LayoutMap matches). One device: the trees unchanged."""
+    if _ACTIVE is None:
+        return trees
+    return [{k: put_variable(tree[k], entry[k]) for k in tree}
+            for tree, entry in zip(trees, variables, strict=True)]
+
+
+def on_mesh(tree: Any) -> Any:
+    """Arrays of `tree` that are not on the active mesh's devices, replicated there (an
+    optimizer state or key made on one device); arrays already on the mesh keep their
+    sharding. One device: unchanged."""
+    if _ACTIVE is None:
+        return tree
+    devices = set(mesh().devices.flat)
+
+    def place(a):
+        if isinstance(a, jax.Array) and set(a.sharding.device_set) == devices:
+            return a
+        return jax.device_put(a, replicated())
+
+    return jax.tree.map(place, tree)
+
+
+def to_host(array: Any) -> np.ndarray:
+    """An array's value as numpy; one split over the devices of several processes is
+    gathered from all of them first (every process must call this)."""
+    if isinstance(array, jax.Array) and not array.is_fully_addressable:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(array, tiled=True))
+    return np.asarray(array)
+
+
+# -- what the compiled programs need ----------------------------------------------------------
+def shardings_of(tree: Any) -> Any:
+    """The sharding of each array of `tree` (for jit's in and out shardings); host values
+    (numpy, numbers) are replicated."""
+    whole = replicated()
+    return jax.tree.map(lambda a: canonical(a.sharding) if isinstance(a, jax.Array)
+                        else whole, tree)
+
+
+def canonical(sharding: Any) -> Any:
+    """One spelling per placement (a replicated array is P() or P(None, None) depending
+    on where it was made; trailing Nones dropped), so that a program keyed by its
+    arguments' shardings is not compiled again for another spelling."""
+    if not isinstance(sharding, NamedSharding):
+        return sharding
+    axes = list(sharding.spec)
+    while axes and axes[-1] is None:
+        axes.pop()
+    if len(axes) == len(sharding.spec):
+        return sharding
+    return NamedSharding(sharding.mesh, PartitionSpec(*axes), memory_kind=sharding.memory_kind)
+
+
+def constrain_batch(tree: Any, axis: int = 0) -> Any:
+    """Inside a compiled program: the batch split over the mesh's batch axis. One
+    device: the values unchanged, no annotation."""
+    if _ACTIVE is None:
+        return tree
+    return jax.tree.map(lambda a: jax.lax.with_sharding_constraint(
+        a, batch_sharding(a.ndim, axis)), tree)

@@ -1,0 +1,197 @@
+"""DataParallel and ModelParallel on 4 CPU devices (a subprocess with
+JAX_NUM_CPU_DEVICES=4): the same numbers as one device with the same global batch and
+seed; only the order of the sums over the devices differs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+_COMMON = """
+import json, sys
+import jax
+import numpy as np
+import cornu
+from cornu import layers
+from cornu import distribution as dist
+
+assert len(jax.devices()) == 4, jax.devices()
+
+
+def compare(run, distribution):
+    plain, placed = run(None), run(distribution)
+    (m1, h1, e1, p1, t1), (m2, h2, e2, p2, t2) = plain, placed
+    weights = max(float(np.abs(a - b).max())
+                  for a, b in zip(m1.get_weights(), m2.get_weights(), strict=True))
+    devices = min(len(v.value.sharding.device_set) for v in m2.weights)
+    specs = {v.path: str(v.value.sharding.spec) for v in m2.weights}
+    return {"weights": weights, "history": [h1, h2], "evaluate": [e1, e2],
+            "predict": float(np.abs(np.asarray(p1) - np.asarray(p2)).max()),
+            "traces": [t1, t2], "devices": devices, "specs": specs,
+            "active_after": dist.distribution() is not None}
+
+
+def fit_evaluate_predict(m, x, y, distribution, batch_size, epochs):
+    dist.set_distribution(distribution)
+    try:
+        head = [a[:30] for a in x] if isinstance(x, list) else x[:30]
+        h = m.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
+                  validation_data=(head, y[:30]))
+        e = m.evaluate(x, y, batch_size=7, verbose=0)
+        p = m.predict(x, batch_size=9, verbose=0)
+    finally:
+        dist.set_distribution(None)
+    return m, h.history, e, p, m._engine.traces["train"]
+"""
+
+_DATA_PARALLEL = _COMMON + """
+def lecture_net(distribution, batch_size):
+    # the lecture's 784-500-500-10 sigmoid net, smaller
+    cornu.utils.set_random_seed(1)
+    rng = np.random.default_rng(0)
+    x = rng.random((203, 48), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 203)]
+    m = cornu.Sequential([layers.Input((48,)), layers.Dense(32, activation="sigmoid"),
+                          layers.Dropout(0.1), layers.Dense(32, activation="sigmoid"),
+                          layers.Dense(10, activation="softmax")])
+    m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return fit_evaluate_predict(m, x, y, distribution, batch_size, 2)
+
+from cornu.training import loop
+
+seen = {}
+train_chunk = loop.Engine.train_chunk
+
+
+def spy(self, ts, sums, x, y, sw, order, mask, start, steps, *rest):
+    # the placement of the first distributed call, and its compiled program
+    if dist.distribution() is not None and not seen:
+        args = (ts, sums, x, y, sw, order, mask, start)
+        program = self._placed_program(self.train_program(order.shape[1]), order.shape[1],
+                                       args)
+        text = program.lower(*args, steps, start, False).compile().as_text()
+        seen.update(x=str(x[0].sharding.spec), order=str(order.sharding.spec),
+                    params=str(ts.params[0]["kernel"].sharding.spec),
+                    all_reduce="all-reduce" in text)
+    return train_chunk(self, ts, sums, x, y, sw, order, mask, start, steps, *rest)
+
+
+loop.Engine.train_chunk = spy
+out = {}
+for batch_size in (12, 10):  # 10 does not divide over 4 devices: padded and masked
+    out[batch_size] = compare(lambda d: lecture_net(d, batch_size), dist.DataParallel())
+out["placement"] = seen
+
+
+def conv_batchnorm(distribution):
+    # batch statistics over the global batch (14 rows: padded to 16, the padding masked)
+    cornu.utils.set_random_seed(5)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 6, 6, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 90)
+    m = cornu.Sequential([layers.Input((6, 6, 2)), layers.Conv2D(4, 3),
+                          layers.BatchNormalization(), layers.Activation("relu"),
+                          layers.GlobalAveragePooling2D(),
+                          layers.Dense(3, activation="softmax")])
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="rmsprop",
+              metrics=["accuracy"])
+    return fit_evaluate_predict(m, x, y, distribution, 14, 2)
+
+
+out["batchnorm"] = compare(conv_batchnorm, dist.DataParallel())
+# later fits (a changed learning rate between them) run the same program
+model = lecture_net(dist.DataParallel(), 12)[0]
+with dist.DataParallel().scope():
+    for rate in (0.01, 0.005):
+        model.optimizer.learning_rate = rate
+        model.fit(np.ones((203, 48), np.float32), np.eye(10, dtype=np.float32)[[0] * 203],
+                  batch_size=12, epochs=1, verbose=0)
+out["refit"] = [model._engine.traces["train"], len(model._engine._placed_programs)]
+print("RESULT", json.dumps(out))
+"""
+
+_MODEL_PARALLEL = _COMMON + """
+def conv_embed_dense(distribution):
+    cornu.utils.set_random_seed(2)
+    rng = np.random.default_rng(0)
+    img = rng.normal(size=(64, 8, 8, 3)).astype(np.float32)
+    tok = rng.integers(0, 20, size=(64, 5))
+    y = rng.integers(0, 4, 64)
+    a, b = layers.Input((8, 8, 3)), layers.Input((5,), dtype="int32")
+    h = layers.Flatten()(layers.Conv2D(4, 3, activation="relu")(a))
+    e = layers.Flatten()(layers.Embedding(20, 6)(b))
+    h = layers.Dense(8, activation="sigmoid")(layers.Concatenate()([h, e]))
+    m = cornu.Model([a, b], layers.Dense(4, activation="softmax")(h))
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
+              metrics=["accuracy"])
+    return fit_evaluate_predict(m, [img, tok], y, distribution, 10, 1)
+
+mesh = dist.DeviceMesh((2, 2), ("batch", "model"))
+layout_map = dist.LayoutMap(mesh)
+layout_map[".*dense.*kernel"] = (None, "model")
+layout_map[".*conv2d.*kernel"] = (None, None, None, "model")
+layout_map[".*embedding.*embeddings"] = (None, "model")
+out = compare(conv_embed_dense, dist.ModelParallel(layout_map=layout_map,
+                                                   batch_dim_name="batch"))
+print("RESULT", json.dumps(out))
+"""
+
+
+def _run(code: str) -> dict:
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "4",
+           "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=_ROOT)
+    assert done.returncode == 0, done.stderr[-4000:]
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+def _assert_same(result: dict) -> None:
+    assert result["weights"] < 1e-5
+    (h1, h2), (e1, e2) = result["history"], result["evaluate"]
+    assert h1.keys() == h2.keys()
+    for key in h1:
+        assert h1[key] == pytest.approx(h2[key], rel=1e-5), key
+    assert e1 == pytest.approx(e2, rel=1e-5)
+    assert result["predict"] < 1e-5
+    assert result["traces"][0] == result["traces"][1]  # nothing recompiles per epoch
+    assert result["devices"] == 4  # every weight lives on the 4 devices
+    assert not result["active_after"]
+
+
+@pytest.mark.slow
+def test_data_parallel_on_4_devices_equals_one_device():
+    results = _run(_DATA_PARALLEL)
+    # the resident rows and each step's indices split over the batch axis, the weights
+    # whole on every device, and one program whose gradient sum XLA made an all-reduce
+    assert results.pop("refit") == [1, 1]  # one trace, one placed program for 3 fits
+    placement = results.pop("placement")
+    assert placement.pop("params") in ("P()", "P(None, None)")  # replicated, both spellings
+    assert placement == {"x": "P('batch', None)", "order": "P(None, 'batch')",
+                         "all_reduce": True}
+    for batch_size, result in results.items():
+        _assert_same(result)
+        assert set(result["specs"].values()) <= {"P(None, None)", "P(None,)", "P()"}, \
+            batch_size
+
+
+@pytest.mark.slow
+def test_model_parallel_mesh_2x2_equals_unsharded():
+    result = _run(_MODEL_PARALLEL)
+    _assert_same(result)
+    by_kind = {}  # the second model's layers are named conv2d_1, dense_2, ...
+    for path, spec in result["specs"].items():
+        layer, weight = path.split("/")
+        by_kind.setdefault((layer.rstrip("_0123456789"), weight), set()).add(spec)
+    assert by_kind[("conv2d", "kernel")] == {"P(None, None, None, 'model')"}
+    assert by_kind[("embedding", "embeddings")] == {"P(None, 'model')"}
+    assert by_kind[("dense", "kernel")] == {"P(None, 'model')"}  # both Dense layers
+    assert by_kind[("dense", "bias")] | by_kind[("conv2d", "bias")] <= {"P(None,)", "P()"}
