@@ -105,8 +105,11 @@ def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
     out: dict[str, Any] = {"module": entry.get("module", "keras.layers"),
                            "class_name": entry["class_name"], "config": config,
                            "registered_name": entry.get("registered_name")}
+    custom = registry.custom_build_config(layer)
     shapes = layer.input_shape if layer.built and not is_graph_model(layer) else None
-    if shapes is not None:
+    if custom is not None:
+        out["build_config"] = custom
+    elif shapes is not None:
         out["build_config"] = {"input_shape": registry._shapes_config(shapes)}
     return out
 
@@ -325,7 +328,9 @@ def _cornu_layer(entry: Any, custom_objects: Mapping[str, Any] | None, where: st
     return {"class_name": class_name, "config": config,
             **({"module": module} if not builtin else {}),
             **({"registered_name": entry["registered_name"]}
-               if isinstance(entry.get("registered_name"), str) and not builtin else {})}
+               if isinstance(entry.get("registered_name"), str) and not builtin else {}),
+            **({"build_config": entry["build_config"]}  # for a build_from_config of its own
+               if not builtin and isinstance(entry.get("build_config"), dict) else {})}
 
 
 def _is_layer_entry(value: Any) -> bool:
