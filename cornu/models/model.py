@@ -1072,10 +1072,21 @@ class Model(Layer):
         self._require_built("its parameter count")
         return variables.count(self.weights)
 
-    def summary(self, print_fn=None, line_length: int = 72, **kwargs: Any) -> None:
+    def summary(self, print_fn=None, line_length: int = 72, expand_nested: bool = False,
+                **kwargs: Any) -> None:
+        """The layers, their output shapes and parameter counts; `expand_nested=True` lists
+        the layers of nested models too (indented under theirs), as Keras."""
         self._require_built("its summary")
-        rows = [(layer.name, type(layer).__name__, layer.output_shape,
-                 variables.count(layer.weights)) for layer in self.layers]
+        rows: list[tuple] = []
+
+        def add(model: Any, depth: int) -> None:
+            for layer in model.layers:
+                rows.append(("  " * depth + layer.name, type(layer).__name__,
+                             layer.output_shape, variables.count(layer.weights)))
+                if expand_nested and isinstance(layer, Model) and depth < 16:
+                    add(layer, depth + 1)
+
+        add(self, 0)
         trainable = variables.count(self.trainable_weights)
         non_trainable = variables.count(self.non_trainable_weights)
         text = summary_text(self.name, rows, trainable, non_trainable, line_length)
@@ -1147,14 +1158,16 @@ class Model(Layer):
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
                         ) -> dict[str, Any]:
-        """Update the compiled metrics with a batch; the results of all metrics."""
+        """Update the compiled metrics with a batch; the results of all metrics. As in
+        Keras, compile's `metrics` are not weighted: `sample_weight` weighs the loss only."""
+        del sample_weight
         if not self._heads:
             return self.get_metrics_result()
         ys = self._per_output_values(y, "y")
         preds = self._per_output_values(y_pred, "y_pred")
         for head, yk, pk in zip(self._heads, ys, preds, strict=True):
             for metric in head.metrics:
-                metric.update_state(yk, pk, sample_weight=sample_weight)
+                metric.update_state(yk, pk)
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict[str, Any]:
