@@ -311,20 +311,25 @@ def _compile_settings(config: Any, where: str,
         return float(value)
 
     if not isinstance(config, dict) or not {"optimizer", "loss", "metrics"} <= set(config) \
-            or not set(config) <= {"optimizer", "loss", "metrics", "loss_weights"}:
+            or not set(config) <= {"optimizer", "loss", "metrics", "loss_weights",
+                                   "weighted_metrics"}:
         raise bad()
-    metrics = config["metrics"]
-    if isinstance(metrics, dict):
-        metrics = {k: metric_list(v) for k, v in metrics.items() if isinstance(k, str)}
-    elif isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
-        metrics = [metric_list(m) for m in metrics]
-    else:
-        metrics = metric_list(metrics)
+
+    def metric_spec(metrics: Any) -> Any:
+        if isinstance(metrics, dict):
+            return {k: metric_list(v) for k, v in metrics.items() if isinstance(k, str)}
+        if isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
+            return [metric_list(m) for m in metrics]
+        return metric_list(metrics)
+
+    metrics = metric_spec(config["metrics"])
     settings = {"optimizer": _call(where, optimizers.deserialize, config["optimizer"]),
                 "loss": loss(config["loss"]) if isinstance(config["loss"], dict) and (
                     "name" in config["loss"] or "class_name" in config["loss"])
                 else per_output(config["loss"], loss),
                 "metrics": metrics}
+    if config.get("weighted_metrics") is not None:
+        settings["weighted_metrics"] = metric_spec(config["weighted_metrics"])
     if config.get("loss_weights") is not None:
         lw = config["loss_weights"]
         settings["loss_weights"] = ({k: weight(v) for k, v in lw.items()} if isinstance(lw, dict)

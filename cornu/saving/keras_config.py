@@ -40,7 +40,7 @@ _NEUTRAL: dict[str, tuple[Any, ...]] = {
     "noise_shape": (None,), "groups": (1,), "dilation_rate": ([1], [1, 1]),
     "input_axes": (None,), "output_axes": (None,),
 }
-_KERAS_COMPILE_EXTRAS = {"weighted_metrics": (None,), "run_eagerly": (False,),
+_KERAS_COMPILE_EXTRAS = {"run_eagerly": (False,),
                          "steps_per_execution": (1,), "jit_compile": (True, False, "auto"),
                          "auto_scale_loss": (True, False)}
 
@@ -215,9 +215,12 @@ def _keras_compile(compile_config: dict[str, Any] | None) -> dict[str, Any]:
     metrics = config.pop("metrics", None)
     if isinstance(metrics, list):
         metrics = [_keras_object(m, "keras.metrics") for m in metrics]
+    weighted = config.pop("weighted_metrics", None)
+    if isinstance(weighted, list):
+        weighted = [_keras_object(m, "keras.metrics") for m in weighted]
     return {"optimizer": optimizer, "loss": loss, "loss_weights": config.pop("loss_weights",
                                                                              None),
-            "metrics": metrics, "weighted_metrics": None, "run_eagerly": False,
+            "metrics": metrics, "weighted_metrics": weighted, "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": True}
 
 
@@ -508,6 +511,10 @@ def cornu_compile(config: Any, where: str) -> dict[str, Any] | None:
     metrics = out.get("metrics")
     out["metrics"] = [] if metrics is None else [_strip(m) for m in metrics] \
         if isinstance(metrics, list) else metrics
+    weighted = out.pop("weighted_metrics", None)
+    if weighted:
+        out["weighted_metrics"] = [_strip(m) for m in weighted] \
+            if isinstance(weighted, list) else weighted
     if out.get("loss_weights") is None:
         out.pop("loss_weights", None)
     return out

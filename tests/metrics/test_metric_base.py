@@ -274,3 +274,37 @@ def test_compiled_metrics_are_not_weighted_by_sample_weight_with_a_stateful_metr
     logs = model.evaluate(x, y[:, None], sample_weight=sw, verbose=0, return_dict=True)
     assert logs["accuracy"] == pytest.approx(0.5)
     assert logs["categorical_true_positives"] == 4.0
+
+
+def _weighted_run(lib):
+    x = np.arange(8, dtype="float32").reshape(8, 1)
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    sw = np.array([1, 1, 1, 1, 1, 1, 1, 5.0], "float32")
+    model = lib.Sequential([lib.Input(shape=(1,)), lib.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=lib.optimizers.SGD(1e-9), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], weighted_metrics=[
+                      "accuracy", lib.metrics.SparseCategoricalCrossentropy(name="xent")])
+    model.layers[0].set_weights([np.array([[1.0, -1.0, 0.0]], "float32"),
+                                 np.zeros(3, "float32")])
+    out = [model.fit(x, y, sample_weight=sw, batch_size=4, epochs=1, verbose=0).history,
+           model.evaluate(x, y, sample_weight=sw, batch_size=4, verbose=0, return_dict=True),
+           model.evaluate(x, y, batch_size=3, verbose=0, return_dict=True),
+           model.fit(x, y, class_weight={0: 1.0, 1: 3.0}, batch_size=4, epochs=1,
+                     verbose=0).history]
+    return [{k: np.ravel(v)[-1] for k, v in logs.items()} for logs in out]
+
+
+def test_weighted_metrics_see_sample_and_class_weights_as_in_keras():
+    import cornu
+
+    ours = _weighted_run(cornu)
+    with jax.numpy_rank_promotion("allow"):
+        theirs = _weighted_run(keras)
+    for a, b in zip(ours, theirs, strict=True):
+        assert sorted(a) == sorted(b) == ["accuracy", "loss", "weighted_accuracy", "xent"]
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-5, err_msg=name)
+    assert ours[0]["weighted_accuracy"] == pytest.approx(1 / 3)
+    with pytest.raises(TypeError, match=r"weighted_metrics=\['accuracy'\]"):
+        cornu.Sequential([cornu.layers.Dense(1)]).compile(loss="mse",
+                                                          weighted_metrics="accuracy")
