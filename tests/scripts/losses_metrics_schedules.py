@@ -125,6 +125,7 @@ model.compile(
     optimizer=optimizer,
     loss=keras.losses.SparseCategoricalCrossentropy(),
     metrics=[CategoricalTruePositives(), keras.metrics.SparseCategoricalAccuracy(name="acc")],
+    weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="weighted_acc")],
 )
 sample_weight = np.where(labels == 2, 2.0, 1.0).astype("float32")
 history = model.fit(x, labels, sample_weight=sample_weight, batch_size=40, epochs=8, verbose=0)
@@ -135,6 +136,11 @@ np.testing.assert_allclose(
     history.history["categorical_true_positives"][-1] / 400, history.history["acc"][-1], rtol=1e-5
 )
 assert int(optimizer.iterations) == 80
+# weighted_metrics see the sample weights: on one evaluation, recompute both by hand
+logs = model.evaluate(x, labels, sample_weight=sample_weight, return_dict=True, verbose=0)
+hits = (np.argmax(model.predict(x, verbose=0), axis=1) == labels).astype("float32")
+np.testing.assert_allclose(logs["acc"], hits.mean(), rtol=1e-5)
+np.testing.assert_allclose(logs["weighted_acc"], (hits * sample_weight).sum() / sample_weight.sum(), rtol=1e-5)
 np.testing.assert_allclose(float(optimizer.learning_rate), float(schedule(80)), rtol=1e-5)
 history = model.fit(x, labels, class_weight={0: 1.0, 1: 1.0, 2: 3.0}, batch_size=40, epochs=1, verbose=0)
 assert int(optimizer.iterations) == 90
