@@ -268,6 +268,9 @@ def name_classes(config: dict[str, Any], model: Model) -> None:
             **({"registered_name": names["registered_name"]}
                if "registered_name" in names else {}),
             **rest}
+        build = custom_build_config(layer)
+        if build is not None:  # what the layer's build_from_config takes
+            entry["build_config"] = build
         if entry["class_name"] in _MODEL_CLASSES and "module" not in entry:
             name_classes(entry["config"], layer)
 

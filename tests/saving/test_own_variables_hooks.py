@@ -139,3 +139,21 @@ def test_serialize_rebuilds_with_build_from_config():
     fresh = cornu.saving.deserialize_keras_object(config)
     assert fresh.built and tuple(fresh.w.shape) == (3, 5)
     np.testing.assert_array_equal(np.asarray(fresh.w), np.ones((3, 5)))
+
+
+def test_hooks_round_trip_cornu_files(tmp_path):
+    _classes(cornu)
+    model = _model(cornu)
+    expected = np.asarray(model(X))
+    model.save(tmp_path / "m.cornu")
+    loaded = cornu.models.load_model(tmp_path / "m.cornu")
+    np.testing.assert_allclose(np.asarray(loaded.layers[-1].shift), [0.5, -2.0])
+    assert loaded.layers[0].init == "ones"
+    np.testing.assert_allclose(np.asarray(loaded(X)), expected, rtol=1e-6, atol=1e-6)
+    # a model without such layers writes no extra member
+    plain = cornu.Sequential([cornu.Input(shape=(3,)), cornu.layers.Dense(2)])
+    plain.save(tmp_path / "p.cornu")
+    import zipfile
+
+    assert "own_variables.safetensors" not in zipfile.ZipFile(tmp_path / "p.cornu").namelist()
+    assert "own_variables.safetensors" in zipfile.ZipFile(tmp_path / "m.cornu").namelist()
