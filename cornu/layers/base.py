@@ -363,6 +363,45 @@ class Layer:
         for layer in self._flatten_layers():
             object.__setattr__(layer, "_trainable", bool(value))
 
+    def get_build_config(self) -> dict[str, Any] | None:
+        """What rebuilds this layer after loading: {"input_shape": ...} once built (a file
+        records it as the layer's build_config). Override with build_from_config where
+        build takes more than the input shape."""
+        if not self.built or self._build_shapes is None:
+            return None
+        return {"input_shape": _shape_lists(self._build_shapes)}
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build from `get_build_config()`'s dict (load_model calls this for a layer whose
+        class overrides it, before the model calls the layer)."""
+        if not config or config.get("input_shape") is None:
+            return
+        shapes = _shape_tuples(config["input_shape"])
+        self._build_shapes = shapes
+        self.build(shapes)
+        object.__setattr__(self, "built", True)
+
+    def save_own_variables(self, store: Any) -> None:
+        """Write this layer's own variables (not its sublayers') into the dict-like `store`
+        under "0", "1", ... (trainable first, as Keras orders them). Keras files call this
+        for a layer whose class overrides it, so a layer can save state of its own too."""
+        own = self._own_variables()
+        ordered = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+        for i, variable in enumerate(ordered):
+            store[str(i)] = np.array(variable.value)
+
+    def load_own_variables(self, store: Any) -> None:
+        """Set this layer's own variables from what `save_own_variables` wrote."""
+        own = self._own_variables()
+        ordered = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+        if len(store.keys()) != len(ordered):
+            raise ValueError(
+                f"Layer '{self.name}' expected {len(ordered)} variables in the store, but "
+                f"received {len(store.keys())} ({sorted(store.keys())}). Override "
+                "load_own_variables where save_own_variables writes more.")
+        for i, variable in enumerate(ordered):
+            variable.assign(store[str(i)])
+
     def get_weights(self) -> list[np.ndarray]:
         return [np.array(v.value) for v in self.weights]
 
@@ -779,3 +818,26 @@ def _as_shape(shape: Any, argument: str) -> Shape:
                 f"Received: {argument}={shape!r}"
             )
     return tuple(None if d is None else int(d) for d in dims)
+
+
+def _shape_lists(shapes: Any) -> Any:
+    """Shapes (tuples, possibly nested in lists or dicts) as JSON lists."""
+    if isinstance(shapes, dict):
+        return {k: _shape_lists(v) for k, v in shapes.items()}
+    if isinstance(shapes, list | tuple) and shapes and all(
+            d is None or isinstance(d, int) for d in shapes):
+        return list(shapes)
+    if isinstance(shapes, list | tuple):
+        return [_shape_lists(v) for v in shapes]
+    return shapes
+
+
+def _shape_tuples(shapes: Any) -> Any:
+    """JSON shape lists back as tuples (a list of ints/None is one shape)."""
+    if isinstance(shapes, dict):
+        return {k: _shape_tuples(v) for k, v in shapes.items()}
+    if isinstance(shapes, list | tuple) and all(d is None or isinstance(d, int) for d in shapes):
+        return tuple(shapes)
+    if isinstance(shapes, list | tuple):
+        return [_shape_tuples(v) for v in shapes]
+    return shapes

@@ -213,8 +213,8 @@ class TextVectorization(Layer):
         if self.split is None:
             if len(shape) <= 1:
                 shape = (*shape, 1)
-        else:
-            shape = (*shape, None)
+        else:  # call splits each text (a trailing axis of 1 included) into one row
+            shape = (shape[0] if shape else 1, None)
         return self._lookup_layer.compute_output_shape(shape)
 
     @classmethod

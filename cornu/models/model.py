@@ -99,7 +99,10 @@ class Model(Layer):
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
         self._metric_specs: list[Any] = []
+        self._weighted_specs: Any = None
         self._heads: list[Head] = []
+        #: per output, compile's weighted_metrics (sample weights apply to these)
+        self._weighted: list[tuple[Any, ...]] = []
         self._loss_spec: Any = None
         self._loss_weights: Any = None
         self._steps_per_execution: int | str = "auto"
@@ -320,18 +323,21 @@ class Model(Layer):
         loss_weights: Any = None,
         metrics: Any = None,
         steps_per_execution: int | str = "auto",
+        weighted_metrics: Any = None,
         **kwargs: Any,
     ) -> None:
-        """Keras' compile. `loss`, `metrics` and `loss_weights` may be given per output (a
-        list in output order, or a dict by output layer name)."""
+        """Keras' compile. `loss`, `metrics`, `weighted_metrics` and `loss_weights` may be
+        given per output (a list in output order, or a dict by output layer name).
+        `weighted_metrics` see the sample weights (and class weights); `metrics` do not."""
         if kwargs:
             raise TypeError(
                 f"compile got unexpected keyword arguments: {', '.join(sorted(kwargs))}.")
-        if isinstance(metrics, str):
-            raise TypeError(
-                f"metrics must be a list of names. Received: metrics={metrics!r}. "
-                f"Use metrics=[{metrics!r}]."
-            )
+        for argument, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if isinstance(value, str):
+                raise TypeError(
+                    f"{argument} must be a list of names. Received: {argument}={value!r}. "
+                    f"Use {argument}=[{value!r}]."
+                )
         if steps_per_execution != "auto":
             _positive_int(steps_per_execution, "steps_per_execution", "Use 'auto' or e.g. 100.")
         self.optimizer = optimizers.get(optimizer)
@@ -341,9 +347,12 @@ class Model(Layer):
         # a metric class becomes one instance here (so its automatic name is made once)
         metrics = _map_leaves(metrics, lambda spec: metrics_get(spec, None, None)
                               if isinstance(spec, type) else spec)
-        for spec in _leaves(metrics):
+        weighted_metrics = _map_leaves(weighted_metrics, lambda spec: metrics_get(spec, None, None)
+                                       if isinstance(spec, type) else spec)
+        for spec in _leaves(metrics) + _leaves(weighted_metrics):
             metrics_get(spec, None, None)
         self._loss_spec, self._metric_specs, self._loss_weights = loss, metrics, loss_weights
+        self._weighted_specs = weighted_metrics or None
         self.loss = (losses.get(loss) if loss is not None and not isinstance(
             loss, list | tuple | dict) else loss)
         self._steps_per_execution = steps_per_execution
@@ -373,6 +382,7 @@ class Model(Layer):
     def _make_engine(self) -> None:
         if self._loss_spec is None:  # the model's own add_loss values are the loss
             self._heads = []
+            self._weighted = []
             self._engine = Engine(self._forward, [], self.optimizer.transform(),
                                   tx_key=self.optimizer.transform_key())
             self._engine_signature = self._trainable_signature()
@@ -381,10 +391,11 @@ class Model(Layer):
         shapes = self._shapes(self.output_shape)
         loss_list = self._per_output(self._loss_spec, "loss", names, None)
         metric_lists = self._per_output(self._metric_specs or [], "metrics", names, [])
+        weighted_lists = self._per_output(self._weighted_specs or [], "metrics", names, [])
         weights = self._per_output(self._loss_weights, "loss_weights", names, 1.0) \
             if self._loss_weights is not None else [1.0] * len(names)
         masked = _masked_outputs(self, len(names))
-        heads = []
+        heads, weighted = [], []
         for k, name in enumerate(names):
             if loss_list[k] is None:
                 raise ValueError(f"loss gives no loss for output '{name}'.")
@@ -402,7 +413,16 @@ class Model(Layer):
             use_logits = not loss.from_logits and loss.logits_of is not None
             heads.append(Head("" if len(names) == 1 else name, loss, metric_objs,
                               float(weights[k]), use_logits, masked[k]))
+            weighted_objs = tuple(metrics_get(m, loss, shapes[k][-1]) for m in weighted_lists[k])
+            for metric in weighted_objs:  # Keras: "weighted_" where the name is taken
+                if hasattr(metric, "build_for_output"):
+                    metric.build_for_output(tuple(shapes[k]))
+                if metric.name in seen:
+                    metric.name = f"weighted_{metric.name}"
+                seen.append(metric.name)
+            weighted.append(weighted_objs)
         self._heads = heads
+        self._weighted = weighted
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
                               constraints=self._constraints())
@@ -1094,10 +1114,21 @@ class Model(Layer):
         self._require_built("its parameter count")
         return variables.count(self.weights)
 
-    def summary(self, print_fn=None, line_length: int = 72, **kwargs: Any) -> None:
+    def summary(self, print_fn=None, line_length: int = 72, expand_nested: bool = False,
+                **kwargs: Any) -> None:
+        """The layers, their output shapes and parameter counts; `expand_nested=True` lists
+        the layers of nested models too (indented under theirs), as Keras."""
         self._require_built("its summary")
-        rows = [(layer.name, type(layer).__name__, layer.output_shape,
-                 variables.count(layer.weights)) for layer in self.layers]
+        rows: list[tuple] = []
+
+        def add(model: Any, depth: int) -> None:
+            for layer in model.layers:
+                rows.append(("  " * depth + layer.name, type(layer).__name__,
+                             layer.output_shape, variables.count(layer.weights)))
+                if expand_nested and isinstance(layer, Model) and depth < 16:
+                    add(layer, depth + 1)
+
+        add(self, 0)
         trainable = variables.count(self.trainable_weights)
         non_trainable = variables.count(self.non_trainable_weights)
         text = summary_text(self.name, rows, trainable, non_trainable, line_length)
@@ -1169,14 +1200,20 @@ class Model(Layer):
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
                         ) -> dict[str, Any]:
-        """Update the compiled metrics with a batch; the results of all metrics."""
+        """Update the compiled metrics with a batch; the results of all metrics. As in
+        Keras, compile's `metrics` are not weighted: `sample_weight` weighs the loss and
+        compile's `weighted_metrics` only."""
+        weights = sample_weight
         if not self._heads:
             return self.get_metrics_result()
         ys = self._per_output_values(y, "y")
         preds = self._per_output_values(y_pred, "y_pred")
         for head, yk, pk in zip(self._heads, ys, preds, strict=True):
             for metric in head.metrics:
-                metric.update_state(yk, pk, sample_weight=sample_weight)
+                metric.update_state(yk, pk)
+        for extra, yk, pk in zip(self._weighted, ys, preds, strict=False):
+            for metric in extra:
+                metric.update_state(yk, pk, sample_weight=weights)
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict[str, Any]:
@@ -1206,8 +1243,9 @@ class Model(Layer):
         """The loss tracker, the compiled metrics and the metrics the model's attributes
         hold, as Keras lists them."""
         found = [self._loss_tracker] if self.optimizer is not None else []
-        for head in self._heads:
-            for metric in head.metrics:
+        for head, extra in zip(self._heads, self._weighted or [()] * len(self._heads),
+                               strict=True):
+            for metric in (*head.metrics, *extra):
                 if hasattr(metric, "variables"):
                     named = metric
                     if head.name and not metric.name.startswith(f"{head.name}_"):
@@ -1240,7 +1278,7 @@ class Model(Layer):
                       or cls.test_step is not Model.test_step
                       or cls.compute_loss is not Model.compute_loss
                       or cls.compute_metrics is not Model.compute_metrics)
-        if overridden or not self._heads:
+        if overridden or not self._heads or any(self._weighted):
             return True
         return any(hasattr(m, "variables") and getattr(m, "per_sample", None) is None
                    for h in self._heads for m in h.metrics)
@@ -1358,12 +1396,16 @@ class Model(Layer):
             config["loss"] = [loss_config(v) for v in loss]
         else:
             config["loss"] = loss_config(loss)
-        if isinstance(metrics_spec, dict):
-            config["metrics"] = {name: metric_names(v) for name, v in metrics_spec.items()}
-        elif metrics_spec and all(isinstance(m, list | tuple) for m in metrics_spec):
-            config["metrics"] = [metric_names(v) for v in metrics_spec]
-        else:
-            config["metrics"] = metric_names(metrics_spec)
+        def metric_config(spec):  # one list, a list per output, or a dict by output
+            if isinstance(spec, dict):
+                return {name: metric_names(v) for name, v in spec.items()}
+            if spec and all(isinstance(m, list | tuple) for m in spec):
+                return [metric_names(v) for v in spec]
+            return metric_names(spec)
+
+        config["metrics"] = metric_config(metrics_spec)
+        if self._weighted_specs:
+            config["weighted_metrics"] = metric_config(self._weighted_specs)
         if self._loss_weights is not None:
             weights = self._loss_weights
             config["loss_weights"] = ({k: float(v) for k, v in weights.items()}

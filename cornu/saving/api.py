@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import jax
+import numpy as np
 
 from cornu.saving import (
     archive,
@@ -43,6 +44,8 @@ MODEL_SUFFIX = ".cornu"
 WEIGHTS_SUFFIX = ".weights.safetensors"
 _METADATA, _CONFIG = "metadata.json", "config.json"
 _WEIGHTS, _OPTIMIZER = "model.weights.safetensors", "optimizer.safetensors"
+#: what layers whose class overrides save_own_variables write (by "<layer path>/<key>")
+_OWN = "own_variables.safetensors"
 
 
 def _path(filepath: Any) -> Path:
@@ -149,6 +152,9 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
         (_WEIGHTS, _tensor_writer(tensors.weight_tensors(*model.weight_trees()),
                                   _weights_meta(class_name))),
     ]
+    own = _own_variable_tensors(model)
+    if own:
+        members.append((_OWN, _tensor_writer(own, {"format": "cornu.own_variables"})))
     ts = model.train_state
     optimizer = tensors.optimizer_tensors(ts.opt_state, ts.rng)
     if optimizer and compile_config is not None:
@@ -156,6 +162,32 @@ def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True
             optimizer, {"format": "cornu.optimizer", "format_version": str(FORMAT_VERSION)})))
     archive.atomic_write(path, lambda fp: archive.write_archive(fp, members),
                          overwrite=overwrite)
+
+
+def _hooked_layers(model: Model) -> list[tuple[str, Any]]:
+    """(path, layer) of the layers whose class overrides save_own_variables or
+    load_own_variables, by the paths of Keras' weights layout."""
+    if not any(keras_h5._has_hooks(layer) for layer in model._flatten_layers()):
+        return []
+    return keras_h5.layout_with_hooks(model)[2]
+
+
+def _own_variable_tensors(model: Model) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for path, layer in _hooked_layers(model):
+        store: dict[str, Any] = {}
+        layer.save_own_variables(store)
+        for key, value in store.items():
+            out[f"{path}/{key}"] = np.asarray(value)
+    return out
+
+
+def _load_own_variables(model: Model, file: TensorFile) -> None:
+    """Each hooked layer's load_own_variables, with the tensors saved under its path."""
+    for path, layer in _hooked_layers(model):
+        prefix = f"{path}/"
+        layer.load_own_variables({name[len(prefix):]: file.array(name) for name in file.specs
+                                  if name.startswith(prefix) and "/" not in name[len(prefix):]})
 
 
 def _tensor_writer(values: Mapping[str, Any], metadata: Mapping[str, str]) -> archive.Writer:
@@ -191,6 +223,7 @@ def _read_model_file(path: Path) -> dict[str, bytes]:
         _CONFIG: archive.Member(limits.MAX_JSON_BYTES),
         _WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_head),
         _OPTIMIZER: archive.Member(limits.MAX_WEIGHTS_BYTES, required=False, head=check_head),
+        _OWN: archive.Member(limits.MAX_WEIGHTS_BYTES, required=False, head=check_head),
     })
     where = f"'{path}' ({_METADATA})"
     metadata = jsonio.loads(members[_METADATA], where)
@@ -242,6 +275,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
             tensors.restore_optimizer(optimizer_file, template, in_optimizer, arrays=False)
     model.set_weight_trees(*tensors.take_weights(weights, expected, len(expected_entries(model)),
                                                  in_weights))
+    if _OWN in members:
+        _load_own_variables(model, read_tensors(members[_OWN], f"'{path}' ({_OWN})"))
     if settings is not None:
         _call(where, model.compile, **settings)
         if optimizer_file is not None:
@@ -311,20 +346,25 @@ def _compile_settings(config: Any, where: str,
         return float(value)
 
     if not isinstance(config, dict) or not {"optimizer", "loss", "metrics"} <= set(config) \
-            or not set(config) <= {"optimizer", "loss", "metrics", "loss_weights"}:
+            or not set(config) <= {"optimizer", "loss", "metrics", "loss_weights",
+                                   "weighted_metrics"}:
         raise bad()
-    metrics = config["metrics"]
-    if isinstance(metrics, dict):
-        metrics = {k: metric_list(v) for k, v in metrics.items() if isinstance(k, str)}
-    elif isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
-        metrics = [metric_list(m) for m in metrics]
-    else:
-        metrics = metric_list(metrics)
+
+    def metric_spec(metrics: Any) -> Any:
+        if isinstance(metrics, dict):
+            return {k: metric_list(v) for k, v in metrics.items() if isinstance(k, str)}
+        if isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
+            return [metric_list(m) for m in metrics]
+        return metric_list(metrics)
+
+    metrics = metric_spec(config["metrics"])
     settings = {"optimizer": _call(where, optimizers.deserialize, config["optimizer"]),
                 "loss": loss(config["loss"]) if isinstance(config["loss"], dict) and (
                     "name" in config["loss"] or "class_name" in config["loss"])
                 else per_output(config["loss"], loss),
                 "metrics": metrics}
+    if config.get("weighted_metrics") is not None:
+        settings["weighted_metrics"] = metric_spec(config["weighted_metrics"])
     if config.get("loss_weights") is not None:
         lw = config["loss_weights"]
         settings["loss_weights"] = ({k: weight(v) for k, v in lw.items()} if isinstance(lw, dict)

@@ -40,7 +40,7 @@ _NEUTRAL: dict[str, tuple[Any, ...]] = {
     "noise_shape": (None,), "groups": (1,), "dilation_rate": ([1], [1, 1]),
     "input_axes": (None,), "output_axes": (None,),
 }
-_KERAS_COMPILE_EXTRAS = {"weighted_metrics": (None,), "run_eagerly": (False,),
+_KERAS_COMPILE_EXTRAS = {"run_eagerly": (False,),
                          "steps_per_execution": (1,), "jit_compile": (True, False, "auto"),
                          "auto_scale_loss": (True, False)}
 
@@ -105,8 +105,11 @@ def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
     out: dict[str, Any] = {"module": entry.get("module", "keras.layers"),
                            "class_name": entry["class_name"], "config": config,
                            "registered_name": entry.get("registered_name")}
+    custom = registry.custom_build_config(layer)
     shapes = layer.input_shape if layer.built and not is_graph_model(layer) else None
-    if shapes is not None:
+    if custom is not None:
+        out["build_config"] = custom
+    elif shapes is not None:
         out["build_config"] = {"input_shape": registry._shapes_config(shapes)}
     return out
 
@@ -212,9 +215,12 @@ def _keras_compile(compile_config: dict[str, Any] | None) -> dict[str, Any]:
     metrics = config.pop("metrics", None)
     if isinstance(metrics, list):
         metrics = [_keras_object(m, "keras.metrics") for m in metrics]
+    weighted = config.pop("weighted_metrics", None)
+    if isinstance(weighted, list):
+        weighted = [_keras_object(m, "keras.metrics") for m in weighted]
     return {"optimizer": optimizer, "loss": loss, "loss_weights": config.pop("loss_weights",
                                                                              None),
-            "metrics": metrics, "weighted_metrics": None, "run_eagerly": False,
+            "metrics": metrics, "weighted_metrics": weighted, "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": True}
 
 
@@ -325,7 +331,9 @@ def _cornu_layer(entry: Any, custom_objects: Mapping[str, Any] | None, where: st
     return {"class_name": class_name, "config": config,
             **({"module": module} if not builtin else {}),
             **({"registered_name": entry["registered_name"]}
-               if isinstance(entry.get("registered_name"), str) and not builtin else {})}
+               if isinstance(entry.get("registered_name"), str) and not builtin else {}),
+            **({"build_config": entry["build_config"]}  # for a build_from_config of its own
+               if not builtin and isinstance(entry.get("build_config"), dict) else {})}
 
 
 def _is_layer_entry(value: Any) -> bool:
@@ -503,6 +511,10 @@ def cornu_compile(config: Any, where: str) -> dict[str, Any] | None:
     metrics = out.get("metrics")
     out["metrics"] = [] if metrics is None else [_strip(m) for m in metrics] \
         if isinstance(metrics, list) else metrics
+    weighted = out.pop("weighted_metrics", None)
+    if weighted:
+        out["weighted_metrics"] = [_strip(m) for m in weighted] \
+            if isinstance(weighted, list) else weighted
     if out.get("loss_weights") is None:
         out.pop("loss_weights", None)
     return out

@@ -38,6 +38,7 @@ from cornu.saving.keras_h5 import (
     _unique,
     check_h5_head,
     h5_bytes,
+    load_hooked_variables,
     optimizer_variables,
     restore_optimizer,
     snake_case,
@@ -153,6 +154,7 @@ def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> Ke
     require_graph_model(plan.model, "load")
     params, state = weights_from_h5(plan.model, members[WEIGHTS], f"'{path}' ({WEIGHTS})")
     plan.model.set_weight_trees(params, state)
+    load_hooked_variables(plan.model, members[WEIGHTS], f"'{path}' ({WEIGHTS})")
     _load_assets(plan.model, members, f"'{path}'")
     return KerasModelFile(plan.model, cornu_compile(config.get("compile_config"), where),
                           members[WEIGHTS])
@@ -161,3 +163,4 @@ def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> Ke
 def read_weights_h5(model: Model, data: bytes | bytearray, where: str) -> None:
     require_graph_model(model, "load the weights of")
     model.set_weight_trees(*weights_from_h5(model, data, where))
+    load_hooked_variables(model, data, where)

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from cornu.models.model import Model
 
 __all__ = ["HDF5_SIGNATURE", "MAX_H5_OBJECTS", "OPTIMIZER_VARIABLES", "Block", "Slot",
-           "check_h5_head", "h5_bytes", "layout", "optimizer_slots", "optimizer_variables",
+           "check_h5_head", "h5_bytes", "layout", "layout_with_hooks", "load_hooked_variables",
+           "optimizer_slots", "optimizer_variables",
            "own_weights", "restore_optimizer", "restore_optimizer_datasets", "snake_case",
            "weights_from_h5"]
 
@@ -80,12 +81,28 @@ def layout(model: Model) -> tuple[list[tuple[str, str]], list[Slot]]:
     layers under layers/<snake_case class name>; a subclassed model, and a layer of a
     user's class that holds layers, hold them under their attributes' names, as Keras
     walks them (see `_walk_object`)."""
-    params, state = model.weight_trees()
+    groups, slots, _ = layout_with_hooks(model)
+    return groups, slots
+
+
+def layout_with_hooks(model: Model) -> tuple[list[tuple[str, str]], list[Slot],
+                                            list[tuple[str, Any]]]:
+    """`layout`, and (group path, layer) for each layer whose class overrides
+    save_own_variables / load_own_variables: its group holds what those write and read
+    (the layer's variables are not slots then)."""
     own_weights(model)
     groups: list[tuple[str, str]] = []
     slots: list[Slot] = []
-    _walk_object(model, "", _slot_of(model), groups, slots, set())
-    return groups, slots
+    hooks: list[tuple[str, Any]] = []
+    _walk_object(model, "", _slot_of(model), groups, slots, set(), hooks)
+    return groups, slots, hooks
+
+
+def _has_hooks(layer: Any) -> bool:
+    from cornu.layers.base import Layer
+
+    return (type(layer).save_own_variables is not Layer.save_own_variables or
+            type(layer).load_own_variables is not Layer.load_own_variables)
 
 
 def own_weights(model: Model) -> None:
@@ -142,7 +159,8 @@ def _children(layer: Any) -> list[tuple[str, Any]]:
 
 
 def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]],
-                 groups: list[tuple[str, str]], slots: list[Slot], visited: set[int]) -> None:
+                 groups: list[tuple[str, str]], slots: list[Slot], visited: set[int],
+                 hooks: list[tuple[str, Any]]) -> None:
     """Keras' `_save_state`: the layer's own variables under `path`vars (trainable ones
     first, each in creation order), then the layers it holds, each once (where first
     met), under the attribute's name, or in a list, tuple or dict under the attribute's
@@ -160,6 +178,9 @@ def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]]
     groups.append((f"{path}vars", layer.name))
     own = layer._own_variables()
     ordered = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+    if _has_hooks(layer):
+        hooks.append((f"{path}vars", layer))
+        ordered = []
     for n, variable in enumerate(ordered):
         where = slot_of.get(id(variable))
         if where is None:
@@ -178,13 +199,13 @@ def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]]
         for item in value.values() if isinstance(value, dict) else value:
             if isinstance(item, Layer):
                 name = _unique(snake_case(type(item).__name__), used)
-                _walk_object(item, f"{here}{name}/", slot_of, groups, slots, visited)
+                _walk_object(item, f"{here}{name}/", slot_of, groups, slots, visited, hooks)
             elif isinstance(item, list | tuple | dict) and depth < 4:
                 container(item, f"{here}{_unique('container', used)}/", depth + 1)
 
     for name, value in children:
         if isinstance(value, Layer):
-            _walk_object(value, f"{path}{name}/", slot_of, groups, slots, visited)
+            _walk_object(value, f"{path}{name}/", slot_of, groups, slots, visited, hooks)
         elif isinstance(value, list | tuple | dict):
             container(value, f"{path}{name}/", 0)
 
@@ -256,7 +277,7 @@ def h5_bytes(model: Model, optimizer: list[np.ndarray] | None = None,
              optimizer_name: str = "") -> bytes:
     """model.weights.h5 of `model` (and Keras' optimizer variables, if given)."""
     h5py = _h5py()
-    groups, slots = layout(model)
+    groups, slots, hooks = layout_with_hooks(model)
     params, state = jax.device_get(model.weight_trees())
     trees = {"params": params, "state": state}
     buffer = io.BytesIO()
@@ -265,6 +286,11 @@ def h5_bytes(model: Model, optimizer: list[np.ndarray] | None = None,
             f.require_group(path).attrs["name"] = name
         for slot in slots:
             f.create_dataset(slot.path, data=np.asarray(trees[slot.kind][slot.index][slot.key]))
+        for path, layer in hooks:
+            store: dict[str, Any] = {}
+            layer.save_own_variables(store)
+            for key, value in store.items():
+                f.create_dataset(f"{path}/{key}", data=np.asarray(value))
         if optimizer is not None:
             group = f.require_group("optimizer/vars")
             group.attrs["name"] = optimizer_name
@@ -363,14 +389,15 @@ def _check_dataset(ds: Any, path: str, where: str, shape: tuple[int, ...] | None
 def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[list, list]:
     """(params, state) for `model` from Keras' HDF5 layout, every dataset checked against
     the model before any is read. Optimizer variables are checked, not read."""
-    groups, slots = layout(model)
+    groups, slots, hooks = layout_with_hooks(model)
     abstract = model.weight_trees()
     expected = {s.path: s for s in slots}
+    hooked = tuple(f"{path}/" for path, _ in hooks)
     with _open_h5(data, where) as f:
         datasets = _survey(f, where)
         for path, ds in datasets.items():
             if path not in expected:
-                if path.startswith("optimizer/vars/"):
+                if path.startswith("optimizer/vars/") or (hooked and path.startswith(hooked)):
                     _check_dataset(ds, path, where)
                     continue
                 raise CornuFileError(f"{where} holds dataset '{path}', which model "
@@ -379,6 +406,11 @@ def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[
         params: list[dict] = [{} for _ in abstract[0]]
         state: list[dict] = [{} for _ in abstract[1]]
         trees = {"params": params, "state": state}
+        slot_of = _slot_of(model)
+        for _, layer in hooks:  # kept as they are here; load_own_variables sets them
+            for variable in layer._own_variables():
+                index, kind, key = slot_of[id(variable)]
+                trees[kind][index][key] = abstract[0 if kind == "params" else 1][index][key]
         total = 0
         for slot in slots:  # every dataset checked before any is read
             want = (abstract[0] if slot.kind == "params" else abstract[1])[slot.index][slot.key]
@@ -406,6 +438,24 @@ def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[
             trees[slot.kind][slot.index][slot.key] = jax.device_put(
                 value.astype(want.dtype, copy=False))
     return params, state
+
+
+def load_hooked_variables(model: Model, data: bytes | bytearray, where: str) -> None:
+    """Call load_own_variables of each layer whose class overrides it, with the datasets
+    of its group (read after the other weights are set, as Keras does)."""
+    hooks = layout_with_hooks(model)[2]
+    if not hooks:
+        return
+    with _open_h5(data, where) as f:
+        datasets = _survey(f, where)
+        for path, layer in hooks:
+            prefix = f"{path}/"
+            store = {}
+            for name, ds in datasets.items():
+                if name.startswith(prefix) and "/" not in name[len(prefix):]:
+                    _check_dataset(ds, name, where)
+                    store[name[len(prefix):]] = np.asarray(ds[()])
+            layer.load_own_variables(store)
 
 
 class Block(NamedTuple):

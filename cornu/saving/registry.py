@@ -268,6 +268,9 @@ def name_classes(config: dict[str, Any], model: Model) -> None:
             **({"registered_name": names["registered_name"]}
                if "registered_name" in names else {}),
             **rest}
+        build = custom_build_config(layer)
+        if build is not None:  # what the layer's build_from_config takes
+            entry["build_config"] = build
         if entry["class_name"] in _MODEL_CLASSES and "module" not in entry:
             name_classes(entry["config"], layer)
 
@@ -301,7 +304,36 @@ def _make_layer(entry: Any, custom_objects: Mapping[str, Any] | None, here: str)
                   dict(entry["config"]))
     if not isinstance(layer, Layer):
         raise CornuFileError(f"{here}: from_config did not return a layer.")
+    rebuild(layer, entry, f"{here} ({class_name})")
     return layer
+
+
+def custom_build_config(layer: Any) -> dict[str, Any] | None:
+    """The build_config of a layer whose class overrides get_build_config (None for the
+    others: their input shapes are recorded as usual)."""
+    from cornu.layers.base import Layer
+
+    if type(layer).get_build_config is Layer.get_build_config:
+        return None
+    config = layer.get_build_config()
+    if config is not None and not isinstance(config, dict):
+        raise CornuFileError(f"Layer '{layer.name}': get_build_config() must return a dict "
+                             f"or None. Received: {config!r}"[:500])
+    return config
+
+
+def rebuild(layer: Any, entry: Mapping[str, Any], where: str) -> None:
+    """Keras' build_from_config for a layer whose class overrides it: it builds the layer
+    (with whatever its build takes) before a model calls it."""
+    from cornu.layers.base import Layer
+
+    build = entry.get("build_config")
+    if layer.built or not isinstance(build, dict) or \
+            type(layer).build_from_config is Layer.build_from_config:
+        return
+    _call(f"{where} cannot be built from its build_config", layer.build_from_config,
+          dict(build))
+    object.__setattr__(layer, "built", True)
 
 
 def _build_sequential(config: Mapping[str, Any], custom_objects: Mapping[str, Any] | None,

@@ -79,7 +79,10 @@ def _layer_config(layer: Layer) -> dict[str, Any]:
     names = registry.class_entry(layer)
     config = {"module": names.get("module", "keras.layers"), "class_name": names["class_name"],
               "config": layer.get_config(), "registered_name": names.get("registered_name")}
-    if layer.built and layer._build_shapes is not None:
+    custom = registry.custom_build_config(layer)
+    if custom is not None:
+        config["build_config"] = custom
+    elif layer.built and layer._build_shapes is not None:
         try:
             config["build_config"] = {"input_shape": registry._shapes_config(layer._build_shapes)}
         except CornuFileError:
@@ -152,7 +155,12 @@ def _deserialize(config: Any, custom: Mapping[str, Any] | None, depth: int) -> A
     except CornuFileError as exc:
         raise ValueError(str(exc)) from exc
     build = config.get("build_config")
-    if isinstance(obj, Layer) and isinstance(build, Mapping) and "input_shape" in build \
+    if isinstance(obj, Layer) and type(obj).build_from_config is not Layer.build_from_config:
+        try:
+            registry.rebuild(obj, config, class_name)
+        except CornuFileError as exc:
+            raise ValueError(str(exc)) from exc
+    elif isinstance(obj, Layer) and isinstance(build, Mapping) and "input_shape" in build \
             and not obj.built:
         shapes = registry._shapes_from_config(build["input_shape"], class_name)
         obj.build(shapes)

@@ -129,6 +129,25 @@ def test_a_text_model_maps_strings_on_the_host(tmp_path):
                                       model.predict(texts, verbose=0))
 
 
+@pytest.mark.parametrize("mode", ["multi_hot", "count", "tf_idf", "int"])
+def test_text_vectorization_symbolic_shape_drops_the_trailing_axis_of_one(mode):
+    """A (batch, 1) column of texts is split into one row a text, so the symbolic output is
+    2-D as the eager one is (a bag-of-words head after it sees the vocabulary axis)."""
+    texts, y = _texts()
+    vectorizer = layers.TextVectorization(max_tokens=12, output_mode=mode)
+    vectorizer.adapt(texts)
+    symbolic = vectorizer(cornu.Input(shape=(1,), dtype="string"))
+    eager = np.asarray(vectorizer(texts))
+    assert len(symbolic.shape) == eager.ndim == 2
+    if mode != "int":
+        assert tuple(symbolic.shape) == (None, eager.shape[1])
+        inputs = cornu.Input(shape=(1,), dtype="string")
+        model = cornu.Model(inputs, layers.Dense(1, activation="sigmoid")(vectorizer(inputs)))
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        assert model.output_shape == (None, 1)
+        assert len(model.evaluate(texts, y, verbose=0)) == 2
+
+
 def test_string_layers_elsewhere_in_a_model_are_refused():
     ids = cornu.Input(shape=(2,), dtype="int32")
     with pytest.raises(ValueError, match="keeps out of the compiled model.*ids = layer"):

@@ -251,3 +251,60 @@ def test_a_metric_sized_at_its_first_update_returns_its_new_values():
     assert float(values[0]) == 8.0  # num_samples
     assert float(m.num_samples.numpy()) == 0.0
     np.testing.assert_allclose(float(m.stateless_result(values)), 1 - 0.25 * 4 / 20, rtol=1e-6)
+
+
+def test_compiled_metrics_are_not_weighted_by_sample_weight_with_a_stateful_metric():
+    """With a stateful user metric in compile, fit updates the metrics one by one; compile's
+    `metrics` still see no sample_weight (Keras keeps that for weighted_metrics), so the
+    built-in accuracy next to it is the plain mean, as in Keras."""
+    import cornu
+
+    x = np.arange(8, dtype="float32").reshape(8, 1)
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    sw = np.array([1, 1, 1, 1, 1, 1, 1, 5.0], "float32")
+    model = cornu.Sequential([cornu.Input(shape=(1,)),
+                              cornu.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=cornu.optimizers.SGD(1e-9), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", CategoricalTruePositives()])
+    model.layers[0].set_weights([np.array([[1.0, -1.0, 0.0]], "float32"),
+                                 np.zeros(3, "float32")])
+    history = model.fit(x, y[:, None], sample_weight=sw, batch_size=8, epochs=1, verbose=0)
+    assert history.history["accuracy"] == [pytest.approx(0.5)]
+    assert history.history["categorical_true_positives"] == [4.0]
+    logs = model.evaluate(x, y[:, None], sample_weight=sw, verbose=0, return_dict=True)
+    assert logs["accuracy"] == pytest.approx(0.5)
+    assert logs["categorical_true_positives"] == 4.0
+
+
+def _weighted_run(lib):
+    x = np.arange(8, dtype="float32").reshape(8, 1)
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    sw = np.array([1, 1, 1, 1, 1, 1, 1, 5.0], "float32")
+    model = lib.Sequential([lib.Input(shape=(1,)), lib.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=lib.optimizers.SGD(1e-9), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], weighted_metrics=[
+                      "accuracy", lib.metrics.SparseCategoricalCrossentropy(name="xent")])
+    model.layers[0].set_weights([np.array([[1.0, -1.0, 0.0]], "float32"),
+                                 np.zeros(3, "float32")])
+    out = [model.fit(x, y, sample_weight=sw, batch_size=4, epochs=1, verbose=0).history,
+           model.evaluate(x, y, sample_weight=sw, batch_size=4, verbose=0, return_dict=True),
+           model.evaluate(x, y, batch_size=3, verbose=0, return_dict=True),
+           model.fit(x, y, class_weight={0: 1.0, 1: 3.0}, batch_size=4, epochs=1,
+                     verbose=0).history]
+    return [{k: np.ravel(v)[-1] for k, v in logs.items()} for logs in out]
+
+
+def test_weighted_metrics_see_sample_and_class_weights_as_in_keras():
+    import cornu
+
+    ours = _weighted_run(cornu)
+    with jax.numpy_rank_promotion("allow"):
+        theirs = _weighted_run(keras)
+    for a, b in zip(ours, theirs, strict=True):
+        assert sorted(a) == sorted(b) == ["accuracy", "loss", "weighted_accuracy", "xent"]
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-5, err_msg=name)
+    assert ours[0]["weighted_accuracy"] == pytest.approx(1 / 3)
+    with pytest.raises(TypeError, match=r"weighted_metrics=\['accuracy'\]"):
+        cornu.Sequential([cornu.layers.Dense(1)]).compile(loss="mse",
+                                                          weighted_metrics="accuracy")

@@ -216,3 +216,18 @@ def test_forward_rejects_the_wrong_number_of_inputs():
     with pytest.raises(ValueError, match=r"has 2 inputs \['input_layer', 'aux'\]; received 1"):
         model._forward(model._params, model._state, np.ones((1, 8)), training=False,
                        rng=jax.random.PRNGKey(0), logits=False)
+
+
+def test_summary_expand_nested_lists_the_layers_of_nested_models():
+    inner = cornu.Sequential([cornu.Input(shape=(8,)), Dense(4, name="inner_dense")],
+                             name="inner")
+    inputs = cornu.Input(shape=(8,), name="features")
+    outer = cornu.Model(inputs, Dense(1, name="head")(inner(inputs)), name="outer")
+    lines = []
+    outer.summary(print_fn=lines.append)
+    assert "inner (Sequential)" in lines[0] and "inner_dense" not in lines[0]
+    outer.summary(print_fn=lines.append, expand_nested=True)
+    assert "  inner_dense (Dense)" in lines[1]
+    assert lines[1].index("inner (Sequential)") < lines[1].index("inner_dense") < \
+        lines[1].index("head (Dense)")
+    assert "Total params: 41" in lines[1]
