@@ -1,11 +1,10 @@
 """Training from each kind of data source, side by side with Keras 3 (JAX) in one run.
 
 The lecture net at batch 100 on MNIST rows, fed as in-memory arrays, a PyDataset, a grain
-DataLoader and a Python generator (with steps_per_epoch). Each library trains one warm-up
-epoch per source (compilation), then `--epochs` timed epochs; the table gives the median
-epoch, each source's epoch against the arrays' epoch of the same library, and cornu's
-speed against Keras on the same source. Alternating the libraries per source keeps
-slow drifts of a shared machine out of the ratios.
+MapDataset (of batches) and a Python generator (with steps_per_epoch). Each library trains
+one warm-up epoch per source (compilation), then `--epochs` timed epochs; the table gives
+the median epoch, each source's epoch against the arrays' epoch of the same library, and
+cornu's speed against Keras on the same source.
 
     CORNU_DATA=../shared/data python benchmarks/stream_speed.py --rows 30000 --epochs 3
 """
@@ -66,18 +65,14 @@ def make_source(lib: Any, kind: str, x: np.ndarray, y: np.ndarray) -> tuple[Any,
     if kind == "grain":
         import grain
 
-        class Source:
+        class Batches:  # records are whole batches: grain's per-record Python stays out
             def __len__(self):
-                return len(x)
+                return steps
 
             def __getitem__(self, i):
-                return x[i], y[i]
+                return x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH]
 
-        loader = grain.DataLoader(
-            data_source=Source(),
-            sampler=grain.samplers.IndexSampler(len(x), shuffle=False, seed=0, num_epochs=1),
-            operations=[grain.transforms.Batch(BATCH, drop_remainder=True)], worker_count=0)
-        return loader, {}
+        return grain.MapDataset.source(Batches()), {}
 
     def endless():
         while True:
@@ -93,13 +88,8 @@ def run(lib: Any, kind: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict[
     net.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     timer = epoch_timer(lib)
     source, kwargs = make_source(lib, kind, x, y)
-    if kind == "grain":  # a loader is one pass: a fresh one per fit, same data
-        fits = [make_source(lib, kind, x, y)[0] for _ in range(epochs + 1)]
-        for loader in fits:
-            net.fit(loader, epochs=1, verbose=0, callbacks=[timer], **kwargs)
-    else:
-        extra = {"shuffle": False} if kind != "generator" else {}
-        net.fit(source, epochs=epochs + 1, verbose=0, callbacks=[timer], **extra, **kwargs)
+    extra = {"shuffle": False} if kind in ("arrays", "pydataset") else {}
+    net.fit(source, epochs=epochs + 1, verbose=0, callbacks=[timer], **extra, **kwargs)
     times = timer.times[1:]
     return {"first_epoch_s": timer.times[0], "epochs_s": times,
             "median_epoch_s": statistics.median(times)}
