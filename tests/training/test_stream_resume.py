@@ -168,7 +168,7 @@ CHILD = textwrap.dedent("""
     from cornu.callbacks import BackupAndRestore, LambdaCallback
     from cornu.layers import Dense, Dropout
 
-    backup_dir, out = sys.argv[1], sys.argv[2]
+    backup_dir, out, kind = sys.argv[1], sys.argv[2], sys.argv[3]
     X = np.random.default_rng(3).normal(size=(200, 6)).astype(np.float32)
     Y = np.eye(3, dtype=np.float32)[np.random.default_rng(4).integers(0, 3, 200)]
 
@@ -179,6 +179,26 @@ CHILD = textwrap.dedent("""
         def __getitem__(self, i):
             return X[i * 10:(i + 1) * 10], Y[i * 10:(i + 1) * 10]
 
+    def source():
+        if kind == "pydataset":
+            return Rows()
+        import grain
+
+        class Records:
+            def __len__(self):
+                return len(X)
+
+            def __getitem__(self, i):
+                return X[i], Y[i]
+
+            def __repr__(self):
+                return "Records(X, Y)"
+
+        return grain.DataLoader(
+            data_source=Records(), worker_count=0,
+            sampler=grain.samplers.IndexSampler(len(X), shuffle=True, seed=5, num_epochs=4),
+            operations=[grain.transforms.Batch(10)])
+
     cornu.utils.set_random_seed(11)
     model = cornu.Sequential([cornu.Input((6,)), Dense(16, activation="relu"),
                               Dropout(0.3), Dense(3, activation="softmax")])
@@ -188,7 +208,8 @@ CHILD = textwrap.dedent("""
         print("at", model.fit_position.epoch, step, flush=True)
         time.sleep(0.05)
 
-    model.fit(Rows(), epochs=4, shuffle=True, verbose=0, callbacks=[
+    steps = {} if kind == "pydataset" else {"steps_per_epoch": 20}
+    model.fit(source(), epochs=4, shuffle=True, verbose=0, **steps, callbacks=[
         BackupAndRestore(backup_dir, save_freq=3), LambdaCallback(on_chunk_end=progress)])
     np.savez(out, *model.get_weights())
     print("done", flush=True)
@@ -196,7 +217,10 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_sigkill_on_a_pydataset_then_restart_gives_the_same_weights(tmp_path):
+@pytest.mark.parametrize("kind", ["pydataset", "grain"])
+def test_sigkill_then_restart_gives_the_same_weights(tmp_path, kind):
+    if kind == "grain":
+        pytest.importorskip("grain")
     script = tmp_path / "train.py"
     script.write_text(CHILD)
     env = dict(os.environ, JAX_PLATFORMS="cpu",
@@ -205,7 +229,7 @@ def test_sigkill_on_a_pydataset_then_restart_gives_the_same_weights(tmp_path):
 
     def command(name):
         return [sys.executable, str(script), str(tmp_path / f"{name}-backup"),
-                str(tmp_path / f"{name}.npz")]
+                str(tmp_path / f"{name}.npz"), kind]
 
     done = subprocess.run(command("unbroken"), env=env, capture_output=True, text=True,
                           timeout=180)
