@@ -260,6 +260,7 @@ class StreamFit:
         self.params = {"verbose": verbose, "epochs": epochs, "steps": train.num_batches,
                        "samples": None, "batch_size": None}
         self.cbs = callback_list(model, callbacks, self.history, self.params, verbose)
+        self._orders: dict[tuple[int, int], Any] = {}
 
     def run(self) -> History:
         model, cbs = self.model, self.cbs
@@ -323,12 +324,13 @@ class StreamFit:
                         sums = devices.put(engine.zero_sums())
                 if batch_hooks:
                     cbs.on_train_batch_begin(done)
-                order = np.arange(chunk.mask.size, dtype=np.int32).reshape(chunk.mask.shape)
-                data = (chunk.x, chunk.y, chunk.sw, order, chunk.mask)
-                # the chunk's starting point (the call donates it), to replay its finite
-                # steps should the loss stop being finite
-                saved = engine.copy_state((sums, model.train_state))
-                ts, sums = engine.train_chunk(model.train_state, sums, *data, np.int32(0),
+                data = (chunk.x, chunk.y, chunk.sw, self._order(chunk.mask.shape),
+                        chunk.mask)
+                # the chunk's starting point, which the stream program keeps (it does not
+                # donate its inputs), to replay its finite steps should the loss stop
+                # being finite
+                saved = (sums, model.train_state)
+                ts, sums = engine.train_chunk(saved[1], sums, *data, np.int32(0),
                                               chunk.mask.shape[0], np.int32(done), True)
                 model.train_state = ts
                 read = jax.device_get(sums)
@@ -382,6 +384,14 @@ class StreamFit:
             model.optimizer._sync_iterations(model.train_state.opt_state)
         cbs.on_train_end(logs)
         return self.history
+
+    def _order(self, shape: tuple[int, int]) -> Any:
+        """The rows of a chunk in order, (K, batch), on the device once per shape."""
+        order = self._orders.get(shape)
+        if order is None:
+            order = self._orders[shape] = devices.put(
+                np.arange(shape[0] * shape[1], dtype=np.int32).reshape(shape))
+        return order
 
     def _rewind(self, engine: Any, saved: Any, data: tuple, bad: int, done: int):
         """Replay the chunk from its start with the steps from the bad one on masked (so

@@ -216,8 +216,9 @@ class Engine:
                           for h in self.heads if h.masked for m in h.metrics]
         self.traces: Counter[str] = Counter()
         options = _jit_options()
-        self._train_programs: dict[str, Callable] = {}  # jitted _train_chunk by options
-        self._train_program_of: dict[int, Callable] = {}  # ... and by batch size
+        #: jitted _train_chunk by (options, donation), and by (batch size, donation)
+        self._train_programs: dict[tuple[str, bool], Callable] = {}
+        self._train_program_of: dict[tuple[int, bool], Callable] = {}
         self._placed_programs: dict[Hashable, Callable] = {}  # under distributions
         self.evaluate_all = jax.jit(self._evaluate_all, **options)
         # shared by the models of this process with the same optimizer configuration
@@ -230,24 +231,28 @@ class Engine:
             self.start_state = _START_PROGRAMS[tx_key]
         self.copy_state = _copy_state
 
-    def train_program(self, batch_size: int) -> Callable:
+    def train_program(self, batch_size: int, donate: bool = True) -> Callable:
         """The jitted `_train_chunk` for this batch size: one per set of compiler options
-        (on the CPU, small and large batches differ; see compiler_options)."""
-        program = self._train_program_of.get(batch_size)
+        (on the CPU, small and large batches differ; see compiler_options). Without
+        `donate` the call keeps its input state (a stream's chunk replays from it should
+        its loss stop being finite), at the price of fresh output buffers, not a copy."""
+        program = self._train_program_of.get((batch_size, donate))
         if program is None:  # options read once per batch size (inspect is slow per call)
             options = _jit_options(batch_size)
-            key = repr(sorted(options.get("compiler_options", {}).items()))
+            key = (repr(sorted(options.get("compiler_options", {}).items())), donate)
             if key not in self._train_programs:
                 self._train_programs[key] = jax.jit(
-                    self._train_chunk, static_argnums=(8, 10), donate_argnums=(0, 1),
-                    **options)
-            program = self._train_program_of[batch_size] = self._train_programs[key]
+                    self._train_chunk, static_argnums=(8, 10),
+                    donate_argnums=(0, 1) if donate else (), **options)
+            program = self._train_program_of[(batch_size, donate)] = \
+                self._train_programs[key]
         return program
 
     def train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
                     steps: int, first_number=None, skip_empty: bool = False):
         """`steps` optimizer steps (see _train_chunk), compiled for the batch size."""
-        program = self.train_program(order.shape[1])
+        # a stream's program (skip_empty) keeps its inputs: see train_program
+        program = self.train_program(order.shape[1], donate=not skip_empty)
         if devices.active() is not None:
             program = self._placed_program(program, order.shape[1],
                                            (ts, sums, x, y, sw, order, mask, start))
