@@ -678,18 +678,7 @@ class Model(Layer):
                 validation_data[2], val[0][0].shape[0], "validation_data[2]")
             val = (*val, val_sw)
         elif validation_split > 0:
-            total = xs[0].shape[0]
-            split = int(total * (1.0 - validation_split))
-            if split == 0 or split == total:
-                raise ValueError(
-                    f"validation_split={validation_split} leaves "
-                    f"{'no training' if split == 0 else 'no validation'} samples out of "
-                    f"{total}. Use more data or another split."
-                )
-            val = ([a[split:] for a in xs], [a[split:] for a in ys],
-                   None if sw is None else sw[split:])
-            xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
-            sw = None if sw is None else sw[:split]
+            (xs, ys, sw), val = _split_rows(validation_split, xs, ys, sw)
         # as Keras: a batch larger than the data is the data (no padding beyond it)
         batch_size = min(batch_size, max(1, xs[0].shape[0]))
         val_batch_size = batch_size if validation_batch_size is None else _positive_int(
@@ -767,13 +756,11 @@ class Model(Layer):
         """x or y in file mappings (np.memmap, np.load(mmap_mode=...)): read batch by
         batch through the stream run, each batch checked as fit checks arrays; never
         copied whole (docs/data.md)."""
-        xs = [arrays.as_numeric(p, "x", False) for p in self._split_inputs(x, "x")]
-        n = xs[0].shape[0]
         if y is None and self._loss_spec is not None:
             raise ValueError("y is required. Received: y=None. Pass the labels, e.g. "
                              "model.fit(x_train, y_train).")
-        ys = None if y is None else [a if isinstance(a, np.ndarray) else np.asarray(a)
-                                     for a in (y if isinstance(y, list | tuple) else [y])]
+        xs, ys = self._mapped_parts(x, y, "x")
+        n = xs[0].shape[0]
         sw = self._sample_weights(sample_weight, n, "sample_weight")
         if class_weight is not None:
             cw = self._class_weights(class_weight, [np.asarray(a) for a in ys or []])
@@ -785,32 +772,30 @@ class Model(Layer):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, "
                                  "y_val, sample_weight_val), or a source of batches. Received: "
                                  f"validation_data of type {type(validation_data).__name__}")
-            vx = [arrays.as_numeric(p, "validation_data[0]", False)
-                  for p in self._split_inputs(validation_data[0], "validation_data[0]")]
+            vx, vy = self._mapped_parts(*validation_data[:2], "validation_data[0]")
             vsw = None if len(validation_data) == 2 else self._sample_weights(
                 validation_data[2], vx[0].shape[0], "validation_data[2]")
             val = sources.EpochIterator(sources.MappedBatches(
-                vx, [validation_data[1]], vsw,
+                vx, vy, vsw,
                 min(validation_batch_size or batch_size, vx[0].shape[0])), validation_steps)
         elif validation_split > 0:
-            split = int(n * (1.0 - validation_split))
-            if split == 0 or split == n:
-                raise ValueError(
-                    f"validation_split={validation_split} leaves "
-                    f"{'no training' if split == 0 else 'no validation'} samples out of "
-                    f"{n}. Use more data or another split.")
+            (xs, ys, sw), (vx, vy, vsw) = _split_rows(validation_split, xs, ys, sw)
+            n = xs[0].shape[0]
             val = sources.EpochIterator(sources.MappedBatches(
-                [a[split:] for a in xs], None if ys is None else [a[split:] for a in ys],
-                None if sw is None else sw[split:],
-                min(validation_batch_size or batch_size, n - split)), validation_steps)
-            xs = [a[:split] for a in xs]
-            ys = None if ys is None else [a[:split] for a in ys]
-            sw = None if sw is None else sw[:split]
-            n = split
+                vx, vy, vsw, min(validation_batch_size or batch_size, vx[0].shape[0])),
+                validation_steps)
         seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
         train = sources.EpochIterator(sources.MappedBatches(
             xs, ys, sw, min(batch_size, n), shuffle, seed), run.pop("steps_per_epoch"))
         return self._fit_stream(train, val, prepared=False, **run)
+
+    def _mapped_parts(self, x: Any, y: Any, argument: str) -> tuple[list, list | None]:
+        """Inputs and targets as arrays that may read file mappings: their values are not
+        read here (each batch is checked when it is read)."""
+        xs = [arrays.as_numeric(p, argument, False) for p in self._split_inputs(x, argument)]
+        ys = None if y is None else [a if isinstance(a, np.ndarray) else np.asarray(a)
+                                     for a in (y if isinstance(y, list | tuple) else [y])]
+        return xs, ys
 
     def _stream_uses_steps(self, data: sources.EpochIterator, method: str = "fit") -> bool:
         """Whether a stream goes one step per batch (Keras' step protocol); an unbuilt
@@ -952,9 +937,7 @@ class Model(Layer):
             return self._evaluate_result(run(self, data, callbacks=cbs, verbose=verbose),
                                          return_dict)
         if sources.is_mapped(x) or sources.is_mapped(y):  # batch by batch (_fit_mapped)
-            xs = [arrays.as_numeric(p, "x", False) for p in self._split_inputs(x, "x")]
-            ys = None if y is None else [a if isinstance(a, np.ndarray) else np.asarray(a)
-                                         for a in (y if isinstance(y, list | tuple) else [y])]
+            xs, ys = self._mapped_parts(x, y, "x")
             data = sources.EpochIterator(sources.MappedBatches(
                 xs, ys, self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight"),
                 min(batch_size, xs[0].shape[0])), steps)
@@ -1018,7 +1001,7 @@ class Model(Layer):
                 else fit_stream.predict
             return self._as_output_struct(run(self, data, callbacks=cbs, verbose=verbose))
         if sources.is_mapped(x):  # batch by batch (_fit_mapped)
-            xs = [arrays.as_numeric(p, "x", False) for p in self._split_inputs(x, "x")]
+            xs, _ = self._mapped_parts(x, None, "x")
             data = sources.EpochIterator(sources.MappedBatches(
                 xs, None, None, min(batch_size, xs[0].shape[0])), steps)
             run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
@@ -1450,6 +1433,25 @@ def _functional_subclass(cls: type) -> type:
                                                       "__qualname__": cls.__qualname__})
         _FUNCTIONAL_SUBCLASSES[cls] = made
     return made
+
+
+def _split_rows(validation_split: float, xs: list, ys: list | None, sw: Any
+                ) -> tuple[tuple, tuple]:
+    """((xs, ys, sw) to train on, (xs, ys, sw) to validate on): the last rows, as Keras
+    takes them for validation_split."""
+    total = xs[0].shape[0]
+    split = int(total * (1.0 - validation_split))
+    if split == 0 or split == total:
+        raise ValueError(
+            f"validation_split={validation_split} leaves "
+            f"{'no training' if split == 0 else 'no validation'} samples out of "
+            f"{total}. Use more data or another split.")
+
+    def part(rows: slice) -> tuple:
+        return ([a[rows] for a in xs], None if ys is None else [a[rows] for a in ys],
+                None if sw is None else sw[rows])
+
+    return part(slice(None, split)), part(slice(split, None))
 
 
 def _scalar_or_list(values: list) -> Any:
