@@ -146,3 +146,26 @@ def pairs(value: Any, n: int, argument: str) -> tuple[tuple[int, int], ...]:
                  "(before, after) pairs")
         raise ValueError(f"{argument} must be {forms}. Received: {argument}={value!r}")
     return result
+
+
+def positive_float(value: Any, argument: str) -> float:
+    """A finite positive number (epsilon), or Keras-style ValueError naming `argument`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{argument} must be a positive number. Received: "
+                         f"{argument}={value!r}")
+    return float(value)
+
+
+def axes(value: Any, argument: str = "axis") -> tuple[int, ...]:
+    """An integer or a non-empty list of integers, as a tuple."""
+    found = (value,) if isinstance(value, int) else value
+    try:
+        found = tuple(found)
+    except TypeError:
+        found = ("?",)
+    if not found or any(isinstance(a, bool) or not isinstance(a, int) for a in found):
+        raise ValueError(f"{argument} must be an integer or a list of integers. "
+                         f"Received: {argument}={value!r}")
+    return found
+

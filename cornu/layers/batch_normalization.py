@@ -10,13 +10,13 @@ the batch variance being the biased one, as Keras 3.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from cornu import initializers, regularizers, variables
+from cornu.layers import _args
 from cornu.layers.base import Layer, Shape
 
 
@@ -45,9 +45,7 @@ class BatchNormalization(Layer):
                 or not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must be a number in [0, 1]. Received: "
                              f"momentum={momentum!r}")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
-                or not (math.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"epsilon must be a positive number. Received: epsilon={epsilon!r}")
+        _args.positive_float(epsilon, "epsilon")
         self.axis = axis
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)

@@ -9,13 +9,13 @@ instance normalization.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from cornu import constraints, initializers, regularizers
+from cornu.layers import _args
 from cornu.layers.base import Layer, Shape
 
 
@@ -45,9 +45,7 @@ class GroupNormalization(Layer):
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ValueError(f"axis must be an integer (the channels axis). Received: "
                              f"axis={axis!r}")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
-                or not (math.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"epsilon must be a positive number. Received: epsilon={epsilon!r}")
+        _args.positive_float(epsilon, "epsilon")
         self.groups = groups
         self.axis = axis
         self.epsilon = float(epsilon)

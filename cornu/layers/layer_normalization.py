@@ -6,13 +6,13 @@ With rms_scaling=True: y = gamma * x / sqrt(mean(x**2) + epsilon) (no beta), as 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from cornu import initializers, regularizers
+from cornu.layers import _args
 from cornu.layers.base import Layer, Shape
 
 
@@ -36,17 +36,8 @@ class LayerNormalization(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        axes = (axis,) if isinstance(axis, int) else axis
-        try:
-            axes = tuple(axes)
-        except TypeError:
-            axes = ("?",)
-        if not axes or any(isinstance(a, bool) or not isinstance(a, int) for a in axes):
-            raise ValueError(f"axis must be an integer or a list of integers. "
-                             f"Received: axis={axis!r}")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
-                or not (math.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"epsilon must be a positive number. Received: epsilon={epsilon!r}")
+        axes = _args.axes(axis)
+        _args.positive_float(epsilon, "epsilon")
         self.axis = axis if isinstance(axis, int) else list(axes)
         self._axes = axes
         self.epsilon = float(epsilon)

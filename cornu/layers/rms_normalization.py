@@ -4,12 +4,12 @@ True) computes the same with a weight named gamma and epsilon=1e-3)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from cornu.layers import _args
 from cornu.layers.base import Layer, Shape
 
 
@@ -19,17 +19,8 @@ class RMSNormalization(Layer):
     def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, epsilon: float = 1e-6,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        axes = (axis,) if isinstance(axis, int) else axis
-        try:
-            axes = tuple(axes)
-        except TypeError:
-            axes = ("?",)
-        if not axes or any(isinstance(a, bool) or not isinstance(a, int) for a in axes):
-            raise ValueError(f"axis must be an integer or a list of integers. "
-                             f"Received: axis={axis!r}")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
-                or not (math.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"epsilon must be a positive number. Received: epsilon={epsilon!r}")
+        axes = _args.axes(axis)
+        _args.positive_float(epsilon, "epsilon")
         # a list, as Keras' config holds it once built
         self.axis = [axis] if isinstance(axis, int) else sorted(axes)
         self.epsilon = float(epsilon)
