@@ -161,10 +161,10 @@ def is_mapped(data: Any) -> bool:
 
 
 class MappedBatches(ArrayBatches):
-    """Arrays in file mappings read batch by batch: rows are copied out of the mapping as
-    each batch is made, and every RELEASE_BYTES the mappings' pages are handed back (they
-    stay in the page cache), so the process's memory stays bounded by the batches, not by
-    the file."""
+    """Arrays in file mappings read batch by batch: rows are copied out of the mapping
+    when the reader stacks each batch, and every RELEASE_BYTES the mappings' pages are
+    handed back (they stay in the page cache), so the process's memory stays bounded by
+    the batches, not by the file."""
 
     RELEASE_BYTES = 16 << 20
 
@@ -184,7 +184,8 @@ class MappedBatches(ArrayBatches):
         touched = self.row_bytes if order is None else max(self.row_bytes, 64 << 10)
         read = 0
         for batch in super()._batches(order, first):
-            batch = _copied(batch)
+            # a view of the mapping stays valid after a release (its pages come back from
+            # the page cache when the reader stacks it), so it is not copied here
             yield batch
             read += self.batch_size * touched
             if read >= self.RELEASE_BYTES:
@@ -201,13 +202,6 @@ class MappedBatches(ArrayBatches):
                 mapping.madvise(advice)
             except (AttributeError, OSError, ValueError):  # no madvise here, or closed
                 pass
-
-
-def _copied(tree: Any) -> Any:
-    """A batch whose arrays own their memory (views of a mapping copied out)."""
-    if isinstance(tree, tuple | list):
-        return type(tree)(_copied(t) for t in tree)
-    return np.array(tree) if isinstance(tree, np.ndarray) and tree.base is not None else tree
 
 
 def _seed_list(seed: Any) -> list[int]:
