@@ -11,6 +11,7 @@ the backward pass needs and the weight gradients), one process measures in round
 - xla: the product in a `lax.scan` of many steps under cornu's compiler options, the
   operands program arguments and the whole result carried out of every step (what
   cornu's training program runs);
+- xla-ynn: the same with XLA's YNNPACK library for the product (an XLA option);
 - ffi-blas: the same loop, the product a `jax.ffi` custom call into numpy's bundled
   OpenBLAS (sgemm, 64-bit integers) through benchmarks/native/blas_gemm.cc, compiled
   here with the system's C++ compiler against the headers jaxlib ships: the route that
@@ -222,6 +223,16 @@ def step_program(gemm: Any, batch: int, steps: int, options: dict) -> Any:
     return lambda: jax.block_until_ready(program(start))
 
 
+def ynn_options(options: dict) -> dict | None:
+    """cornu's options with XLA's other CPU product library (YNNPACK) for every dot, where
+    this XLA has the option (the oneDNN and XNNPACK options of jaxlib 0.10 change nothing
+    in the compiled program on this build); None where it has not."""
+    if "xla_cpu_experimental_ynn_fusion_type" not in options:
+        return None
+    return {**options, "xla_cpu_experimental_ynn_fusion_type":
+            "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
+
 def best_of(run: Any, calls: int = 3) -> float:
     best = math.inf
     for _ in range(calls):
@@ -253,8 +264,10 @@ def collect(args: argparse.Namespace, blas: Blas | None) -> list[dict[str, Any]]
         steps = max(20, min(5000, int(FLOP_PER_SCAN / flop)))
         left, right = rng.random(sa, np.float32), rng.random(sb, np.float32)
         runs: dict[str, Any] = {}
-        runs["xla"] = loop_program(lambda u, v, ta=ta, tb=tb: xla_gemm(u, v, ta, tb),
-                                   jnp.asarray(left), jnp.asarray(right), steps, options)
+        for key, opts in (("xla", options), ("xla-ynn", ynn_options(options))):
+            if opts is not None:
+                runs[key] = loop_program(lambda u, v, ta=ta, tb=tb: xla_gemm(u, v, ta, tb),
+                                         jnp.asarray(left), jnp.asarray(right), steps, opts)
         if blas is not None:
             runs["ffi-blas"] = loop_program(lambda u, v, ta=ta, tb=tb: Blas.gemm(u, v, ta, tb),
                                             jnp.asarray(left), jnp.asarray(right), steps,
@@ -341,16 +354,17 @@ def markdown(report: dict[str, Any]) -> str:
                                                   for k, v in peak.items()) + ".", "",
         "GFLOP/s, median of the rounds (each round the best of 3 loops); the best column "
         "of each row in bold. m x k by k x n; ^T: the operand is read transposed.", "",
-        "| net | batch | product | xla | ffi-blas | ffi-blas-1t | numpy | best BLAS / xla |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| net | batch | product | xla | xla-ynn | ffi-blas | ffi-blas-1t | numpy "
+        "| best BLAS / xla |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in report["rows"]:
         g = row["gflops"]
         top = max(g.values())
         cells = [(f"**{g[k]:.1f}**" if k in g and g[k] == top else
                   (f"{g[k]:.1f}" if k in g else "-"))
-                 for k in ("xla", "ffi-blas", "ffi-blas-1t", "numpy")]
-        blas_best = max(v for k, v in g.items() if k != "xla")
+                 for k in ("xla", "xla-ynn", "ffi-blas", "ffi-blas-1t", "numpy")]
+        blas_best = max(v for k, v in g.items() if not k.startswith("xla"))
         lines.append(f"| {row['net']} | {row['batch']} | {row['product']} | "
                      + " | ".join(cells) + f" | {blas_best / g['xla']:.2f} |")
     if report["steps"]:
