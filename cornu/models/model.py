@@ -964,8 +964,10 @@ class Model(Layer):
         start = time.perf_counter()
         self._place_weights()
         with self._padded.lease() as pad:
-            logs = engine.logs(engine.evaluate_all(
-                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad)))
+            sums, state = engine.evaluate_all(
+                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad))
+            self._keep_carried(state)
+            logs = engine.logs(sums)
         if verbose:
             n = xs[0].shape[0]
             print(progbar.format_epoch_end(math.ceil(n / batch_size),

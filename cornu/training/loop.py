@@ -461,19 +461,25 @@ class Engine:
                                                 steps))
         return ts, sums
 
-    def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> Sums:
-        """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all."""
+    def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> tuple[Sums, Any]:
+        """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all.
+        (sums, the layer state after the last step): as in predict, the state goes from
+        batch to batch, so a stateful RNN's states carry over (Keras' documented meaning;
+        inference changes no other state)."""
         self.traces["evaluate"] += 1
 
-        def step(sums, batch):
+        def step(carry, batch):
+            sums, state = carry
             xb, yb, m, wb = devices.constrain_batch(batch)
-            outs, per_head, total, _, penalty, masks = self._per_sample(
+            outs, per_head, total, new, penalty, masks = self._per_sample(
                 params, state, xb, yb, training=False, rng=None, rows=m)
-            return self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
-                                    masks), None
+            real = jnp.any(m > 0)  # a stream's empty filler steps leave the state
+            state = jax.tree.map(lambda n, o: jnp.where(real, n, o), new, state)
+            return (self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
+                                     masks), state), None
 
-        sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask, sw))
-        return sums
+        (sums, state), _ = jax.lax.scan(step, (self.zero_sums(), state), (xs, ys, mask, sw))
+        return sums, state
 
 
 class Predictor:
@@ -487,18 +493,24 @@ class Predictor:
         self.call = jax.jit(self._call, **options)
         self.call_training = jax.jit(self._call_training, **options)
 
-    def _predict_all(self, params, state, xs):
+    def _predict_all(self, params, state, xs, mask=None):
         """xs: tuple of (steps, batch, ...) arrays -> (outputs stacked per step, the state
-        after the last step: a stateful RNN's states go from batch to batch)."""
+        after the last step: a stateful RNN's states go from batch to batch). mask: None,
+        or the (steps, batch) rows of a stream's chunk, whose empty filler steps leave the
+        state."""
         self.traces["predict"] += 1
 
-        def step(state, xb):
+        def step(state, batch):
+            xb, m = batch
             xb = devices.constrain_batch(xb)
-            out, _, state, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
-                                            training=False, rng=None, logits=False)
-            return state, jax.tree.map(lambda o: o.astype(jnp.float32), out)
+            out, _, new, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
+                                          training=False, rng=None, logits=False)
+            if m is not None:
+                real = jnp.any(m > 0)
+                new = jax.tree.map(lambda n, o: jnp.where(real, n, o), new, state)
+            return new, jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
-        state, outs = jax.lax.scan(step, state, xs)
+        state, outs = jax.lax.scan(step, state, (xs, mask))
         return outs, state
 
     def _call(self, params, state, x):
