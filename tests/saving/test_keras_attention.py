@@ -131,3 +131,23 @@ def test_cornu_file_round_trip(tmp_path):
     again = load_model(tmp_path / "m.cornu")
     for a, b in zip(model.predict(x, verbose=0), again.predict(x, verbose=0), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def recurrent_with_initial_state(lib):
+    L = lib.layers
+    a = lib.Input((5, 3))
+    out, h, c = L.LSTM(4, return_sequences=True, return_state=True)(a)
+    return lib.Model(a, L.LSTM(4)(out, initial_state=[h, c]))
+
+
+@pytest.mark.parametrize("source", ["cornu", "keras"])
+def test_keyword_tensor_arguments_load_across_formats(source, tmp_path):
+    """LSTM(...)(x, initial_state=[h, c]) is written as Keras writes it (before, cornu
+    wrote Keras 2's [x, h, c], which Keras 3 refuses, and refused Keras' form)."""
+    lib = cornu if source == "cornu" else keras
+    model = recurrent_with_initial_state(lib)
+    x = _inputs()[0][:, :, :3]
+    model.save(tmp_path / "m.keras")
+    other = (keras.models.load_model if source == "cornu" else load_model)(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(other.predict(x, verbose=0)),
+                               np.asarray(model.predict(x, verbose=0)), **TOL)
