@@ -129,9 +129,12 @@ def test_evaluate_carries_states_from_batch_to_batch(path):
     y = np.random.default_rng(1).normal(size=(3, 2, 4)).astype(np.float32)
 
     def keras_losses():
-        losses = [float(np.mean((np.asarray(k_layer(x)) - t) ** 2)) for x, t in zip(X, y)]
+        def mse(x, t):
+            return float(np.mean((np.asarray(k_layer(x)) - t) ** 2))
+
+        losses = [mse(x, t) for x, t in zip(X, y, strict=True)]
         first = [np.asarray(v.value) for v in k_layer.states]
-        losses += [float(np.mean((np.asarray(k_layer(x)) - t) ** 2)) for x, t in zip(X, y)]
+        losses += [mse(x, t) for x, t in zip(X, y, strict=True)]
         return losses, first
 
     expected, states = _keras(keras_losses)
@@ -147,7 +150,7 @@ def test_evaluate_carries_states_from_batch_to_batch(path):
         np.testing.assert_allclose(np.asarray(a.value), b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(evaluate(), np.mean(expected[3:]), rtol=1e-5)  # goes on
     layer.reset_state()
-    got = [ours.test_on_batch(x, t) for x, t in zip(X, y)]
+    got = [ours.test_on_batch(x, t) for x, t in zip(X, y, strict=True)]
     np.testing.assert_allclose(got, expected[:3], rtol=1e-5)
 
 
