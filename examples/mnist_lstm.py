@@ -1,11 +1,24 @@
 """MNIST read by an LSTM: each digit is a sequence of 28 rows of 28 pixels.
 
-LSTM(128) -> Dense(10, softmax), Adam, batch 128: the issue's target is at least 98.5%
-test accuracy within 10 epochs. Measured 2026-12-04: cornu 98.30% with --seed 0 and
-98.30% with --seed 1 (train accuracy 99.09% in the 10th epoch of the first), Keras 3
-98.63% with --seed 0 (98.98%); the two libraries draw different initial weights.
+LSTM(128) -> Dense(10, softmax), Adam with its rate decaying from 1e-3 to 0 over the run
+(CosineDecay), batch 128: the issue's target is at least 98.5% test accuracy within 10
+epochs. Measured 2026-12-04 (10 epochs): cornu 98.55% with --seed 0 (train accuracy 99.41%
+in the 10th epoch) and 98.47% with --seed 1 (99.36%), Keras 3 98.49% with --seed 0
+(99.37%). With Adam's constant 1e-3 (--constant-lr): cornu 98.30% with --seed 0 and with
+--seed 1, Keras 3 98.63% with --seed 0. So the target sits within the spread of seeds,
+for both libraries.
 
-Run: python examples/mnist_lstm.py [--epochs N] [--rows N] [--test-rows N] [--keras]
+The gap between those runs is the draw of the initial weights and of the batch order,
+not the training: from the same initial weights and batch order (shuffle=False) cornu's
+and Keras' fits agree to 1e-6 in the weights after two epochs (initializers, the LSTM,
+Adam's defaults, the schedule, the loss and the last partial batch alike; the test suite
+checks it), and the initial weights' statistics are the same (glorot_uniform kernels,
+orthogonal recurrent kernel, forget-gate bias 1). Runs of the constant rate end where its
+last steps happen to leave them (about +-0.2 points); the decaying rate ends its
+10 epochs with small steps, which gives the higher test accuracy both libraries reach.
+
+Run: python examples/mnist_lstm.py [--epochs N] [--rows N] [--test-rows N] [--seed N]
+     [--constant-lr] [--keras]
 --keras runs the same code with Keras 3 (`import keras`) for the figure beside cornu's.
 CORNU_DEMO_EPOCHS / CORNU_DEMO_ROWS set the defaults of --epochs / --rows, as for
 hello_world.py. MNIST is read from $CORNU_DATA/mnist/, the user cache, the copy in the
@@ -23,6 +36,8 @@ parser.add_argument("--rows", type=int, default=int(os.environ.get("CORNU_DEMO_R
 parser.add_argument("--test-rows", type=int, default=10000,
                     help="evaluate on the first N test images")
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--constant-lr", action="store_true",
+                    help="Adam's default constant rate (1e-3) instead of the cosine decay")
 parser.add_argument("--keras", action="store_true", help="run it with Keras 3 instead")
 args = parser.parse_args()
 
@@ -49,7 +64,10 @@ model = lib.Sequential([
     lib.layers.Dense(10, activation="softmax"),
 ])
 model.summary()
-model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+steps = -(-len(x_train) // 128) * args.epochs
+rate = 1e-3 if args.constant_lr else lib.optimizers.schedules.CosineDecay(1e-3, steps)
+model.compile(optimizer=lib.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
 
 start = time.perf_counter()
 model.fit(x_train, y_train, batch_size=128, epochs=args.epochs, verbose=2)

@@ -44,3 +44,39 @@ def test_text_classification_runs(monkeypatch, capsys):
          monkeypatch=monkeypatch)
     out = capsys.readouterr().out
     assert "cornu: test loss" in out and "test accuracy" in out
+
+
+@pytest.mark.slow
+def test_mnist_lstm_training_is_keras_step_for_step():
+    """The example's model, optimizer (Adam, cosine decay) and loss, from the same initial
+    weights and batch order, train as in Keras 3: what separates the two libraries'
+    figures in the docstring is the random draw, not the training."""
+    import os
+
+    import jax
+
+    import cornu
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 28, 28), dtype=np.float32)  # 3 batches, the last one partial
+    y = rng.integers(0, 10, 300)
+    models = []
+    for lib in (keras, cornu):
+        with jax.numpy_rank_promotion("allow"):
+            model = lib.Sequential([lib.Input(shape=(28, 28)), lib.layers.LSTM(16),
+                                    lib.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer=lib.optimizers.Adam(
+                lib.optimizers.schedules.CosineDecay(1e-3, 6)),
+                loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    histories = []
+    for model in models:
+        with jax.numpy_rank_promotion("allow"):
+            histories.append(model.fit(x, y, batch_size=128, epochs=2, shuffle=False,
+                                       verbose=0).history)
+    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-5)
+    for a, b in zip(models[1].get_weights(), models[0].get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -199,6 +199,29 @@ class MultiHeadAttention(Layer):
         self._score_equation, self._combine_equation = _attention_equations(rank, axes)
         self._build_shapes = [query_shape, value_shape, key_shape]
 
+    # Keras' names of the projections (after build); Keras' .keras files hold their
+    # weights under these names
+    @property
+    def query_dense(self) -> EinsumDense:
+        return self._query_dense
+
+    @property
+    def key_dense(self) -> EinsumDense:
+        return self._key_dense
+
+    @property
+    def value_dense(self) -> EinsumDense:
+        return self._value_dense
+
+    @property
+    def output_dense(self) -> EinsumDense:
+        return self._output_dense
+
+    @property
+    def gate_dense(self) -> EinsumDense | None:
+        """The gate's projection with use_gate=True (cornu's name; Keras' is private)."""
+        return getattr(self, "_gate_dense", None)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         names = ("query", "value", "key")
         args = list(args)

@@ -12,8 +12,13 @@ the steps out instead of scanning. A masked step keeps the state and the output.
 `stateful=True` (Keras' meaning): the last states of each batch are the initial states of
 the next, for a fixed batch size (the model's Input(batch_size=...)). They are variables
 the engine carries like BatchNormalization's statistics (non-trainable, updated in the
-compiled step, in fit, predict and calls), but not weights (`weights`, `get_weights` are
-Keras' three arrays); `reset_state()` zeroes them.
+compiled step, in fit, evaluate, predict and calls, and left in the layer after each), but
+not weights (`weights`, `get_weights` are Keras' three arrays); `reset_state()` zeroes
+them. That is what Keras 3 does on its TensorFlow backend; its JAX backend carries them
+only in layer calls (its compiled steps start every batch from zeros), and so does cornu's
+step protocol (models with their own steps, stateful metrics, evaluate with batch
+callbacks). fit's validation carries them within the validation pass, from the training
+states, and does not write them back.
 """
 
 from __future__ import annotations
@@ -165,6 +170,9 @@ class RNN(Layer):
         return jax.tree.unflatten(want, [jnp.asarray(v, dtype) for v in leaves])
 
     supports_masking = True
+    #: the training programs of a model holding it use a library's matrix products, which
+    #: run a loop of small products faster on the CPU (training/loop.compiler_options)
+    _library_dots = True
 
     def compute_mask(self, inputs, previous_mask=None):
         """The sequence mask goes on with a sequence output (Keras); states carry none."""

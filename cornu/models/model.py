@@ -384,7 +384,8 @@ class Model(Layer):
             self._heads = []
             self._weighted = []
             self._engine = Engine(self._forward, [], self.optimizer.transform(),
-                                  tx_key=self.optimizer.transform_key())
+                                  tx_key=self.optimizer.transform_key(),
+                                  library_dots=self._wants_library_dots())
             self._engine_signature = self._trainable_signature()
             return
         names = self.output_names
@@ -425,8 +426,14 @@ class Model(Layer):
         self._weighted = weighted
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
-                              constraints=self._constraints())
+                              constraints=self._constraints(),
+                              library_dots=self._wants_library_dots())
         self._engine_signature = self._trainable_signature()
+
+    def _wants_library_dots(self) -> bool:
+        """Whether a layer asks for the matrix products of a library (recurrent layers:
+        loops of small products; loop.compiler_options)."""
+        return any(getattr(layer, "_library_dots", False) for layer in self._flatten_layers())
 
     def _trainable_signature(self) -> tuple:
         return tuple(id(v) for v in self.trainable_weights)
@@ -964,8 +971,10 @@ class Model(Layer):
         start = time.perf_counter()
         self._place_weights()
         with self._padded.lease() as pad:
-            logs = engine.logs(engine.evaluate_all(
-                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad)))
+            sums, state = engine.evaluate_all(
+                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad))
+            self._keep_carried(state)
+            logs = engine.logs(sums)
         if verbose:
             n = xs[0].shape[0]
             print(progbar.format_epoch_end(math.ceil(n / batch_size),

@@ -20,7 +20,7 @@ import numpy as np
 from cornu.layers.op_layer import OpLayer
 from cornu.saving import registry
 from cornu.saving.errors import CornuFileError
-from cornu.saving.keras_ops import cornu_op_entry, is_keras_op, keras_op_entry
+from cornu.saving.keras_ops import _collect_refs, cornu_op_entry, is_keras_op, keras_op_entry
 
 if TYPE_CHECKING:
     from cornu.layers.base import Layer
@@ -107,11 +107,19 @@ def _keras_layer(entry: dict[str, Any], layer: Layer) -> dict[str, Any]:
                            "registered_name": entry.get("registered_name")}
     custom = registry.custom_build_config(layer)
     shapes = layer.input_shape if layer.built and not is_graph_model(layer) else None
+    names = _BUILD_SHAPE_NAMES.get(entry["class_name"])
     if custom is not None:
         out["build_config"] = custom
+    elif shapes is not None and names is not None and isinstance(shapes, list):
+        out["build_config"] = {"shapes_dict": dict(zip(
+            names, registry._shapes_config(shapes), strict=False))}
     elif shapes is not None:
         out["build_config"] = {"input_shape": registry._shapes_config(shapes)}
     return out
+
+
+#: Keras layers built from several shapes (build_config's shapes_dict, in build's order)
+_BUILD_SHAPE_NAMES = {"MultiHeadAttention": ("query_shape", "value_shape", "key_shape")}
 
 
 def _input_entry(name: str, shape: list, dtype: str = "float32") -> dict[str, Any]:
@@ -153,8 +161,14 @@ def _keras_model(entry: dict[str, Any], model: Model) -> dict[str, Any]:
             calls = [([[n, 0, 0] for n in sub["inbound"]], len(sub["inbound"]) == 1)]
         else:
             calls = [(refs, len(refs) == 1) for refs in sub["inbound_nodes"]]
+        structures = sub.get("call_args") or [None] * len(calls)
         nodes = []
-        for refs, single in calls:
+        for (refs, single), structure, node in zip(calls, structures, layer._inbound_nodes,
+                                                   strict=False):
+            if structure is not None:  # several arguments, keyword arguments: as called
+                nodes.append({"args": _keras_value(list(node.args)),
+                              "kwargs": {k: _keras_value(v) for k, v in node.kwargs.items()}})
+                continue
             tensors = [_keras_tensor(by_name, ref) for ref in refs]
             nodes.append({"args": [tensors[0] if single else tensors], "kwargs": {}})
         layers.append({**made, "name": layer.name, "inbound_nodes": nodes})
@@ -376,27 +390,33 @@ def _cornu_functional(config: dict[str, Any], custom_objects: Mapping[str, Any] 
         nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
         if not isinstance(nodes, list) or not nodes:
             raise CornuFileError(f"{here}: lists no calls (inbound_nodes).")
-        calls = []
+        calls, structures = [], []
         for node in nodes:
+            kwargs = node.get("kwargs") or {} if isinstance(node, dict) else None
             if not isinstance(node, dict) or not isinstance(node.get("args"), list) \
-                    or len(node["args"]) != 1:
-                raise CornuFileError(f"{here}: each call must take one argument (a tensor or "
-                                     "a list of tensors), as Keras writes them.")
-            kwargs = node.get("kwargs") or {}
-            # Keras records training=False from the symbolic call; fit and predict pass
-            # their own flag over it, as cornu's graph does
-            if not isinstance(kwargs, dict) or any(
-                    v is not None and not (k == "training" and v is False)
-                    for k, v in kwargs.items()):
-                raise CornuFileError(f"{here}: calls with keyword arguments "
-                                     f"({sorted(kwargs) if isinstance(kwargs, dict) else kwargs})"
-                                     " are not supported.")
+                    or not node["args"] or not isinstance(kwargs, dict):
+                raise CornuFileError(f"{here}: each call holds its arguments (args, a list "
+                                     "of one or more) and kwargs (a dict), as Keras writes "
+                                     "them.")
+            # Keras records training=False from the symbolic call (fit and predict pass
+            # their own flag over it, as cornu's graph does) and the arguments left None
+            kwargs = {k: v for k, v in kwargs.items()
+                      if v is not None and not (k == "training" and v is False)}
+            if len(node["args"]) > 1 or kwargs:  # several arguments: call_args, as cornu's
+                refs: list[list] = []
+                _collect_refs(node["args"], refs, 0)
+                _collect_refs(kwargs, refs, 0)
+                calls.append(refs)
+                structures.append({"args": node["args"], "kwargs": kwargs})
+                continue
             refs, single = _refs(node["args"][0], here)
             if not single and len(refs) == 1:
                 raise CornuFileError(f"{here}: a call on a list of one tensor is not "
                                      "supported.")
             calls.append(refs)
-        layers.append({**made, "inbound_nodes": calls})
+            structures.append(None)
+        layers.append({**made, "inbound_nodes": calls,
+                       **({"call_args": structures} if any(structures) else {})})
 
     def refs_of(value: Any, what: str) -> list[list]:
         if registry._ref(value):

@@ -186,6 +186,14 @@ def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]]
         if where is None:
             raise CornuFileError(f"Cannot map the weights of {owner} to Keras' layout.")
         slots.append(Slot(f"{path}vars/{n}", *where, owner))
+    held = _keras_held(layer)
+    if held is not None:
+        for name, child in held:
+            if isinstance(child, str):  # a helper layer of Keras' that has no weights
+                groups.append((f"{path}{name}/vars", child))
+            else:
+                _walk_object(child, f"{path}{name}/", slot_of, groups, slots, visited, hooks)
+        return
     children = _children(layer)
     if not is_graph_model(layer) and type(layer) in _builtin().values():
         if not any(sub.weights for sub in layer._flatten_layers(include_self=False)):
@@ -208,6 +216,20 @@ def _walk_object(layer: Any, path: str, slot_of: dict[int, tuple[int, str, str]]
             _walk_object(value, f"{path}{name}/", slot_of, groups, slots, visited, hooks)
         elif isinstance(value, list | tuple | dict):
             container(value, f"{path}{name}/", 0)
+
+
+def _keras_held(layer: Any) -> list[tuple[str, Any]] | None:
+    """The layers a built-in layer holds as Keras' walk meets them (attribute, layer), or
+    (attribute, group name) for a helper that Keras holds as a layer without weights and
+    cornu computes inline; None for other layers. MultiHeadAttention: the projections
+    under Keras' public properties, then its private dropout, gate and softmax."""
+    if type(layer).__name__ != "MultiHeadAttention" or \
+            not type(layer).__module__.startswith("cornu.layers"):
+        return None
+    gate = [("_gate_dense", layer.gate_dense)] if layer.gate_dense is not None else []
+    return [("key_dense", layer.key_dense), ("output_dense", layer.output_dense),
+            ("query_dense", layer.query_dense), ("value_dense", layer.value_dense),
+            ("_dropout_layer", "dropout"), *gate, ("_softmax", "softmax")]
 
 
 #: cornu's layers that hold layers laid out by the keys of their weights (_walk_holder)

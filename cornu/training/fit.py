@@ -194,7 +194,7 @@ class ArrayFit:
                 cbs.on_test_begin()
                 ts = model.train_state
                 val_logs = engine.logs(engine.evaluate_all(ts.params, ts.state,
-                                                           *self.val_batches))
+                                                           *self.val_batches)[0])
                 cbs.on_test_end(val_logs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             compiled = engine.traces["train"] > compiles_before

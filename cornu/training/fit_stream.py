@@ -422,7 +422,8 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
             engine = model._require_compiled("evaluate")
         ts = model.train_state
         k, b = chunk.mask.shape
-        sums = engine.evaluate_all(ts.params, ts.state, *_blocks(chunk, k, b))
+        sums, state = engine.evaluate_all(ts.params, ts.state, *_blocks(chunk, k, b))
+        model._keep_carried(state)  # a stateful RNN's states, from chunk to chunk
         total = sums if total is None else total + sums
         steps += chunk.steps
     if engine is None:
@@ -464,7 +465,7 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         ts = model.train_state
         k, b = chunk.mask.shape
         xs, _, mask, _ = _blocks(chunk, k, b)
-        out, state = model._predictor.predict_all(ts.params, ts.state, xs)
+        out, state = model._predictor.predict_all(ts.params, ts.state, xs, mask)
         model._keep_carried(state)  # a stateful RNN's states, from chunk to chunk
         out = jax.device_get(out)
         keep = np.asarray(jax.device_get(mask)).reshape(-1) > 0

@@ -86,9 +86,11 @@ def on_gpu() -> bool:
 YNN_REDUCE_MIN_BATCH = 100
 
 
-def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
+def compiler_options(batch_size: int | None = None,
+                     library_dots: bool = False) -> dict[str, Any] | None:
     """XLA options for cornu's programs (None: XLA's defaults); `batch_size` for a
-    training program.
+    training program; `library_dots` for a model whose layers ask for them (recurrent
+    layers: see below).
 
     On a GPU, matrix products go to cuBLAS instead of XLA's Triton GEMM fusions, which
     pad every operand of the lecture's net to tile multiples (784 -> 800, 500 -> 512: 7
@@ -106,7 +108,11 @@ def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
     4.5% faster). Training programs for batches of YNN_REDUCE_MIN_BATCH and more leave
     the sums over the batch (the bias gradients) to YNNPACK: four fewer loops for LLVM
     to compile in the lecture's net (0.46 -> 0.39 s of compilation), the same epoch
-    times at batch 100 and 1000, but 10-20% slower epochs at batch 1.
+    times at batch 100 and 1000, but 10-20% slower epochs at batch 1. With
+    `library_dots` the matrix products are YNNPACK's dot fusions (a product with its
+    elementwise neighbours) instead of Eigen calls: the many small products of a
+    recurrent layer's loop (128x128 by 128x512 per step for LSTM(128) at batch 128) took
+    25% less CPU time in the LSTM's fit (docs/performance.md).
     CORNU_CPU_XLA_DEFAULTS=1 keeps XLA's defaults."""
     if on_gpu():
         if _settings.switch("CORNU_GPU_TRITON_GEMM", False):
@@ -118,8 +124,9 @@ def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
     if _has_ynn_fusions():
         reduce = (batch_size is not None and batch_size >= YNN_REDUCE_MIN_BATCH
                   and _measured_on(jaxlib_version()))
-        options["xla_cpu_experimental_ynn_fusion_type"] = (
-            "LIBRARY_FUSION_TYPE_REDUCE" if reduce else "")
+        kinds = (["LIBRARY_FUSION_TYPE_DOT"] if library_dots else []) + (
+            ["LIBRARY_FUSION_TYPE_REDUCE"] if reduce else [])
+        options["xla_cpu_experimental_ynn_fusion_type"] = ",".join(kinds)
     if _measured_on(jaxlib_version()):
         options["xla_cpu_copy_insertion_use_region_analysis"] = True
     return options
@@ -147,10 +154,10 @@ def _measured_on(version: tuple[int, int, int]) -> bool:
     return (0, 10, 2) <= version < _EXPERIMENTAL_OPTIONS_BEFORE
 
 
-def _jit_options(batch_size: int | None = None) -> dict[str, Any]:
+def _jit_options(batch_size: int | None = None, library_dots: bool = False) -> dict[str, Any]:
     """jax.jit keyword arguments: compiler options where there are some and this jax takes
     them (its compiler_options argument arrived in jax 0.4.36; before it, XLA's defaults)."""
-    options = compiler_options(batch_size)
+    options = compiler_options(batch_size, library_dots)
     if not options or "compiler_options" not in inspect.signature(jax.jit).parameters:
         return {}
     return {"compiler_options": options}
@@ -202,8 +209,10 @@ class Engine:
         unroll: int | None = None,
         tx_key: Hashable | None = None,
         constraints: Any = None,
+        library_dots: bool = False,
     ) -> None:
         self.forward = forward
+        self.library_dots = library_dots  # compiler_options' choice for this model
         self.heads = list(heads)
         self.unroll = unroll  # None: default_unroll(batch size)
         self.tx = tx
@@ -215,7 +224,7 @@ class Engine:
         self._weighted = [f"{h.name}_{m.name}" if h.name else m.name
                           for h in self.heads if h.masked for m in h.metrics]
         self.traces: Counter[str] = Counter()
-        options = _jit_options()
+        options = _jit_options(library_dots=library_dots)
         #: jitted _train_chunk by (options, donation), and by (batch size, donation)
         self._train_programs: dict[tuple[str, bool], Callable] = {}
         self._train_program_of: dict[tuple[int, bool], Callable] = {}
@@ -238,7 +247,7 @@ class Engine:
         its loss stop being finite), at the price of fresh output buffers, not a copy."""
         program = self._train_program_of.get((batch_size, donate))
         if program is None:  # options read once per batch size (inspect is slow per call)
-            options = _jit_options(batch_size)
+            options = _jit_options(batch_size, self.library_dots)
             key = (repr(sorted(options.get("compiler_options", {}).items())), donate)
             if key not in self._train_programs:
                 self._train_programs[key] = jax.jit(
@@ -272,7 +281,7 @@ class Engine:
             placed = self._placed_programs[key] = jax.jit(
                 self._train_chunk, static_argnums=(8, 10), donate_argnums=(0, 1),
                 in_shardings=(*shardings, whole), out_shardings=(shardings[0], whole),
-                **_jit_options(batch_size))
+                **_jit_options(batch_size, self.library_dots))
         return placed
 
     # -- pieces ----------------------------------------------------------------------------
@@ -461,19 +470,25 @@ class Engine:
                                                 steps))
         return ts, sums
 
-    def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> Sums:
-        """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all."""
+    def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> tuple[Sums, Any]:
+        """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all.
+        (sums, the layer state after the last step): as in predict, the state goes from
+        batch to batch, so a stateful RNN's states carry over (Keras' documented meaning;
+        inference changes no other state)."""
         self.traces["evaluate"] += 1
 
-        def step(sums, batch):
+        def step(carry, batch):
+            sums, state = carry
             xb, yb, m, wb = devices.constrain_batch(batch)
-            outs, per_head, total, _, penalty, masks = self._per_sample(
+            outs, per_head, total, new, penalty, masks = self._per_sample(
                 params, state, xb, yb, training=False, rng=None, rows=m)
-            return self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
-                                    masks), None
+            real = jnp.any(m > 0)  # a stream's empty filler steps leave the state
+            state = jax.tree.map(lambda n, o: jnp.where(real, n, o), new, state)
+            return (self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
+                                     masks), state), None
 
-        sums, _ = jax.lax.scan(step, self.zero_sums(), (xs, ys, mask, sw))
-        return sums
+        (sums, state), _ = jax.lax.scan(step, (self.zero_sums(), state), (xs, ys, mask, sw))
+        return sums, state
 
 
 class Predictor:
@@ -487,18 +502,24 @@ class Predictor:
         self.call = jax.jit(self._call, **options)
         self.call_training = jax.jit(self._call_training, **options)
 
-    def _predict_all(self, params, state, xs):
+    def _predict_all(self, params, state, xs, mask=None):
         """xs: tuple of (steps, batch, ...) arrays -> (outputs stacked per step, the state
-        after the last step: a stateful RNN's states go from batch to batch)."""
+        after the last step: a stateful RNN's states go from batch to batch). mask: None,
+        or the (steps, batch) rows of a stream's chunk, whose empty filler steps leave the
+        state."""
         self.traces["predict"] += 1
 
-        def step(state, xb):
+        def step(state, batch):
+            xb, m = batch
             xb = devices.constrain_batch(xb)
-            out, _, state, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
-                                            training=False, rng=None, logits=False)
-            return state, jax.tree.map(lambda o: o.astype(jnp.float32), out)
+            out, _, new, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
+                                          training=False, rng=None, logits=False)
+            if m is not None:
+                real = jnp.any(m > 0)
+                new = jax.tree.map(lambda n, o: jnp.where(real, n, o), new, state)
+            return new, jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
-        state, outs = jax.lax.scan(step, state, xs)
+        state, outs = jax.lax.scan(step, state, (xs, mask))
         return outs, state
 
     def _call(self, params, state, x):

@@ -112,3 +112,55 @@ def test_stateful_config_and_save_round_trip(tmp_path):
     again = cornu.saving.load_model(tmp_path / "m.cornu")
     np.testing.assert_allclose(again.predict_on_batch(X[1]), ours.predict_on_batch(X[1]),
                                rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["arrays", "stream"])
+def test_evaluate_carries_states_from_batch_to_batch(path):
+    """evaluate (and test_on_batch) carry the states as fit and predict do and leave the
+    last ones in the layer: Keras 3's meaning, measured with its TensorFlow backend (its
+    JAX backend's compiled fit, evaluate and predict start every batch from zeros; its
+    layer calls carry, which is the reference here). Models on Keras' step protocol (their
+    own test_step, stateful metrics, batch callbacks) start every batch from the layer's
+    states, as Keras' JAX backend."""
+    ours, layer = _model(cornu, "LSTM")
+    ours.compile(optimizer="sgd", loss="mse")
+    theirs, k_layer = _keras(lambda: _model(keras, "LSTM"))
+    _keras(lambda: theirs.set_weights(ours.get_weights()))
+    y = np.random.default_rng(1).normal(size=(3, 2, 4)).astype(np.float32)
+
+    def keras_losses():
+        def mse(x, t):
+            return float(np.mean((np.asarray(k_layer(x)) - t) ** 2))
+
+        losses = [mse(x, t) for x, t in zip(X, y, strict=True)]
+        first = [np.asarray(v.value) for v in k_layer.states]
+        losses += [mse(x, t) for x, t in zip(X, y, strict=True)]
+        return losses, first
+
+    expected, states = _keras(keras_losses)
+    xs, ys = X.reshape(6, 5, 3), y.reshape(6, 4)
+    if path == "stream":
+        def evaluate():
+            return ours.evaluate(((X[i], y[i]) for i in range(3)), verbose=0)
+    else:
+        def evaluate():
+            return ours.evaluate(xs, ys, batch_size=2, verbose=0)
+    np.testing.assert_allclose(evaluate(), np.mean(expected[:3]), rtol=1e-5)
+    for a, b in zip(layer.states, states, strict=True):
+        np.testing.assert_allclose(np.asarray(a.value), b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(evaluate(), np.mean(expected[3:]), rtol=1e-5)  # goes on
+    layer.reset_state()
+    got = [ours.test_on_batch(x, t) for x, t in zip(X, y, strict=True)]
+    np.testing.assert_allclose(got, expected[:3], rtol=1e-5)
+
+
+def test_stream_predict_states_skip_the_filler_steps():
+    """A stream's last chunk is filled with empty steps: they leave the states."""
+    ours, layer = _model(cornu, "LSTM")
+    ours.predict((X[i] for i in range(3)), verbose=0)
+    streamed = [np.asarray(v.value) for v in layer.states]
+    layer.reset_state()
+    for x in X:
+        layer(x)
+    for a, b in zip(streamed, layer.states, strict=True):
+        np.testing.assert_allclose(a, np.asarray(b.value), rtol=1e-5, atol=1e-6)
