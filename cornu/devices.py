@@ -20,14 +20,13 @@ mesh as `jax.sharding.NamedSharding`s:
 The jitted programs get the shardings of their arguments (`shardings_of`) as in and out
 shardings and constrain each step's batch (`constrain_batch`); XLA adds the collectives.
 
-Not through here yet: training/fit_stream.py (streams refuse a distribution for now,
-Model._refuse_distributed). To switch it: pad each stacked batch to a multiple of
-`data_devices()` (mask 0), put a chunk's x, y, sw with `put_batch_sharded(..., axis=0)`
-and its mask and order with `put_batch_sharded(..., axis=1)`, the zero sums with
-`put_replicated`, the rewind's mask with `put_batch_sharded(mask, axis=1)`; the weights
-and state are placed by fit.start_state already. Weights loaded or created (variables.py,
-initializers, saving/) are made on the default device as before and placed when a fit,
-evaluate or predict starts under a distribution (`Model._place_weights`).
+Streams (training/fit_stream.py) pad each stacked batch to a multiple of
+`batch_multiple()` (masked), put a chunk with `put_chunk` and its row order and sums
+with `put_batch_sharded(..., axis=1)` and `put_replicated`.
+
+Weights loaded or created (variables.py, initializers, saving/) are made on the default
+device as before and placed when a fit, evaluate or predict starts under a distribution
+(`Model._place_weights`).
 
 This module imports nothing of cornu: the distribution objects are read through the
 attributes Keras' API gives them (`device_mesh.backend_mesh`, `batch_dim_name`,
@@ -133,6 +132,32 @@ def put_batch_sharded(tree: Any, axis: int = 0) -> Any:
         return jax.device_put(a, batch_sharding(a.ndim, axis))
 
     return jax.tree.map(place, tree)
+
+
+def put_chunk(rows: Any, mask: Any, rows_axis: int = 0) -> tuple[Any, Any]:
+    """A stream's chunk of steps (training/fit_stream.py): `rows` (x, y, sample weights
+    of K * batch rows stacked, rows_axis=0; or as (K, batch, ...) blocks, rows_axis=1)
+    and its (K, batch) mask, the batch axis split over the mesh's batch axis (the stream
+    pads each batch to a multiple of `batch_multiple()` first). One device: plain
+    `jax.device_put` of both, as before distributions existed."""
+    if _ACTIVE is None:
+        return tuple(jax.device_put((rows, mask)))
+    return put_batch_sharded(rows, axis=rows_axis), put_batch_sharded(mask, axis=1)
+
+
+def batch_multiple() -> int:
+    """The multiple a stream pads each batch's rows to, so that it splits evenly over the
+    devices (1 on one device)."""
+    return data_devices()
+
+
+def get(tree: Any) -> Any:
+    """Arrays of `tree` as numpy (`jax.device_get` on one device; with a distribution,
+    arrays split over several processes are gathered from all of them first, so every
+    process must call it)."""
+    if _ACTIVE is None:
+        return jax.device_get(tree)
+    return jax.tree.map(to_host, tree)
 
 
 def variable_sharding(variable: Any, distribution: Any = None) -> NamedSharding:
