@@ -122,9 +122,22 @@ def pad_axis(array: np.ndarray, axis: int, multiple: int) -> np.ndarray:
 def put_batch_sharded(tree: Any, axis: int = 0) -> Any:
     """Batch data: axis `axis` of each array split over the mesh's batch axis (padded
     with zeros to a multiple of the number of data devices). One device: plain
-    `jax.device_put` of the arrays as they are."""
+    `jax.device_put` of the arrays as they are.
+
+    Where each process passes its own rows (`per_process()`), the arrays are this
+    process's part: padded to a multiple of its own data devices, and the global array
+    is the processes' parts side by side along `axis` (in the order of the processes'
+    devices on the mesh)."""
     if _ACTIVE is None:
         return jax.device_put(tree)
+    if per_process():
+        ways = batch_multiple()
+
+        def place(a):
+            a = pad_axis(np.asarray(a), axis, ways)
+            return jax.make_array_from_process_local_data(batch_sharding(a.ndim, axis), a)
+
+        return jax.tree.map(place, tree)
     ways = data_devices()
 
     def place(a):
@@ -132,6 +145,56 @@ def put_batch_sharded(tree: Any, axis: int = 0) -> Any:
         return jax.device_put(a, batch_sharding(a.ndim, axis))
 
     return jax.tree.map(place, tree)
+
+
+# -- several processes, each with its own rows -------------------------------------------------
+def per_process(distribution: Any = None) -> bool:
+    """Whether each process passes its own rows: a job of several processes whose
+    distribution has `auto_shard_dataset=False` (Keras' flag for data already split
+    over the processes). Then `batch_size` counts this process's rows, and a step's
+    global batch is the processes' batches side by side. Otherwise every process passes
+    the same, whole data and `batch_size` is the global batch."""
+    distribution = distribution or _ACTIVE
+    return (distribution is not None and jax.process_count() > 1
+            and not getattr(distribution, "auto_shard_dataset", True))
+
+
+def global_rows(rows: int) -> np.ndarray:
+    """Where this process's `rows` rows (a multiple of `batch_multiple()`) land in a
+    global array put with `put_batch_sharded(..., axis=0)`: their global indices, in
+    order (0..rows-1 unless each process passes its own rows)."""
+    if not per_process():
+        return np.arange(rows)
+    ways, local = data_devices(), batch_multiple()
+    total, per_device = rows * ways // local, rows // local
+    spans = batch_sharding(1).addressable_devices_indices_map((total,)).values()
+    starts = sorted({span[0].start or 0 for span in spans})
+    return np.concatenate([np.arange(s, s + per_device) for s in starts])
+
+
+def local_part(array: Any, axis: int) -> np.ndarray:
+    """This process's rows of a global array split along `axis` (the outputs of its own
+    rows, where each process passes its own); else the whole array (`to_host`)."""
+    if not per_process():
+        return to_host(array)
+    shards = {s.index[axis].start or 0: s for s in array.addressable_shards}
+    return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards)], axis=axis)
+
+
+def all_equal(value: int, what: str) -> None:
+    """Check that every process of a per-process job has the same `value` (its number
+    of rows or batches: the processes take their steps together, so a process with
+    fewer would leave the others waiting)."""
+    if not per_process():
+        return
+    from jax.experimental import multihost_utils
+
+    values = np.asarray(multihost_utils.process_allgather(np.int64(value))).ravel().tolist()
+    if len(set(values)) > 1:
+        raise ValueError(
+            f"Each process must pass as many {what} as the others when each passes its "
+            f"own rows (auto_shard_dataset=False). Received: {what} by process: {values}. "
+            "Give every process an equal part of the data (drop or repeat a few rows).")
 
 
 def put_chunk(rows: Any, mask: Any, rows_axis: int = 0) -> tuple[Any, Any]:
@@ -147,7 +210,10 @@ def put_chunk(rows: Any, mask: Any, rows_axis: int = 0) -> tuple[Any, Any]:
 
 def batch_multiple() -> int:
     """The multiple a stream pads each batch's rows to, so that it splits evenly over the
-    devices (1 on one device)."""
+    devices (1 on one device; this process's share of them where each process passes
+    its own rows)."""
+    if per_process():
+        return max(1, data_devices() // jax.process_count())
     return data_devices()
 
 
@@ -158,6 +224,14 @@ def get(tree: Any) -> Any:
     if _ACTIVE is None:
         return jax.device_get(tree)
     return jax.tree.map(to_host, tree)
+
+
+def get_local(tree: Any, axis: int) -> Any:
+    """As `get`, but where each process passes its own rows, only this process's rows
+    (split along `axis`) of each array."""
+    if not per_process():
+        return get(tree)
+    return jax.tree.map(lambda a: local_part(a, axis), tree)
 
 
 def variable_sharding(variable: Any, distribution: Any = None) -> NamedSharding:

@@ -24,6 +24,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from cornu import devices as _devices
+from cornu.random import keys as _keys
 
 DEFAULT_BATCH_DIM_NAME = "batch"
 
@@ -87,6 +88,20 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
                          f"process_id={process_id!r}, num_processes={num_processes!r}")
     jax.distributed.initialize(coordinator_address=coordinator,
                                num_processes=num_processes, process_id=process_id)
+    _agree_on_seed()
+
+
+def _agree_on_seed() -> None:
+    """Without `cornu.utils.set_random_seed`, each process would draw its own seed, so
+    its own first weights and shuffles: process 0's seed is taken by all (as Keras
+    agrees on one when a job starts). A seed set later replaces it."""
+    if jax.process_count() == 1 or _keys.get_state()["seed"] is not None:
+        return
+    from jax.experimental import multihost_utils
+
+    mine = np.frombuffer(os.urandom(4), np.uint32)[0]
+    agreed = int(np.asarray(multihost_utils.broadcast_one_to_all(mine)))
+    _keys.set_state({"seed": agreed, "counter": 0})
 
 
 def _env_int(name: str) -> int:

@@ -685,12 +685,14 @@ class Model(Layer):
             validation_batch_size, "validation_batch_size", "Use e.g. validation_batch_size=100.")
         if val is not None and (val_stream is None):
             if self._uses_steps() or steps_per_epoch or validation_steps or \
-                    validation_freq != 1:
+                    validation_freq != 1 or devices.per_process():
                 val_stream = sources.EpochIterator(sources.ArrayBatches(
                     val[0], val[1], val[2], min(val_batch_size, val[0][0].shape[0])),
                     validation_steps)
                 val = None
-        if self._uses_steps() or steps_per_epoch or val_stream is not None:
+        # (each process passing its own rows: batch by batch, each its own part)
+        if self._uses_steps() or steps_per_epoch or val_stream is not None or \
+                devices.per_process():
             seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
             train = sources.ArrayBatches(xs, ys, sw, batch_size, bool(shuffle), seed)
             return self._fit_stream(sources.EpochIterator(train, steps_per_epoch), val_stream,
@@ -948,7 +950,7 @@ class Model(Layer):
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
         batch_hooks = cbs.wants("on_test_batch_begin") or cbs.wants("on_test_batch_end")
-        if self._uses_steps() or steps or batch_hooks:
+        if self._uses_steps() or steps or batch_hooks or devices.per_process():
             if self._uses_steps() or batch_hooks:
                 _refuse_distributed("evaluate with batch callbacks or the model's own "
                                     "test_step")
@@ -1013,7 +1015,7 @@ class Model(Layer):
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         own_step = type(self).predict_step is not Model.predict_step
-        if own_step or steps or batch_hooks:
+        if own_step or steps or batch_hooks or devices.per_process():
             if own_step or batch_hooks:
                 _refuse_distributed("predict with batch callbacks or the model's own "
                                     "predict_step")

@@ -278,6 +278,8 @@ class StreamFit:
                         chunk_limit(model, cbs, self.train.num_batches))
         engine = None
         model._callbacks = cbs
+        if self.train.num_batches is not None:  # the processes step together
+            devices.all_equal(self.train.num_batches, "batches per epoch")
         seed = getattr(self.train.batches, "seed", None)
         shuffle_key = np.asarray(seed if seed is not None else [0, 0], np.uint32)
         if model.built:
@@ -334,8 +336,8 @@ class StreamFit:
                         sums = devices.put_replicated(engine.zero_sums())
                 if batch_hooks:
                     cbs.on_train_batch_begin(done)
-                data = (chunk.x, chunk.y, chunk.sw, self._order(chunk.mask.shape),
-                        chunk.mask)
+                data = (chunk.x, chunk.y, chunk.sw,
+                        self._order((chunk.mask.shape[0], chunk.batch_size)), chunk.mask)
                 # the chunk's starting point, which the stream program keeps (it does not
                 # donate its inputs), to replay its finite steps should the loss stop
                 # being finite
@@ -397,11 +399,15 @@ class StreamFit:
         return self.history
 
     def _order(self, shape: tuple[int, int]) -> Any:
-        """The rows of a chunk in order, (K, batch), on the device once per shape."""
+        """The rows of a chunk in order, (K, batch), on the device once per shape (the
+        batch: this process's rows, where each process passes its own)."""
         order = self._orders.get(shape)
         if order is None:
+            # (where each process passes its own rows, this process's part of the
+            # global order: its own rows, wherever they land in the global chunk)
             order = self._orders[shape] = devices.put_batch_sharded(
-                np.arange(shape[0] * shape[1], dtype=np.int32).reshape(shape), axis=1)
+                devices.global_rows(shape[0] * shape[1]).astype(np.int32).reshape(shape),
+                axis=1)
         return order
 
     def _rewind(self, engine: Any, saved: Any, data: tuple, bad: int, done: int):
@@ -409,7 +415,7 @@ class StreamFit:
         skipped): the state of the last finite step. Returns its sums, still marked."""
         sums0, ts0 = saved
         x, y, sw, order, mask = data
-        mask = np.asarray(devices.get(mask)).copy()
+        mask = np.asarray(devices.get_local(mask, 1)).copy()
         mask[bad:] = 0.0
         ts, sums = engine.train_chunk(ts0, sums0, x, y, sw, order,
                                       devices.put_batch_sharded(mask, axis=1),
@@ -425,6 +431,8 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         list(callbacks or []), model, {"verbose": verbose, "epochs": 1,
                                        "steps": data.num_batches})
     data.reset()
+    if data.num_batches is not None:  # the processes step together
+        devices.all_equal(data.num_batches, "batches")
     reader = Reader(data, batch_preparer(model, argument, "evaluate"), None, blocks=True)
     model._place_weights()  # where the active distribution lays them out (or unchanged)
     cbs.on_test_begin()
@@ -469,6 +477,8 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
     cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
         list(callbacks or []), model, {"verbose": verbose, "epochs": 1,
                                        "steps": data.num_batches})
+    if data.num_batches is not None:  # the processes step together
+        devices.all_equal(data.num_batches, "batches")
     reader = Reader(data, batch_preparer(model, "x", "predict", targets=False), None,
                     blocks=True)
     cbs.on_predict_begin()
@@ -480,8 +490,8 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         ts = model.train_state
         out, state = model._predictor.predict_all(ts.params, ts.state, chunk.x)
         model._keep_carried(state)  # a stateful RNN's states, from chunk to chunk
-        out = devices.get(out)
-        keep = np.asarray(devices.get(chunk.mask)).reshape(-1) > 0
+        out = devices.get_local(out, 1)  # this process's rows, where each has its own
+        keep = np.asarray(devices.get_local(chunk.mask, 1)).reshape(-1) > 0
         outs.append(jax.tree.map(functools.partial(_real_rows, keep=keep), out))
         steps += chunk.steps
     if not outs:

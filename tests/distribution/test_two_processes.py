@@ -1,7 +1,7 @@
-"""Two processes on localhost joined by jax.distributed (CPU, collectives over gloo):
-DataParallel over one device of each trains as one device does. Every process passes
-the same arrays and batch_size is the global batch (each reading its own rows is not
-done yet: docs/distributed.md)."""
+"""Two processes on localhost joined by jax.distributed (CPU, collectives over gloo),
+DataParallel over one device of each: every process passing the same arrays (batch_size
+the global batch), or each passing its own rows (auto_shard_dataset=False, batch_size
+per process) trains as one process does with all the rows and the global batch."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from two_process_worker import build, train
+from two_process_worker import build, own_rows, train, train_own
 
 _ROOT = Path(__file__).resolve().parents[2]
 _WORKER = Path(__file__).with_name("two_process_worker.py")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -25,19 +26,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_processes_data_parallel_equals_one_device():
+def _env(port: int, rank: int) -> dict:
+    return {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1",
+            "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port}",
+            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+            "KERAS_DISTRIBUTION_PROCESS_ID": str(rank),
+            "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def _job(*args: str) -> list[dict]:
+    """Run the worker as a job of two processes; their RESULT lines, by rank."""
     port = _free_port()
-    procs = []
-    for rank in range(2):
-        env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1",
-               "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port}",
-               "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
-               "KERAS_DISTRIBUTION_PROCESS_ID": str(rank),
-               "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
-        procs.append(subprocess.Popen([sys.executable, str(_WORKER)], env=env, cwd=_ROOT,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True))
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), *args], env=_env(port, rank),
+                              cwd=_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for rank in range(2)]
     results = []
     try:
         for proc in procs:
@@ -50,12 +52,38 @@ def test_two_processes_data_parallel_equals_one_device():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    return results
+
+
+def _assert_trains_as(result: dict, expected: dict, rows=None) -> None:
+    assert result["processes"] == 2 and result["mesh"] == [2]
+    assert result["history"].keys() == expected["history"].keys()
+    for key, values in expected["history"].items():
+        assert result["history"][key] == pytest.approx(values, rel=1e-5), key
+    assert result["evaluate"] == pytest.approx(expected["evaluate"], rel=1e-5)
+    predict = np.asarray(expected["predict"])
+    np.testing.assert_allclose(result["predict"], predict if rows is None else predict[rows],
+                               atol=1e-5)
+    for a, b in zip(result["weights"], expected["weights"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_two_processes_data_parallel_equals_one_device():
+    results = _job("whole")
+    # without set_random_seed before initialize, the processes took process 0's seed
+    assert results[0]["seed"] is not None and results[0]["seed"] == results[1]["seed"]
     expected = train(*build())  # the same run on this process's one device
     for result in results:
-        assert result["processes"] == 2 and result["mesh"] == [2]
-        for key, values in expected["history"].items():
-            assert result["history"][key] == pytest.approx(values, rel=1e-5), key
-        assert result["evaluate"] == pytest.approx(expected["evaluate"], rel=1e-5)
-        np.testing.assert_allclose(result["predict"], expected["predict"], atol=1e-5)
-        for a, b in zip(result["weights"], expected["weights"], strict=True):
-            np.testing.assert_allclose(a, b, atol=1e-5)
+        _assert_trains_as(result, expected)
+
+
+@pytest.mark.slow
+def test_two_processes_each_with_its_own_rows_equal_one_process_with_all():
+    # each process passes half the rows and batch_size=5: the global batches of 10 are
+    # the one-process run's; the logs (loss, metrics, validation) are the global ones,
+    # and predict gives each process the outputs of its own rows
+    results = _job("own")
+    expected = train_own(*build())
+    for rank, result in enumerate(results):
+        _assert_trains_as(result, expected, own_rows(70, rank))

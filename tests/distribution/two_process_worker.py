@@ -1,7 +1,12 @@
 """One process of test_two_processes.py: joins the job (KERAS_DISTRIBUTION_* variables),
-trains `build()` under DataParallel over all the job's devices and prints its results."""
+trains `build()` under DataParallel over all the job's devices and prints its results.
+
+`python two_process_worker.py whole`: every process passes all the rows, batch_size is
+the global batch. `... own`: each process passes its own rows (auto_shard_dataset=False),
+batch_size counts them (the global batch is twice as large)."""
 
 import json
+import sys
 
 import numpy as np
 
@@ -29,10 +34,44 @@ def train(m, x, y):
             "weights": [w.tolist() for w in m.get_weights()]}
 
 
+def own_rows(n: int, rank: int, processes: int = 2, per_batch: int = 5) -> np.ndarray:
+    """The rows process `rank` passes: its `per_batch` rows of each global batch of
+    `per_batch * processes` rows, so that a step's global batch is the one-process run's."""
+    rows = np.arange(n).reshape(-1, processes, per_batch)
+    return rows[:, rank].ravel()
+
+
+def train_own(m, x, y, rows=None):
+    """10 rows a global step, without shuffling; with `rows`, the process's own rows and
+    5 of them a step (their validation rows too), else all rows and 10 a step."""
+    batch = 10 if rows is None else 5
+    vx, vy = x[:40], y[:40]
+    if rows is not None:
+        x, y = x[rows], y[rows]
+        vrows = rows[rows < 40]
+        vx, vy = vx[vrows], vy[vrows]
+    h = m.fit(x, y, batch_size=batch, epochs=2, verbose=0, shuffle=False,
+              validation_data=(vx, vy))
+    return {"history": h.history, "evaluate": m.evaluate(x, y, batch_size=batch, verbose=0),
+            "predict": m.predict(x, batch_size=batch, verbose=0).tolist(),
+            "weights": [w.tolist() for w in m.get_weights()]}
+
+
 if __name__ == "__main__":
     dist.initialize()
-    dist.set_distribution(dist.DataParallel())
-    out = train(*build())
+    from cornu.random import keys
+
+    seed = keys.get_state()["seed"]  # agreed by initialize (no seed was set yet)
+    mode = sys.argv[1] if len(sys.argv) > 1 else "whole"
+    if mode == "whole":
+        dist.set_distribution(dist.DataParallel())
+        out = train(*build())
+    else:
+        dist.set_distribution(dist.DataParallel(auto_shard_dataset=False))
+        m, x, y = build()
+        out = train_own(m, x, y, own_rows(len(x), cornu.distribution.distribution()
+                                          .data_shard_id))
+    out["seed"] = seed
     out["processes"] = dist.distribution().num_processes
     out["mesh"] = list(dist.distribution().device_mesh.shape)
     print("RESULT", json.dumps(out), flush=True)
