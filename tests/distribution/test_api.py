@@ -123,7 +123,8 @@ def test_initialize_checks_its_arguments(monkeypatch):
     monkeypatch.setattr(jax.distributed, "initialize", lambda **kw: calls.append(kw))
     dist.initialize("10.0.0.1:1234,10.0.0.2:2345")
     assert calls == [{"coordinator_address": "10.0.0.1:1234", "num_processes": 2,
-                      "process_id": 1}]
+                      "process_id": 1, "initialization_timeout": 300,
+                      "heartbeat_timeout_seconds": 60}]
 
 
 def _model():
@@ -199,3 +200,10 @@ def test_own_train_step_refuses_a_distribution_clearly():
     with dist.DataParallel(devices=jax.devices()[:1]).scope():
         with pytest.raises(NotImplementedError, match="own train_step"):
             m.fit(x, y, epochs=1, verbose=0)
+
+
+def test_initialize_checks_its_bounds_before_joining():
+    with pytest.raises(ValueError, match="heartbeat_timeout_seconds must be a positive"):
+        dist.initialize("localhost:1", 2, 0, heartbeat_timeout_seconds=0)
+    with pytest.raises(ValueError, match="process_timeout_seconds must be a positive"):
+        dist.initialize("localhost:1", 2, 0, process_timeout_seconds=-1)

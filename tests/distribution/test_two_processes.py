@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +89,31 @@ def test_two_processes_each_with_its_own_rows_equal_one_process_with_all():
     expected = train_own(*build())
     for rank, result in enumerate(results):
         _assert_trains_as(result, expected, own_rows(70, rank))
+
+
+@pytest.mark.slow
+def test_a_killed_process_stops_the_other_with_a_clear_error():
+    # process 1 is killed (SIGKILL) while both train; process 0 must not wait for ever in
+    # its next collective: cornu's watchdog (process_timeout_seconds=5 here) ends it
+    # with its message and exit status 75 within a bound
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), "forever"],
+                              env={**_env(port, rank), "WORKER_TIMEOUT": "5"}, cwd=_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in range(2)]
+    try:
+        for line in procs[1].stdout:  # both train (an epoch ends only when both step)
+            if line.startswith("EPOCH 2"):
+                break
+        procs[1].send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        _, stderr = procs[0].communicate(timeout=60)
+        waited = time.monotonic() - killed
+    finally:
+        for proc in procs:  # only the processes this test started
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()  # (closes its pipes)
+    assert procs[0].returncode == 75, stderr[-3000:]
+    assert "cornu.distribution: stopping process 0 of 2: process 1 of the job" in stderr
+    assert waited < 20, waited

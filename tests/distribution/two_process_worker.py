@@ -6,6 +6,7 @@ the global batch. `... own`: each process passes its own rows (auto_shard_datase
 batch_size counts them (the global batch is twice as large)."""
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -57,12 +58,26 @@ def train_own(m, x, y, rows=None):
             "weights": [w.tolist() for w in m.get_weights()]}
 
 
+def train_until_killed():
+    """Epochs without end; "EPOCH" is printed after each (the test kills a process)."""
+    m, x, y = build()
+
+    class Say(cornu.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            print("EPOCH", epoch, flush=True)
+
+    m.fit(x, y, batch_size=9, epochs=10**6, verbose=0, callbacks=[Say()])
+
+
 if __name__ == "__main__":
-    dist.initialize()
+    dist.initialize(process_timeout_seconds=float(os.environ.get("WORKER_TIMEOUT", 30)))
     from cornu.random import keys
 
     seed = keys.get_state()["seed"]  # agreed by initialize (no seed was set yet)
     mode = sys.argv[1] if len(sys.argv) > 1 else "whole"
+    if mode == "forever":
+        dist.set_distribution(dist.DataParallel())
+        train_until_killed()
     if mode == "whole":
         dist.set_distribution(dist.DataParallel())
         out = train(*build())

@@ -1,0 +1,138 @@
+"""A dead or silent process of a job makes the others stop, with a clear message and
+within a bounded time, instead of waiting for ever in a collective.
+
+JAX's own coordination service notices a process that stopped sending heartbeats after
+`heartbeat_timeout_seconds` and then terminates the others from C++ (SIGABRT, a long
+log). cornu adds its own, earlier and plainer signal: a thread of each process writes a
+counter to the coordination service's key-value store every `interval` seconds and reads
+the others'; a counter that stands still for `timeout` seconds (the process died, was
+killed, or its interpreter hangs) makes this process print why on stderr and exit with
+`EXIT_CODE`, so that a job scheduler sees a failed task and can restart the job
+(BackupAndRestore then resumes it). A process that ends normally says so first, so its
+silence afterwards is not taken for a death.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+#: the exit status of a process stopped because another one of its job stopped (EX_TEMPFAIL:
+#: worth a restart)
+EXIT_CODE = 75
+_PREFIX = "cornu/watchdog"
+
+
+class Watchdog:
+    """Heartbeats of this process and a watch over the others' (see the module doc)."""
+
+    def __init__(self, client: Any, me: int, processes: int, timeout: float) -> None:
+        self.client, self.me, self.processes = client, me, processes
+        self.timeout = float(timeout)
+        self.interval = min(1.0, self.timeout / 5)
+        self.others = [p for p in range(processes) if p != me]
+        self._beats = 0
+        # the last value seen of each other's counter and when it last changed
+        self._seen: dict[int, tuple[str | None, float]] = {
+            p: (None, time.monotonic()) for p in self.others}
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # the thread's checks and the exit's, one at a time
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="cornu-watchdog", daemon=True).start()
+        atexit.register(self._at_exit)  # runs before jax's shutdown (registered earlier)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            silent = self.check()
+            if silent is not None:
+                self.stop(silent)
+            time.sleep(self.interval)
+
+    def check(self) -> str | None:
+        """Beat once and look at the others: why this process must stop, or None."""
+        with self._lock:
+            return self._check()
+
+    def _check(self) -> str | None:
+        try:
+            self._beats += 1
+            self.client.key_value_set(f"{_PREFIX}/beat/{self.me}", str(self._beats),
+                                      allow_overwrite=True)
+            now = time.monotonic()
+            for p in self.others:
+                if self._done(p):
+                    continue
+                value = self._try_get(f"{_PREFIX}/beat/{p}")
+                last, since = self._seen[p]
+                if value != last:
+                    self._seen[p] = (value, now)
+                elif now - since > self.timeout:
+                    return (f"process {p} of the job has given no sign of life for "
+                            f"{self.timeout:g} s (it died, was killed, or its interpreter "
+                            "is stuck)")
+        except Exception as error:  # noqa: BLE001 - the coordinator itself is gone
+            return (f"the job's coordination service (on process 0) cannot be reached: "
+                    f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        return None
+
+    def _done(self, p: int) -> bool:
+        return self._try_get(f"{_PREFIX}/done/{p}") is not None
+
+    def _try_get(self, key: str) -> str | None:
+        try:
+            return self.client.key_value_try_get(key)
+        except Exception as error:  # noqa: BLE001 - NOT_FOUND: not written yet
+            if "NOT_FOUND" in str(error) or "not found" in str(error).lower():
+                return None
+            raise
+
+    def stop(self, why: str) -> None:
+        """Say why on stderr and end this process now (its collectives would wait for
+        ever, and JAX's shutdown would wait for the missing process too)."""
+        sys.stderr.write(
+            f"\ncornu.distribution: stopping process {self.me} of {self.processes}: {why}. "
+            f"Restart the whole job (BackupAndRestore resumes it from its last backup). "
+            f"Exit status {EXIT_CODE}.\n")
+        sys.stderr.flush()
+        os._exit(EXIT_CODE)
+
+    def _at_exit(self) -> None:
+        """This process ends: say so (its silence is then no death); if a process that has
+        not ended is silent (this one is leaving because a collective with it failed),
+        stop with the message rather than wait in JAX's shutdown."""
+        try:
+            self.client.key_value_set(f"{_PREFIX}/done/{self.me}", "1", allow_overwrite=True)
+        except Exception:  # noqa: BLE001 - the coordinator is gone
+            self.stop("the job's coordination service (on process 0) cannot be reached "
+                      "at exit")
+        self._stopping.set()  # the exit checks from here on
+        with self._lock:
+            before = {p: self._try_get(f"{_PREFIX}/beat/{p}") for p in self.others}
+        while True:
+            silent = self.check()  # (stops past the timeout of a silent process)
+            if silent is not None:
+                self.stop(silent)
+            # each other process has ended, or beaten since this exit began: JAX's
+            # shutdown can wait for them
+            if all(self._seen[p][0] != before[p] or self._done(p) for p in self.others):
+                return
+            time.sleep(self.interval)
+
+
+def start(timeout: float) -> Watchdog | None:
+    """Watch the job's other processes (a job of several processes after
+    jax.distributed.initialize); None in a job of one."""
+    import jax
+    from jax._src import distributed  # the coordination client jax made (no public handle)
+
+    client = getattr(distributed.global_state, "client", None)
+    if client is None or jax.process_count() == 1:
+        return None
+    watchdog = Watchdog(client, jax.process_index(), jax.process_count(), timeout)
+    watchdog.start()
+    return watchdog
