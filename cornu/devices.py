@@ -218,12 +218,22 @@ def batch_multiple() -> int:
 
 
 def get(tree: Any) -> Any:
-    """Arrays of `tree` as numpy (`jax.device_get` on one device; with a distribution,
+    """Arrays of `tree` as numpy (`jax.device_get` where each process holds them whole;
     arrays split over several processes are gathered from all of them first, so every
     process must call it)."""
-    if _ACTIVE is None:
+    if all(getattr(a, "is_fully_addressable", True) or a.is_fully_replicated
+           for a in jax.tree.leaves(tree)):
         return jax.device_get(tree)
     return jax.tree.map(to_host, tree)
+
+
+def writes_files() -> bool:
+    """Whether this process writes the job's files (saved models and weights,
+    ModelCheckpoint, BackupAndRestore, CSVLogger): the only process, or process 0 of a
+    job of several. Every process gathers what is written (a collective where weights
+    are split over processes); the others then skip the write, so that no two processes
+    write one file."""
+    return jax.process_count() == 1 or jax.process_index() == 0
 
 
 def get_local(tree: Any, axis: int) -> Any:

@@ -207,3 +207,24 @@ def test_initialize_checks_its_bounds_before_joining():
         dist.initialize("localhost:1", 2, 0, heartbeat_timeout_seconds=0)
     with pytest.raises(ValueError, match="process_timeout_seconds must be a positive"):
         dist.initialize("localhost:1", 2, 0, process_timeout_seconds=-1)
+
+
+def test_only_the_writing_process_writes_files(tmp_path, monkeypatch):
+    # in a job of several processes only process 0 writes; here this process plays
+    # another one: saving, checkpoints, backups and CSV logs write nothing
+    monkeypatch.setattr(devices, "writes_files", lambda: False)
+    m = _model()
+    x = np.ones((8, 6), np.float32)
+    y = np.eye(3, dtype=np.float32)[np.zeros(8, int)]
+    m.fit(x, y, epochs=2, verbose=0, callbacks=[
+        cornu.callbacks.BackupAndRestore(str(tmp_path / "backup"), save_freq=1,
+                                         delete_checkpoint=False),
+        cornu.callbacks.ModelCheckpoint(str(tmp_path / "m.cornu")),
+        cornu.callbacks.CSVLogger(str(tmp_path / "log.csv"))])
+    m.save(str(tmp_path / "model.cornu"))
+    m.save_weights(str(tmp_path / "w.weights.safetensors"))
+    m.save(str(tmp_path / "model.keras"))
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    m.save(str(tmp_path / "model.cornu"))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.cornu"]

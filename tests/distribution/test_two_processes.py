@@ -117,3 +117,41 @@ def test_a_killed_process_stops_the_other_with_a_clear_error():
     assert procs[0].returncode == 75, stderr[-3000:]
     assert "cornu.distribution: stopping process 0 of 2: process 1 of the job" in stderr
     assert waited < 20, waited
+
+
+@pytest.mark.slow
+def test_a_killed_job_restarted_with_its_backup_ends_as_an_unbroken_one(tmp_path):
+    # BackupAndRestore (process 0 writes, both read); process 1 is killed with SIGKILL
+    # mid-training, process 0 then stops (watchdog), the job is started again and goes on
+    # from the backup: the weights of the same job run without a break
+    unbroken = _job("backup", str(tmp_path / "unbroken"))
+    port = _free_port()
+    folder = str(tmp_path / "broken")
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), "backup", folder],
+                              env={**_env(port, rank), "WORKER_TIMEOUT": "5"}, cwd=_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in range(2)]
+    try:
+        for line in procs[1].stdout:
+            if line.startswith("EPOCH 3"):
+                break
+        procs[1].send_signal(signal.SIGKILL)
+        procs[0].communicate(timeout=60)
+    finally:
+        for proc in procs:  # only the processes this test started
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+    assert procs[0].returncode == 75
+    assert (tmp_path / "broken" / "backup" / "backup.cornu-backup").exists()
+    resumed = _job("backup", folder)
+    assert unbroken[0]["epochs"] == list(range(12))
+    for result in resumed:
+        assert 3 <= result["epochs"][0] and result["epochs"][-1] == 11  # went on
+        for a, b in zip(result["weights"], unbroken[0]["weights"], strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    # the last ModelCheckpoint (written by process 0) holds the final weights
+    model, _, _ = build()
+    model.load_weights(str(tmp_path / "broken" / "last.weights.safetensors"))
+    for a, b in zip(model.get_weights(), unbroken[0]["weights"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -69,16 +69,41 @@ def train_until_killed():
     m.fit(x, y, batch_size=9, epochs=10**6, verbose=0, callbacks=[Say()])
 
 
+def train_with_backup(backup_dir: str):
+    """12 epochs with BackupAndRestore every 4 steps (mid-epoch too) and a ModelCheckpoint
+    of the weights each epoch; "EPOCH" printed after each (the test kills a process). A
+    restart with the same folder goes on from the backup."""
+    import time
+
+    m, x, y = build()
+    epochs = []
+
+    class Say(cornu.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs.append(epoch)
+            print("EPOCH", epoch, flush=True)
+            time.sleep(0.05)  # room for the kill to fall in the middle of the run
+
+    checkpoint = os.path.join(backup_dir, "last.weights.safetensors")
+    m.fit(x, y, batch_size=9, epochs=12, verbose=0, callbacks=[
+        cornu.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"), save_freq=4),
+        cornu.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True), Say()])
+    return {"weights": [w.tolist() for w in m.get_weights()], "epochs": epochs}
+
+
 if __name__ == "__main__":
     dist.initialize(process_timeout_seconds=float(os.environ.get("WORKER_TIMEOUT", 30)))
     from cornu.random import keys
 
     seed = keys.get_state()["seed"]  # agreed by initialize (no seed was set yet)
     mode = sys.argv[1] if len(sys.argv) > 1 else "whole"
-    if mode == "forever":
+    if mode == "backup":
+        dist.set_distribution(dist.DataParallel())
+        out = train_with_backup(sys.argv[2])
+    elif mode == "forever":
         dist.set_distribution(dist.DataParallel())
         train_until_killed()
-    if mode == "whole":
+    elif mode == "whole":
         dist.set_distribution(dist.DataParallel())
         out = train(*build())
     else:
