@@ -97,7 +97,10 @@ def put_replicated(tree: Any) -> Any:
     `jax.device_put`)."""
     if _ACTIVE is None:
         return jax.device_put(tree)
-    return jax.device_put(tree, replicated())
+    whole = replicated()
+    if jax.process_count() == 1:
+        return jax.device_put(tree, whole)
+    return jax.tree.map(lambda a: _put_global(a, whole), tree)
 
 
 def put_like(value: Any, like: jax.Array) -> jax.Array:
@@ -105,7 +108,7 @@ def put_like(value: Any, like: jax.Array) -> jax.Array:
     replaces; one device: plain `jax.device_put`, uncommitted as before)."""
     if _ACTIVE is None:
         return jax.device_put(value)
-    return jax.device_put(value, like.sharding)
+    return _put_global(value, like.sharding)
 
 
 def pad_axis(array: np.ndarray, axis: int, multiple: int) -> np.ndarray:
@@ -142,9 +145,20 @@ def put_batch_sharded(tree: Any, axis: int = 0) -> Any:
 
     def place(a):
         a = pad_axis(np.asarray(a), axis, ways)
-        return jax.device_put(a, batch_sharding(a.ndim, axis))
+        return _put_global(a, batch_sharding(a.ndim, axis))
 
     return jax.tree.map(place, tree)
+
+
+def _put_global(value: Any, sharding: Any) -> jax.Array:
+    """A host value that every process holds whole, placed as `sharding`: each process
+    puts only its own devices' parts. (jax.device_put would first gather the whole value
+    from every process to check that they agree: the whole data set once per fit, and
+    every chunk of a stream, over the network.) One process: jax.device_put."""
+    if jax.process_count() == 1 or isinstance(value, jax.Array):
+        return jax.device_put(value, sharding)
+    value = np.asarray(value)
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
 
 
 # -- several processes, each with its own rows -------------------------------------------------
