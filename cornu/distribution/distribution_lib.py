@@ -64,7 +64,8 @@ def _to_jax_device(device: Any) -> Any:
 def initialize(job_addresses: str | None = None, num_processes: int | None = None,
                process_id: int | None = None, *, initialization_timeout: int = 300,
                heartbeat_timeout_seconds: int = 60,
-               process_timeout_seconds: float | None = 30) -> None:
+               process_timeout_seconds: float | None = 30,
+               stall_timeout_seconds: float | None = 1800) -> None:
     """Join a job of several processes (`jax.distributed.initialize`); call it first,
     before any computation.
 
@@ -81,18 +82,22 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
     heartbeat for this long for dead and terminates the others (JAX's default is 100).
     `process_timeout_seconds`: cornu's watchdog stops this process (a message on stderr,
     exit status 75) when another process of the job has given no sign of life for this
-    long, or cannot be reached at exit; None turns it off."""
+    long, or cannot be reached at exit; None turns it off.
+    `stall_timeout_seconds`: the watchdog also stops this process when its main thread
+    has stood at one place inside a fit, evaluate or predict this long (a collective
+    waiting for a stuck process, a data source that does not answer); None: never. Make
+    it longer than the longest single compile or call of the job."""
     for name, value in (("initialization_timeout", initialization_timeout),
                         ("heartbeat_timeout_seconds", heartbeat_timeout_seconds)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive whole number of seconds. "
                              f"Received: {name}={value!r}")
-    if process_timeout_seconds is not None and (
-            isinstance(process_timeout_seconds, bool)
-            or not isinstance(process_timeout_seconds, int | float)
-            or process_timeout_seconds <= 0):
-        raise ValueError(f"process_timeout_seconds must be a positive number of seconds or "
-                         f"None. Received: process_timeout_seconds={process_timeout_seconds!r}")
+    for name, value in (("process_timeout_seconds", process_timeout_seconds),
+                        ("stall_timeout_seconds", stall_timeout_seconds)):
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, int | float) or value <= 0):
+            raise ValueError(f"{name} must be a positive number of seconds or None. "
+                             f"Received: {name}={value!r}")
     if job_addresses is None:
         job_addresses = os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES")
     if num_processes is None and "KERAS_DISTRIBUTION_NUM_PROCESSES" in os.environ:
@@ -114,7 +119,7 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
     if process_timeout_seconds is not None:
         from cornu.distribution import watchdog
 
-        watchdog.start(process_timeout_seconds)
+        watchdog.start(process_timeout_seconds, stall_timeout_seconds)
     _agree_on_seed()
 
 

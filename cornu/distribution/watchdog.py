@@ -10,6 +10,13 @@ killed, or its interpreter hangs) makes this process print why on stderr and exi
 `EXIT_CODE`, so that a job scheduler sees a failed task and can restart the job
 (BackupAndRestore then resumes it). A process that ends normally says so first, so its
 silence afterwards is not taken for a death.
+
+A process that is alive but stuck keeps beating. For that case the same thread watches
+this process's main thread: when it has stood at one place inside cornu (a fit, evaluate
+or predict: its innermost frame and instruction unchanged) for `stall_timeout` seconds,
+waiting in a collective whose other processes do not come or on a data source that does
+not answer, the process stops the same way; a stuck process thus stops by itself, and
+the others see it die.
 """
 
 from __future__ import annotations
@@ -30,9 +37,13 @@ _PREFIX = "cornu/watchdog"
 class Watchdog:
     """Heartbeats of this process and a watch over the others' (see the module doc)."""
 
-    def __init__(self, client: Any, me: int, processes: int, timeout: float) -> None:
+    def __init__(self, client: Any, me: int, processes: int, timeout: float,
+                 stall_timeout: float | None = None) -> None:
         self.client, self.me, self.processes = client, me, processes
         self.timeout = float(timeout)
+        self.stall_timeout = stall_timeout
+        self._main = threading.main_thread().ident
+        self._place: tuple[Any, float] | None = None  # (main thread's place, since when)
         self.interval = min(1.0, self.timeout / 5)
         self.others = [p for p in range(processes) if p != me]
         self._beats = 0
@@ -44,14 +55,35 @@ class Watchdog:
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="cornu-watchdog", daemon=True).start()
-        atexit.register(self._at_exit)  # runs before jax's shutdown (registered earlier)
+        # atexit runs before the interpreter's finalization, where jax's client shuts
+        # down (and waits for the other processes)
+        atexit.register(self._at_exit)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            silent = self.check()
+            silent = self.check() or self.stalled()
             if silent is not None:
                 self.stop(silent)
             time.sleep(self.interval)
+
+    def stalled(self) -> str | None:
+        """Why this process must stop because its main thread has stood at one place
+        inside cornu for `stall_timeout` seconds, or None."""
+        if self.stall_timeout is None:
+            return None
+        frame = sys._current_frames().get(self._main)
+        if frame is None:
+            return None
+        place, now = (id(frame), frame.f_lasti, frame.f_lineno), time.monotonic()
+        if self._place is None or self._place[0] != place:
+            self._place = (place, now)
+            return None
+        if now - self._place[1] <= self.stall_timeout or not _inside_cornu(frame):
+            return None
+        return (f"its main thread has waited {self.stall_timeout:g} s at "
+                f"{frame.f_code.co_filename}:{frame.f_lineno} inside cornu (in a "
+                "collective whose other processes do not come, or on a data source that "
+                "does not answer)")
 
     def check(self) -> str | None:
         """Beat once and look at the others: why this process must stop, or None."""
@@ -124,15 +156,27 @@ class Watchdog:
             time.sleep(self.interval)
 
 
-def start(timeout: float) -> Watchdog | None:
+def _inside_cornu(frame: Any) -> bool:
+    """Whether a cornu function is on the stack of `frame` (a fit, evaluate, predict)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(package):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def start(timeout: float, stall_timeout: float | None = None) -> Watchdog | None:
     """Watch the job's other processes (a job of several processes after
-    jax.distributed.initialize); None in a job of one."""
+    jax.distributed.initialize), and this one's main thread for `stall_timeout`
+    seconds (None: not); None in a job of one."""
     import jax
     from jax._src import distributed  # the coordination client jax made (no public handle)
 
     client = getattr(distributed.global_state, "client", None)
     if client is None or jax.process_count() == 1:
         return None
-    watchdog = Watchdog(client, jax.process_index(), jax.process_count(), timeout)
+    watchdog = Watchdog(client, jax.process_index(), jax.process_count(), timeout,
+                        stall_timeout)
     watchdog.start()
     return watchdog

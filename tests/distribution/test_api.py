@@ -207,6 +207,8 @@ def test_initialize_checks_its_bounds_before_joining():
         dist.initialize("localhost:1", 2, 0, heartbeat_timeout_seconds=0)
     with pytest.raises(ValueError, match="process_timeout_seconds must be a positive"):
         dist.initialize("localhost:1", 2, 0, process_timeout_seconds=-1)
+    with pytest.raises(ValueError, match="stall_timeout_seconds must be a positive"):
+        dist.initialize("localhost:1", 2, 0, stall_timeout_seconds=True)
 
 
 def test_only_the_writing_process_writes_files(tmp_path, monkeypatch):

@@ -155,3 +155,28 @@ def test_a_killed_job_restarted_with_its_backup_ends_as_an_unbroken_one(tmp_path
     model.load_weights(str(tmp_path / "broken" / "last.weights.safetensors"))
     for a, b in zip(model.get_weights(), unbroken[0]["weights"], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_stuck_process_and_the_others_stop():
+    # process 1 stays alive but stops stepping (a callback that never returns): its
+    # watchdog stops it after stall_timeout_seconds=5, and process 0, waiting for it in a
+    # collective, stops too; both with cornu's message and status 75
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), "stuck"],
+                              env={**_env(port, rank), "WORKER_TIMEOUT": "5",
+                                   "WORKER_STALL": "5"}, cwd=_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in range(2)]
+    try:
+        outputs = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:  # only the processes this test started
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert [proc.returncode for proc in procs] == [75, 75], outputs[0][1][-2000:]
+    assert "EPOCH 2" in outputs[1][0]
+    assert "cornu.distribution: stopping process 1 of 2: its main thread has waited 5 s" \
+        in outputs[1][1]
+    assert "cornu.distribution: stopping process 0 of 2" in outputs[0][1]

@@ -58,13 +58,19 @@ def train_own(m, x, y, rows=None):
             "weights": [w.tolist() for w in m.get_weights()]}
 
 
-def train_until_killed():
-    """Epochs without end; "EPOCH" is printed after each (the test kills a process)."""
+def train_until_killed(stuck: bool = False):
+    """Epochs without end; "EPOCH" is printed after each (the test kills a process).
+    With `stuck`, process 1 stops stepping after its third epoch (a callback that never
+    returns), alive."""
+    import time
+
     m, x, y = build()
 
     class Say(cornu.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             print("EPOCH", epoch, flush=True)
+            if stuck and epoch == 2 and dist.distribution().data_shard_id == 1:
+                time.sleep(10**6)
 
     m.fit(x, y, batch_size=9, epochs=10**6, verbose=0, callbacks=[Say()])
 
@@ -92,7 +98,8 @@ def train_with_backup(backup_dir: str):
 
 
 if __name__ == "__main__":
-    dist.initialize(process_timeout_seconds=float(os.environ.get("WORKER_TIMEOUT", 30)))
+    dist.initialize(process_timeout_seconds=float(os.environ.get("WORKER_TIMEOUT", 30)),
+                    stall_timeout_seconds=float(os.environ.get("WORKER_STALL", 1800)))
     from cornu.random import keys
 
     seed = keys.get_state()["seed"]  # agreed by initialize (no seed was set yet)
@@ -100,9 +107,9 @@ if __name__ == "__main__":
     if mode == "backup":
         dist.set_distribution(dist.DataParallel())
         out = train_with_backup(sys.argv[2])
-    elif mode == "forever":
+    elif mode in ("forever", "stuck"):
         dist.set_distribution(dist.DataParallel())
-        train_until_killed()
+        train_until_killed(stuck=mode == "stuck")
     elif mode == "whole":
         dist.set_distribution(dist.DataParallel())
         out = train(*build())
