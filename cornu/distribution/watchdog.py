@@ -14,9 +14,10 @@ silence afterwards is not taken for a death.
 A process that is alive but stuck keeps beating. For that case the same thread watches
 this process's main thread: when it has stood at one place inside cornu (a fit, evaluate
 or predict: its innermost frame and instruction unchanged) for `stall_timeout` seconds,
-waiting in a collective whose other processes do not come or on a data source that does
-not answer, the process stops the same way; a stuck process thus stops by itself, and
-the others see it die.
+and the other processes are not all standing at that same place (which is a long call
+they make together: an epoch's program, a compile), the process stops the same way. A
+stuck process thus stops by itself (the others are elsewhere: waiting for it in a
+collective), the others stop by the same rule or when it has died.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class Watchdog:
 
     def stalled(self) -> str | None:
         """Why this process must stop because its main thread has stood at one place
-        inside cornu for `stall_timeout` seconds, or None."""
+        inside cornu for `stall_timeout` seconds while the other processes are not all
+        standing there too, or None. Publishes where it stands (after a second)."""
         if self.stall_timeout is None:
             return None
         frame = sys._current_frames().get(self._main)
@@ -77,13 +79,35 @@ class Watchdog:
         place, now = (id(frame), frame.f_lasti, frame.f_lineno), time.monotonic()
         if self._place is None or self._place[0] != place:
             self._place = (place, now)
+            self._publish("")
             return None
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        if now - self._place[1] > self.interval:
+            self._publish(where)
         if now - self._place[1] <= self.stall_timeout or not _inside_cornu(frame):
             return None
-        return (f"its main thread has waited {self.stall_timeout:g} s at "
-                f"{frame.f_code.co_filename}:{frame.f_lineno} inside cornu (in a "
-                "collective whose other processes do not come, or on a data source that "
-                "does not answer)")
+        with self._lock:
+            try:
+                others = [self._try_get(f"{_PREFIX}/place/{p}") for p in self.others]
+            except Exception:  # noqa: BLE001 - the coordinator is gone: check() says so
+                return None
+        if all(other == where for other in others):
+            return None  # a long call the processes make together
+        return (f"its main thread has waited {self.stall_timeout:g} s at {where} inside "
+                "cornu, where the other processes are not (in a collective whose other "
+                "processes do not come, or on a data source that does not answer)")
+
+    def _publish(self, where: str) -> None:
+        """Where the main thread stands ("" while it moves), for the others."""
+        if getattr(self, "_published", None) == where:
+            return
+        with self._lock:
+            try:
+                self.client.key_value_set(f"{_PREFIX}/place/{self.me}", where,
+                                          allow_overwrite=True)
+                self._published = where
+            except Exception:  # noqa: BLE001 - the coordinator is gone: check() says so
+                pass
 
     def check(self) -> str | None:
         """Beat once and look at the others: why this process must stop, or None."""
@@ -95,6 +119,10 @@ class Watchdog:
             self._beats += 1
             self.client.key_value_set(f"{_PREFIX}/beat/{self.me}", str(self._beats),
                                       allow_overwrite=True)
+            stopped = self._try_get(f"{_PREFIX}/stop")  # "process|why" of one that stopped
+            if stopped is not None and not stopped.startswith(f"{self.me}|"):
+                who, _, why = stopped.partition("|")
+                return f"process {who} of the job stopped first: {why}"
             now = time.monotonic()
             for p in self.others:
                 if self._done(p):
@@ -125,12 +153,21 @@ class Watchdog:
 
     def stop(self, why: str) -> None:
         """Say why on stderr and end this process now (its collectives would wait for
-        ever, and JAX's shutdown would wait for the missing process too)."""
+        ever, and JAX's shutdown would wait for the missing process too). The others
+        are told why; process 0 waits a moment first, as the coordination service goes
+        with it (and JAX would end the others from C++)."""
+        try:
+            self.client.key_value_set(f"{_PREFIX}/stop", f"{self.me}|{why}",
+                                      allow_overwrite=True)
+        except Exception:  # noqa: BLE001 - the coordinator is gone already
+            pass
         sys.stderr.write(
             f"\ncornu.distribution: stopping process {self.me} of {self.processes}: {why}. "
             f"Restart the whole job (BackupAndRestore resumes it from its last backup). "
             f"Exit status {EXIT_CODE}.\n")
         sys.stderr.flush()
+        if self.me == 0:
+            time.sleep(3 * self.interval)
         os._exit(EXIT_CODE)
 
     def _at_exit(self) -> None:

@@ -60,8 +60,9 @@ def train_own(m, x, y, rows=None):
 
 def train_until_killed(stuck: bool = False):
     """Epochs without end; "EPOCH" is printed after each (the test kills a process).
-    With `stuck`, process 1 stops stepping after its third epoch (a callback that never
-    returns), alive."""
+    With `stuck`, both processes wait 8 s together after the second epoch (a long call
+    they make together), then process 1 stops stepping after its third epoch (a
+    callback that never returns), alive."""
     import time
 
     m, x, y = build()
@@ -69,6 +70,8 @@ def train_until_killed(stuck: bool = False):
     class Say(cornu.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             print("EPOCH", epoch, flush=True)
+            if stuck and epoch == 1:
+                time.sleep(8)
             if stuck and epoch == 2 and dist.distribution().data_shard_id == 1:
                 time.sleep(10**6)
 
