@@ -1,7 +1,9 @@
 """Two processes on localhost joined by jax.distributed (CPU, collectives over gloo),
 DataParallel over one device of each: every process passing the same arrays (batch_size
 the global batch), or each passing its own rows (auto_shard_dataset=False, batch_size
-per process) trains as one process does with all the rows and the global batch."""
+per process) trains as one process does with all the rows and the global batch. A
+killed or stuck process stops the other (cornu's watchdog, exit status 75), and a job
+killed mid-training and started again goes on from its backup (written by process 0)."""
 
 from __future__ import annotations
 
