@@ -20,14 +20,13 @@ mesh as `jax.sharding.NamedSharding`s:
 The jitted programs get the shardings of their arguments (`shardings_of`) as in and out
 shardings and constrain each step's batch (`constrain_batch`); XLA adds the collectives.
 
-Not through here yet: training/fit_stream.py (streams refuse a distribution for now,
-Model._refuse_distributed). To switch it: pad each stacked batch to a multiple of
-`data_devices()` (mask 0), put a chunk's x, y, sw with `put_batch_sharded(..., axis=0)`
-and its mask and order with `put_batch_sharded(..., axis=1)`, the zero sums with
-`put_replicated`, the rewind's mask with `put_batch_sharded(mask, axis=1)`; the weights
-and state are placed by fit.start_state already. Weights loaded or created (variables.py,
-initializers, saving/) are made on the default device as before and placed when a fit,
-evaluate or predict starts under a distribution (`Model._place_weights`).
+Streams (training/fit_stream.py) pad each stacked batch to a multiple of
+`batch_multiple()` (masked), put a chunk with `put_chunk` and its row order and sums
+with `put_batch_sharded(..., axis=1)` and `put_replicated`.
+
+Weights loaded or created (variables.py, initializers, saving/) are made on the default
+device as before and placed when a fit, evaluate or predict starts under a distribution
+(`Model._place_weights`).
 
 This module imports nothing of cornu: the distribution objects are read through the
 attributes Keras' API gives them (`device_mesh.backend_mesh`, `batch_dim_name`,
@@ -98,7 +97,10 @@ def put_replicated(tree: Any) -> Any:
     `jax.device_put`)."""
     if _ACTIVE is None:
         return jax.device_put(tree)
-    return jax.device_put(tree, replicated())
+    whole = replicated()
+    if jax.process_count() == 1:
+        return jax.device_put(tree, whole)
+    return jax.tree.map(lambda a: _put_global(a, whole), tree)
 
 
 def put_like(value: Any, like: jax.Array) -> jax.Array:
@@ -106,7 +108,7 @@ def put_like(value: Any, like: jax.Array) -> jax.Array:
     replaces; one device: plain `jax.device_put`, uncommitted as before)."""
     if _ACTIVE is None:
         return jax.device_put(value)
-    return jax.device_put(value, like.sharding)
+    return _put_global(value, like.sharding)
 
 
 def pad_axis(array: np.ndarray, axis: int, multiple: int) -> np.ndarray:
@@ -123,16 +125,137 @@ def pad_axis(array: np.ndarray, axis: int, multiple: int) -> np.ndarray:
 def put_batch_sharded(tree: Any, axis: int = 0) -> Any:
     """Batch data: axis `axis` of each array split over the mesh's batch axis (padded
     with zeros to a multiple of the number of data devices). One device: plain
-    `jax.device_put` of the arrays as they are."""
+    `jax.device_put` of the arrays as they are.
+
+    Where each process passes its own rows (`per_process()`), the arrays are this
+    process's part: padded to a multiple of its own data devices, and the global array
+    is the processes' parts side by side along `axis` (in the order of the processes'
+    devices on the mesh)."""
     if _ACTIVE is None:
         return jax.device_put(tree)
+    if per_process():
+        ways = batch_multiple()
+
+        def place(a):
+            a = pad_axis(np.asarray(a), axis, ways)
+            return jax.make_array_from_process_local_data(batch_sharding(a.ndim, axis), a)
+
+        return jax.tree.map(place, tree)
     ways = data_devices()
 
     def place(a):
         a = pad_axis(np.asarray(a), axis, ways)
-        return jax.device_put(a, batch_sharding(a.ndim, axis))
+        return _put_global(a, batch_sharding(a.ndim, axis))
 
     return jax.tree.map(place, tree)
+
+
+def _put_global(value: Any, sharding: Any) -> jax.Array:
+    """A host value that every process holds whole, placed as `sharding`: each process
+    puts only its own devices' parts. (jax.device_put would first gather the whole value
+    from every process to check that they agree: the whole data set once per fit, and
+    every chunk of a stream, over the network.) One process: jax.device_put."""
+    if jax.process_count() == 1 or isinstance(value, jax.Array):
+        return jax.device_put(value, sharding)
+    value = np.asarray(value)
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
+
+
+# -- several processes, each with its own rows -------------------------------------------------
+def per_process(distribution: Any = None) -> bool:
+    """Whether each process passes its own rows: a job of several processes whose
+    distribution has `auto_shard_dataset=False` (Keras' flag for data already split
+    over the processes). Then `batch_size` counts this process's rows, and a step's
+    global batch is the processes' batches side by side. Otherwise every process passes
+    the same, whole data and `batch_size` is the global batch."""
+    distribution = distribution or _ACTIVE
+    return (distribution is not None and jax.process_count() > 1
+            and not getattr(distribution, "auto_shard_dataset", True))
+
+
+def global_rows(rows: int) -> np.ndarray:
+    """Where this process's `rows` rows (a multiple of `batch_multiple()`) land in a
+    global array put with `put_batch_sharded(..., axis=0)`: their global indices, in
+    order (0..rows-1 unless each process passes its own rows)."""
+    if not per_process():
+        return np.arange(rows)
+    ways, local = data_devices(), batch_multiple()
+    total, per_device = rows * ways // local, rows // local
+    spans = batch_sharding(1).addressable_devices_indices_map((total,)).values()
+    starts = sorted({span[0].start or 0 for span in spans})
+    return np.concatenate([np.arange(s, s + per_device) for s in starts])
+
+
+def local_part(array: Any, axis: int) -> np.ndarray:
+    """This process's rows of a global array split along `axis` (the outputs of its own
+    rows, where each process passes its own); else the whole array (`to_host`)."""
+    if not per_process():
+        return to_host(array)
+    shards = {s.index[axis].start or 0: s for s in array.addressable_shards}
+    return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards)], axis=axis)
+
+
+def all_equal(value: int, what: str) -> None:
+    """Check that every process of a per-process job has the same `value` (its number
+    of rows or batches: the processes take their steps together, so a process with
+    fewer would leave the others waiting)."""
+    if not per_process():
+        return
+    from jax.experimental import multihost_utils
+
+    values = np.asarray(multihost_utils.process_allgather(np.int64(value))).ravel().tolist()
+    if len(set(values)) > 1:
+        raise ValueError(
+            f"Each process must pass as many {what} as the others when each passes its "
+            f"own rows (auto_shard_dataset=False). Received: {what} by process: {values}. "
+            "Give every process an equal part of the data (drop or repeat a few rows).")
+
+
+def put_chunk(rows: Any, mask: Any, rows_axis: int = 0) -> tuple[Any, Any]:
+    """A stream's chunk of steps (training/fit_stream.py): `rows` (x, y, sample weights
+    of K * batch rows stacked, rows_axis=0; or as (K, batch, ...) blocks, rows_axis=1)
+    and its (K, batch) mask, the batch axis split over the mesh's batch axis (the stream
+    pads each batch to a multiple of `batch_multiple()` first). One device: plain
+    `jax.device_put` of both, as before distributions existed."""
+    if _ACTIVE is None:
+        return tuple(jax.device_put((rows, mask)))
+    return put_batch_sharded(rows, axis=rows_axis), put_batch_sharded(mask, axis=1)
+
+
+def batch_multiple() -> int:
+    """The multiple a stream pads each batch's rows to, so that it splits evenly over the
+    devices (1 on one device; this process's share of them where each process passes
+    its own rows)."""
+    if per_process():
+        return max(1, data_devices() // jax.process_count())
+    return data_devices()
+
+
+def get(tree: Any) -> Any:
+    """Arrays of `tree` as numpy (`jax.device_get` where each process holds them whole;
+    arrays split over several processes are gathered from all of them first, so every
+    process must call it)."""
+    if all(getattr(a, "is_fully_addressable", True) or a.is_fully_replicated
+           for a in jax.tree.leaves(tree)):
+        return jax.device_get(tree)
+    return jax.tree.map(to_host, tree)
+
+
+def writes_files() -> bool:
+    """Whether this process writes the job's files (saved models and weights,
+    ModelCheckpoint, BackupAndRestore, CSVLogger): the only process, or process 0 of a
+    job of several. Every process gathers what is written (a collective where weights
+    are split over processes); the others then skip the write, so that no two processes
+    write one file."""
+    return jax.process_count() == 1 or jax.process_index() == 0
+
+
+def get_local(tree: Any, axis: int) -> Any:
+    """As `get`, but where each process passes its own rows, only this process's rows
+    (split along `axis`) of each array."""
+    if not per_process():
+        return get(tree)
+    return jax.tree.map(lambda a: local_part(a, axis), tree)
 
 
 def variable_sharding(variable: Any, distribution: Any = None) -> NamedSharding:

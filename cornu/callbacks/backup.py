@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from cornu import devices
 from cornu.callbacks._monitor import check_save_freq, steps_due
 from cornu.callbacks.base import Callback, CallbackList, overrides
 from cornu.random import keys as global_rng
@@ -277,6 +278,8 @@ class BackupAndRestore(Callback):
             (_OPTIMIZER, _writer(snap["optimizer"])),
             (_FIT, _writer(fit_arrays)),
         ]
+        if not devices.writes_files():
+            return  # process 0 of the job writes the backup, which all of them read
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and self._path.exists():
             os.replace(self._path, self._previous)
@@ -284,6 +287,8 @@ class BackupAndRestore(Callback):
                              overwrite=True)
 
     def _delete(self) -> None:
+        if not devices.writes_files():
+            return
         folder = Path(self.backup_dir)
         for path in (self._path, self._previous):
             with contextlib.suppress(FileNotFoundError):

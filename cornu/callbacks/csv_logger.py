@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from cornu import devices
 from cornu.callbacks.base import Callback
 
 
@@ -52,14 +53,16 @@ class CSVLogger(Callback):
     # the file is opened for each write, so nothing stays open if fit is interrupted
     def on_train_begin(self, logs=None):
         self.append_header = True
+        self._written = []
+        self.keys = None
+        if not devices.writes_files():  # process 0 of a job writes the file
+            return
         if self.append and os.path.exists(self.filename):
             with open(self.filename, encoding="utf-8", newline="") as f:
                 self.append_header = not f.readline()
         with open(self.filename, "a" if self.append else "w", encoding="utf-8",
                   newline="") as f:
             self._start = f.seek(0, os.SEEK_END)
-        self._written = []
-        self.keys = None
 
     def _line(self, cells: list[Any]) -> str:
         buffer = io.StringIO()
@@ -67,8 +70,9 @@ class CSVLogger(Callback):
         return buffer.getvalue()
 
     def _write(self, text: str) -> None:
-        with open(self.filename, "a", encoding="utf-8", newline="") as f:
-            f.write(text)
+        if devices.writes_files():
+            with open(self.filename, "a", encoding="utf-8", newline="") as f:
+                f.write(text)
         self._written.append(text)
 
     def on_epoch_end(self, epoch, logs=None):

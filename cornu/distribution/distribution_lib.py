@@ -24,6 +24,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from cornu import devices as _devices
+from cornu.random import keys as _keys
 
 DEFAULT_BATCH_DIM_NAME = "batch"
 
@@ -61,7 +62,10 @@ def _to_jax_device(device: Any) -> Any:
 
 
 def initialize(job_addresses: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None) -> None:
+               process_id: int | None = None, *, initialization_timeout: int = 300,
+               heartbeat_timeout_seconds: int = 60,
+               process_timeout_seconds: float | None = 30,
+               stall_timeout_seconds: float | None = 1800) -> None:
     """Join a job of several processes (`jax.distributed.initialize`); call it first,
     before any computation.
 
@@ -70,7 +74,30 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
     `process_id` (0 is the coordinator). Unset arguments come from the environment
     variables KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_NUM_PROCESSES and
     KERAS_DISTRIBUTION_PROCESS_ID, and where those are unset too, from JAX's cluster
-    detection (SLURM, Open MPI, Kubernetes, Cloud TPU)."""
+    detection (SLURM, Open MPI, Kubernetes, Cloud TPU).
+
+    Bounds (cornu's additions to Keras' signature; docs/distributed.md):
+    `initialization_timeout`: seconds to wait for all processes to join.
+    `heartbeat_timeout_seconds`: JAX's coordination service takes a process that sent no
+    heartbeat for this long for dead and terminates the others (JAX's default is 100).
+    `process_timeout_seconds`: cornu's watchdog stops this process (a message on stderr,
+    exit status 75) when another process of the job has given no sign of life for this
+    long, or cannot be reached at exit; None turns it off.
+    `stall_timeout_seconds`: the watchdog also stops this process when its main thread
+    has stood at one place inside a fit, evaluate or predict this long (a collective
+    waiting for a stuck process, a data source that does not answer); None: never. Make
+    it longer than the longest single compile or call of the job."""
+    for name, value in (("initialization_timeout", initialization_timeout),
+                        ("heartbeat_timeout_seconds", heartbeat_timeout_seconds)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number of seconds. "
+                             f"Received: {name}={value!r}")
+    for name, value in (("process_timeout_seconds", process_timeout_seconds),
+                        ("stall_timeout_seconds", stall_timeout_seconds)):
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, int | float) or value <= 0):
+            raise ValueError(f"{name} must be a positive number of seconds or None. "
+                             f"Received: {name}={value!r}")
     if job_addresses is None:
         job_addresses = os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES")
     if num_processes is None and "KERAS_DISTRIBUTION_NUM_PROCESSES" in os.environ:
@@ -86,7 +113,27 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
         raise ValueError(f"process_id must be in [0, num_processes). Received: "
                          f"process_id={process_id!r}, num_processes={num_processes!r}")
     jax.distributed.initialize(coordinator_address=coordinator,
-                               num_processes=num_processes, process_id=process_id)
+                               num_processes=num_processes, process_id=process_id,
+                               initialization_timeout=initialization_timeout,
+                               heartbeat_timeout_seconds=heartbeat_timeout_seconds)
+    if process_timeout_seconds is not None:
+        from cornu.distribution import watchdog
+
+        watchdog.start(process_timeout_seconds, stall_timeout_seconds)
+    _agree_on_seed()
+
+
+def _agree_on_seed() -> None:
+    """Without `cornu.utils.set_random_seed`, each process would draw its own seed, so
+    its own first weights and shuffles: process 0's seed is taken by all (as Keras
+    agrees on one when a job starts). A seed set later replaces it."""
+    if jax.process_count() == 1 or _keys.get_state()["seed"] is not None:
+        return
+    from jax.experimental import multihost_utils
+
+    mine = np.frombuffer(os.urandom(4), np.uint32)[0]
+    agreed = int(np.asarray(multihost_utils.broadcast_one_to_all(mine)))
+    _keys.set_state({"seed": agreed, "counter": 0})
 
 
 def _env_int(name: str) -> int:

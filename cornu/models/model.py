@@ -692,12 +692,14 @@ class Model(Layer):
             validation_batch_size, "validation_batch_size", "Use e.g. validation_batch_size=100.")
         if val is not None and (val_stream is None):
             if self._uses_steps() or steps_per_epoch or validation_steps or \
-                    validation_freq != 1:
+                    validation_freq != 1 or devices.per_process():
                 val_stream = sources.EpochIterator(sources.ArrayBatches(
                     val[0], val[1], val[2], min(val_batch_size, val[0][0].shape[0])),
                     validation_steps)
                 val = None
-        if self._uses_steps() or steps_per_epoch or val_stream is not None:
+        # (each process passing its own rows: batch by batch, each its own part)
+        if self._uses_steps() or steps_per_epoch or val_stream is not None or \
+                devices.per_process():
             seed = np.asarray(global_rng.next_key(), np.uint32).tolist()
             train = sources.ArrayBatches(xs, ys, sw, batch_size, bool(shuffle), seed)
             return self._fit_stream(sources.EpochIterator(train, steps_per_epoch), val_stream,
@@ -723,9 +725,6 @@ class Model(Layer):
         (fit_stream.py), or one step per batch for models with their own steps."""
         from cornu.callbacks.backup import BackupAndRestore
 
-        _refuse_distributed("fit on a stream of batches (a generator, a PyDataset, "
-                            "steps_per_epoch or a validation source) or with the model's "
-                            "own train_step")
         backups = [c for c in callbacks or [] if isinstance(c, BackupAndRestore)]
         steps = self._stream_uses_steps(train)
         if backups and steps:
@@ -741,6 +740,7 @@ class Model(Layer):
                 "source. Received: save_freq="
                 f"{next(c.save_freq for c in backups if c.save_freq != 'epoch')!r}")
         if steps:
+            _refuse_distributed("fit with the model's own train_step or a stateful metric")
             return stepped.fit(self, train, val=val, val_prepared=isinstance(
                 getattr(val, "batches", None), sources.ArrayBatches), epochs=epochs,
                 verbose=verbose, callbacks=callbacks, initial_epoch=initial_epoch,
@@ -937,10 +937,11 @@ class Model(Layer):
                            {"verbose": verbose, "epochs": 1, "steps": steps})
         if sources.is_stream(x):
             self._refuse_with_stream(x, y=y, sample_weight=sample_weight)
-            _refuse_distributed("evaluate on a stream of batches")
             data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
             run = stepped.evaluate if self._stream_uses_steps(data, "evaluate") \
                 else fit_stream.evaluate
+            if run is stepped.evaluate:
+                _refuse_distributed("evaluate with the model's own test_step")
             return self._evaluate_result(run(self, data, callbacks=cbs, verbose=verbose),
                                          return_dict)
         if sources.is_mapped(x) or sources.is_mapped(y):  # batch by batch (_fit_mapped)
@@ -956,9 +957,10 @@ class Model(Layer):
         engine = self._require_compiled("evaluate")
         sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
         batch_hooks = cbs.wants("on_test_batch_begin") or cbs.wants("on_test_batch_end")
-        if self._uses_steps() or steps or batch_hooks:
-            _refuse_distributed("evaluate with steps, batch callbacks or the model's own "
-                                "test_step")
+        if self._uses_steps() or steps or batch_hooks or devices.per_process():
+            if self._uses_steps() or batch_hooks:
+                _refuse_distributed("evaluate with batch callbacks or the model's own "
+                                    "test_step")
             batches = sources.EpochIterator(sources.ArrayBatches(
                 xs, ys, sw, min(batch_size, xs[0].shape[0])), steps)
             if self._uses_steps() or batch_hooks:
@@ -1004,10 +1006,12 @@ class Model(Layer):
                            {"verbose": verbose, "epochs": 1, "steps": steps})
         batch_hooks = cbs.wants("on_predict_batch_begin") or cbs.wants("on_predict_batch_end")
         if sources.is_stream(x):
-            _refuse_distributed("predict on a stream of batches")
             data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
             run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
                 else fit_stream.predict
+            if run is stepped.predict:
+                _refuse_distributed("predict with batch callbacks or the model's own "
+                                    "predict_step")
             return self._as_output_struct(run(self, data, callbacks=cbs, verbose=verbose))
         if sources.is_mapped(x):  # batch by batch (_fit_mapped)
             xs, _ = self._mapped_parts(x, None, "x")
@@ -1020,9 +1024,10 @@ class Model(Layer):
         n = xs[0].shape[0]
         batch_size = min(batch_size, n)
         own_step = type(self).predict_step is not Model.predict_step
-        if own_step or steps or batch_hooks:
-            _refuse_distributed("predict with steps, batch callbacks or the model's own "
-                                "predict_step")
+        if own_step or steps or batch_hooks or devices.per_process():
+            if own_step or batch_hooks:
+                _refuse_distributed("predict with batch callbacks or the model's own "
+                                    "predict_step")
             batches = sources.EpochIterator(sources.ArrayBatches(xs, None, None, batch_size),
                                             steps)
             if own_step or batch_hooks:
@@ -1513,11 +1518,13 @@ def _tree_leaves(tree: Any) -> list:
 
 
 def _refuse_distributed(what: str) -> None:
-    """The paths a distribution does not run yet (streams, Keras' step protocol)."""
+    """The paths a distribution does not run yet (Keras' step protocol: a model's own
+    steps, stateful metrics, batch callbacks of evaluate and predict)."""
     distribution = devices.active()
     if distribution is not None:
         raise NotImplementedError(
             f"{what} does not run under a distribution yet. Received: the active "
             f"distribution {distribution!r}. Train, evaluate and predict on in-memory "
-            "arrays (without steps or batch callbacks), or call "
+            "arrays or streams with the compiled steps (no own train_step/test_step/"
+            "predict_step, no batch callbacks in evaluate or predict), or call "
             "cornu.distribution.set_distribution(None) for this call.")

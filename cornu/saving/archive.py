@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from cornu import devices
 from cornu.saving import limits
 from cornu.saving.errors import CornuFileError
 
@@ -73,7 +74,12 @@ def atomic_write(path: Path, write: Writer, *, overwrite: bool) -> None:
     A symbolic link is followed: its final target is written (atomically, the temporary
     file beside it) and the link stays a link; a link to nothing is refused, as is a file
     that is read-only. Stale temporary files of the same target, left by a save that was
-    killed, are removed first (see `remove_stale_temporaries`)."""
+    killed, are removed first (see `remove_stale_temporaries`).
+
+    In a job of several processes only process 0 writes (cornu.devices.writes_files);
+    the others return at once (docs/distributed.md)."""
+    if not devices.writes_files():
+        return
     target = _target(path)
     folder = target.parent
     if not folder.is_dir():

@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from cornu import devices
 from cornu.layers.base import Layer
 from cornu.saving.errors import CornuFileError
 from cornu.saving.weights import TensorFile
@@ -37,7 +38,7 @@ class Expected:
 
 def weight_tensors(params: Sequence[Mapping[str, Any]],
                    state: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    host = jax.device_get((list(params), list(state)))
+    host = devices.get((list(params), list(state)))  # (gathered, if split over processes)
     return {f"layers.{i}.{kind}.{key}": np.asarray(value)
             for kind, tree in zip(_KINDS, host, strict=True)
             for i, layer in enumerate(tree) for key, value in layer.items()}
@@ -126,7 +127,7 @@ def _named_leaves(tree: Any) -> dict[str, Any]:
 
 def optimizer_tensors(opt_state: Any, train_rng: Any) -> dict[str, np.ndarray]:
     out = {} if opt_state is None else {
-        name: np.asarray(leaf) for name, leaf in jax.device_get(_named_leaves(opt_state)).items()}
+        name: np.asarray(leaf) for name, leaf in devices.get(_named_leaves(opt_state)).items()}
     if train_rng is not None:
         out[_RNG] = np.asarray(jax.device_get(train_rng))
     return out

@@ -132,6 +132,8 @@ class ArrayFit:
         # BackupAndRestore may have put the model back where an earlier run stopped
         resume = model.take_resume()
         initial_epoch = self.initial_epoch
+        if resume is not None and devices.active() is not None:
+            start_state(model, engine)  # the restored state, read on one device, placed
         if resume is not None:
             initial_epoch = resume.epoch
             if resume.shuffle_key is not None:

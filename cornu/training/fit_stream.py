@@ -59,7 +59,9 @@ class Batch:
 @dataclasses.dataclass
 class Chunk:
     """`steps` batches of `batch_size` rows stacked: x, y, sw of (K * batch_size, ...)
-    rows, mask (K, batch_size); steps <= K are real, the rest empty."""
+    rows (or (K, batch_size, ...) blocks for evaluate and predict), mask (K, batch_size);
+    steps <= K are real, the rest empty. Under a distribution batch_size is the batches'
+    rows padded to a multiple of the data devices (the padding masked)."""
 
     x: tuple[Any, ...]
     y: tuple[Any, ...]
@@ -74,10 +76,13 @@ class Chunk:
 
 class Stacker:
     """Batches -> chunks of `k` steps (k fixed by the first batch's bytes and `limit`). A
-    batch larger than the first one starts a chunk of its own size (one more compile)."""
+    batch larger than the first one starts a chunk of its own size (one more compile).
+    Each step's rows are padded to a multiple of `multiple` (the devices a distribution
+    splits the batch over; 1 on one device), the padding masked."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(self, limit: int | None, multiple: int = 1) -> None:
         self.limit = limit
+        self.multiple = multiple
         self.k: int | None = None
         self.batch_size: int | None = None
 
@@ -103,7 +108,7 @@ class Stacker:
             yield self._stack(pending)
 
     def _stack(self, batches: list[Batch]) -> Chunk:
-        k, b = self.k, self.batch_size
+        k, b = self.k, -(-self.batch_size // self.multiple) * self.multiple
         mask = np.zeros((k, b), np.float32)
         for i, batch in enumerate(batches):
             mask[i, :batch.rows] = 1.0
@@ -183,10 +188,11 @@ class Reader:
     here, in the caller's thread."""
 
     def __init__(self, data: sources.EpochIterator, prepare: Callable[[Any], Batch],
-                 limit: int | None) -> None:
+                 limit: int | None, blocks: bool = False) -> None:
         self.data = data
         self.prepare = prepare
-        self.stacker = Stacker(limit)
+        self.stacker = Stacker(limit, devices.batch_multiple())
+        self.blocks = blocks  # the rows as (K, batch, ...) blocks (evaluate, predict)
         self.samples = 0
 
     def epoch(self) -> Iterator[Chunk]:
@@ -210,9 +216,12 @@ class Reader:
             for chunk in self.stacker.chunks(batches):
                 # read now, when the source has given exactly this chunk's batches
                 position = self.data.position()
-                yield dataclasses.replace(chunk, position=position, **dict(zip(
-                    ("x", "y", "sw", "mask"),
-                    devices.put((chunk.x, chunk.y, chunk.sw, chunk.mask)), strict=True)))
+                rows = (chunk.x, chunk.y, chunk.sw)
+                if self.blocks:
+                    rows = _blocks(rows, *chunk.mask.shape)
+                (x, y, sw), mask = devices.put_chunk(rows, chunk.mask, int(self.blocks))
+                yield dataclasses.replace(chunk, position=position, x=x, y=y, sw=sw,
+                                          mask=mask)
 
         self.data.deferred = []
         try:
@@ -269,6 +278,8 @@ class StreamFit:
                         chunk_limit(model, cbs, self.train.num_batches))
         engine = None
         model._callbacks = cbs
+        if self.train.num_batches is not None:  # the processes step together
+            devices.all_equal(self.train.num_batches, "batches per epoch")
         seed = getattr(self.train.batches, "seed", None)
         shuffle_key = np.asarray(seed if seed is not None else [0, 0], np.uint32)
         if model.built:
@@ -278,6 +289,8 @@ class StreamFit:
         # BackupAndRestore may have put the model back where an earlier run stopped
         resume = model.take_resume()
         initial_epoch = self.initial_epoch
+        if resume is not None and engine is not None and devices.active() is not None:
+            start_state(model, engine)  # the restored state, read on one device, placed
         if resume is not None:
             initial_epoch = resume.epoch
             if seed is not None and resume.shuffle_key is not None:
@@ -308,7 +321,8 @@ class StreamFit:
             began, compiles_before = time.perf_counter(), None
             sums, done, seen = None, 0, False
             if resume is not None and resume.step:
-                done, sums = resume.step, devices.put(np.asarray(resume.sums, np.float32))
+                done, sums = resume.step, devices.put_replicated(
+                    np.asarray(resume.sums, np.float32))
             resume = None
             for chunk in reader.epoch():
                 seen = True
@@ -321,11 +335,11 @@ class StreamFit:
                     model.train_state = ts._replace(
                         opt_state=with_learning_rate(model, ts.opt_state))
                     if sums is None:
-                        sums = devices.put(engine.zero_sums())
+                        sums = devices.put_replicated(engine.zero_sums())
                 if batch_hooks:
                     cbs.on_train_batch_begin(done)
-                data = (chunk.x, chunk.y, chunk.sw, self._order(chunk.mask.shape),
-                        chunk.mask)
+                data = (chunk.x, chunk.y, chunk.sw,
+                        self._order((chunk.mask.shape[0], chunk.batch_size)), chunk.mask)
                 # the chunk's starting point, which the stream program keeps (it does not
                 # donate its inputs), to replay its finite steps should the loss stop
                 # being finite
@@ -363,7 +377,8 @@ class StreamFit:
             self.params["samples"] = reader.samples
             self.params["batch_size"] = reader.stacker.batch_size
             ts = model.train_state
-            model.train_state = ts._replace(rng=global_rng.next_epoch_key(ts.rng))
+            model.train_state = ts._replace(
+                rng=devices.on_mesh(global_rng.next_epoch_key(ts.rng)))
             read = jax.device_get(sums)
             logs = engine.logs(read)
             nan = stop_on_nan(model, engine, read, epoch)
@@ -386,11 +401,15 @@ class StreamFit:
         return self.history
 
     def _order(self, shape: tuple[int, int]) -> Any:
-        """The rows of a chunk in order, (K, batch), on the device once per shape."""
+        """The rows of a chunk in order, (K, batch), on the device once per shape (the
+        batch: this process's rows, where each process passes its own)."""
         order = self._orders.get(shape)
         if order is None:
-            order = self._orders[shape] = devices.put(
-                np.arange(shape[0] * shape[1], dtype=np.int32).reshape(shape))
+            # (where each process passes its own rows, this process's part of the
+            # global order: its own rows, wherever they land in the global chunk)
+            order = self._orders[shape] = devices.put_batch_sharded(
+                devices.global_rows(shape[0] * shape[1]).astype(np.int32).reshape(shape),
+                axis=1)
         return order
 
     def _rewind(self, engine: Any, saved: Any, data: tuple, bad: int, done: int):
@@ -398,9 +417,10 @@ class StreamFit:
         skipped): the state of the last finite step. Returns its sums, still marked."""
         sums0, ts0 = saved
         x, y, sw, order, mask = data
-        mask = np.asarray(jax.device_get(mask)).copy()
+        mask = np.asarray(devices.get_local(mask, 1)).copy()
         mask[bad:] = 0.0
-        ts, sums = engine.train_chunk(ts0, sums0, x, y, sw, order, devices.put(mask),
+        ts, sums = engine.train_chunk(ts0, sums0, x, y, sw, order,
+                                      devices.put_batch_sharded(mask, axis=1),
                                       np.int32(0), mask.shape[0], np.int32(done), True)
         self.model.train_state = ts
         return sums.at[2].set(done + bad + 1.0)
@@ -413,7 +433,10 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         list(callbacks or []), model, {"verbose": verbose, "epochs": 1,
                                        "steps": data.num_batches})
     data.reset()
-    reader = Reader(data, batch_preparer(model, argument, "evaluate"), None)
+    if data.num_batches is not None:  # the processes step together
+        devices.all_equal(data.num_batches, "batches")
+    reader = Reader(data, batch_preparer(model, argument, "evaluate"), None, blocks=True)
+    model._place_weights()  # where the active distribution lays them out (or unchanged)
     cbs.on_test_begin()
     began = time.perf_counter()
     engine, total, steps = None, None, 0
@@ -421,8 +444,8 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         if engine is None:
             engine = model._require_compiled("evaluate")
         ts = model.train_state
-        k, b = chunk.mask.shape
-        sums, state = engine.evaluate_all(ts.params, ts.state, *_blocks(chunk, k, b))
+        sums, state = engine.evaluate_all(ts.params, ts.state, chunk.x, chunk.y,
+                                          chunk.mask, chunk.sw)
         model._keep_carried(state)  # a stateful RNN's states, from chunk to chunk
         total = sums if total is None else total + sums
         steps += chunk.steps
@@ -441,13 +464,14 @@ def _real_rows(o: Any, keep: np.ndarray) -> np.ndarray:
     return np.asarray(o).reshape(-1, *o.shape[2:])[keep]
 
 
-def _blocks(chunk: Chunk, k: int, b: int) -> tuple:
-    """A chunk's rows as (K, batch, ...) blocks, as the evaluation program takes them."""
+def _blocks(rows: tuple, k: int, b: int) -> tuple:
+    """A chunk's stacked rows (x, y, sw) as (K, batch, ...) blocks, as the evaluation and
+    prediction programs take them (views of the host arrays)."""
     def fold(a):
         return None if a is None else a.reshape(k, b, *a.shape[1:])
 
-    return (tuple(fold(a) for a in chunk.x), tuple(fold(a) for a in chunk.y), chunk.mask,
-            fold(chunk.sw))
+    x, y, sw = rows
+    return tuple(fold(a) for a in x), tuple(fold(a) for a in y), fold(sw)
 
 
 def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
@@ -456,19 +480,21 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
     cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
         list(callbacks or []), model, {"verbose": verbose, "epochs": 1,
                                        "steps": data.num_batches})
-    reader = Reader(data, batch_preparer(model, "x", "predict", targets=False), None)
+    if data.num_batches is not None:  # the processes step together
+        devices.all_equal(data.num_batches, "batches")
+    reader = Reader(data, batch_preparer(model, "x", "predict", targets=False), None,
+                    blocks=True)
     cbs.on_predict_begin()
     began = time.perf_counter()
+    model._place_weights()  # where the active distribution lays them out (or unchanged)
     outs: list[Any] = []
     steps = 0
     for chunk in reader.epoch():
         ts = model.train_state
-        k, b = chunk.mask.shape
-        xs, _, mask, _ = _blocks(chunk, k, b)
-        out, state = model._predictor.predict_all(ts.params, ts.state, xs, mask)
+        out, state = model._predictor.predict_all(ts.params, ts.state, chunk.x, chunk.mask)
         model._keep_carried(state)  # a stateful RNN's states, from chunk to chunk
-        out = jax.device_get(out)
-        keep = np.asarray(jax.device_get(mask)).reshape(-1) > 0
+        out = devices.get_local(out, 1)  # this process's rows, where each has its own
+        keep = np.asarray(devices.get_local(chunk.mask, 1)).reshape(-1) > 0
         outs.append(jax.tree.map(functools.partial(_real_rows, keep=keep), out))
         steps += chunk.steps
     if not outs:

@@ -1,6 +1,8 @@
 """cornu.distribution: Keras 3's names and meaning (keras.distribution), on this process's
 devices; the several-device runs are in test_multi_device.py."""
 
+import contextlib
+
 import jax
 import numpy as np
 import pytest
@@ -121,7 +123,8 @@ def test_initialize_checks_its_arguments(monkeypatch):
     monkeypatch.setattr(jax.distributed, "initialize", lambda **kw: calls.append(kw))
     dist.initialize("10.0.0.1:1234,10.0.0.2:2345")
     assert calls == [{"coordinator_address": "10.0.0.1:1234", "num_processes": 2,
-                      "process_id": 1}]
+                      "process_id": 1, "initialization_timeout": 300,
+                      "heartbeat_timeout_seconds": 60}]
 
 
 def _model():
@@ -152,17 +155,78 @@ def test_data_parallel_on_one_device_trains_as_without():
     np.testing.assert_allclose(plain.predict(x, batch_size=4, verbose=0), p2, atol=1e-6)
 
 
-def test_streams_refuse_a_distribution_clearly():
-    m = _model()
-    x = np.ones((8, 6), np.float32)
-    y = np.eye(3, dtype=np.float32)[np.zeros(8, int)]
+def test_streams_under_a_one_device_mesh_train_as_without():
+    # a generator with steps_per_epoch, a validation generator and steps= of evaluate and
+    # predict: the stream path on a mesh of one device gives the plain path's numbers
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 20)]
 
     def batches():
         while True:
-            yield x, y
+            for i in range(0, 20, 7):
+                yield x[i:i + 7], y[i:i + 7]
 
+    def run(distribution):
+        m = _model()
+        with dist.DataParallel(devices=jax.devices()[:1]).scope() if distribution \
+                else contextlib.nullcontext():
+            h = m.fit(batches(), steps_per_epoch=3, epochs=2, verbose=0,
+                      validation_data=batches(), validation_steps=2)
+            e = m.evaluate(batches(), steps=3, verbose=0)
+            p = m.predict(x, batch_size=7, steps=2, verbose=0)
+        return m, h.history, e, p
+
+    (m1, h1, e1, p1), (m2, h2, e2, p2) = run(False), run(True)
+    for a, b in zip(m1.get_weights(), m2.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    for key in h1:
+        np.testing.assert_allclose(h1[key], h2[key], rtol=1e-6)
+    np.testing.assert_allclose(e1, e2, rtol=1e-6)
+    np.testing.assert_allclose(p1, p2, atol=1e-6)
+    assert p2.shape == (14, 3)
+
+
+def test_own_train_step_refuses_a_distribution_clearly():
+    class Own(cornu.Sequential):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    cornu.utils.set_random_seed(4)
+    m = Own([layers.Input((6,)), layers.Dense(3, activation="softmax")])
+    m.compile(loss="categorical_crossentropy", optimizer="adam")
+    x = np.ones((8, 6), np.float32)
+    y = np.eye(3, dtype=np.float32)[np.zeros(8, int)]
     with dist.DataParallel(devices=jax.devices()[:1]).scope():
-        with pytest.raises(NotImplementedError, match="does not run under a distribution"):
-            m.fit(batches(), steps_per_epoch=2, epochs=1, verbose=0)
-        with pytest.raises(NotImplementedError, match="predict on a stream"):
-            m.predict(batches(), steps=1, verbose=0)
+        with pytest.raises(NotImplementedError, match="own train_step"):
+            m.fit(x, y, epochs=1, verbose=0)
+
+
+def test_initialize_checks_its_bounds_before_joining():
+    with pytest.raises(ValueError, match="heartbeat_timeout_seconds must be a positive"):
+        dist.initialize("localhost:1", 2, 0, heartbeat_timeout_seconds=0)
+    with pytest.raises(ValueError, match="process_timeout_seconds must be a positive"):
+        dist.initialize("localhost:1", 2, 0, process_timeout_seconds=-1)
+    with pytest.raises(ValueError, match="stall_timeout_seconds must be a positive"):
+        dist.initialize("localhost:1", 2, 0, stall_timeout_seconds=True)
+
+
+def test_only_the_writing_process_writes_files(tmp_path, monkeypatch):
+    # in a job of several processes only process 0 writes; here this process plays
+    # another one: saving, checkpoints, backups and CSV logs write nothing
+    monkeypatch.setattr(devices, "writes_files", lambda: False)
+    m = _model()
+    x = np.ones((8, 6), np.float32)
+    y = np.eye(3, dtype=np.float32)[np.zeros(8, int)]
+    m.fit(x, y, epochs=2, verbose=0, callbacks=[
+        cornu.callbacks.BackupAndRestore(str(tmp_path / "backup"), save_freq=1,
+                                         delete_checkpoint=False),
+        cornu.callbacks.ModelCheckpoint(str(tmp_path / "m.cornu")),
+        cornu.callbacks.CSVLogger(str(tmp_path / "log.csv"))])
+    m.save(str(tmp_path / "model.cornu"))
+    m.save_weights(str(tmp_path / "w.weights.safetensors"))
+    m.save(str(tmp_path / "model.keras"))
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    m.save(str(tmp_path / "model.cornu"))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.cornu"]

@@ -143,6 +143,78 @@ out = compare(conv_embed_dense, dist.ModelParallel(layout_map=layout_map,
 print("RESULT", json.dumps(out))
 """
 
+_STREAMS = _COMMON + """
+import grain
+
+rng = np.random.default_rng(0)
+X = rng.random((203, 48), dtype=np.float32)
+Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 203)]
+
+
+class Rows(cornu.utils.PyDataset):
+    # 10 rows a batch (padded to 12 over 4 devices), the last batch of 3
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, i):
+        part = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.x[part], self.y[part]
+
+
+def net():
+    cornu.utils.set_random_seed(1)
+    m = cornu.Sequential([layers.Input((48,)), layers.Dense(32, activation="sigmoid"),
+                          layers.Dropout(0.1), layers.Dense(10, activation="softmax")])
+    m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return m
+
+
+def pydataset(distribution):
+    m = net()
+    dist.set_distribution(distribution)
+    try:
+        h = m.fit(Rows(X, Y, 10), epochs=2, verbose=0, validation_data=Rows(X[:30], Y[:30], 7))
+        e = m.evaluate(Rows(X, Y, 9), verbose=0)
+        p = m.predict(Rows(X, Y, 11), verbose=0)
+    finally:
+        dist.set_distribution(None)
+    return m, h.history, e, p, m._engine.traces["train"]
+
+
+def steps(distribution):
+    # steps_per_epoch on arrays, a generator for validation with validation_steps,
+    # grain batches, steps= of evaluate and predict
+    m = net()
+
+    def gen():
+        while True:
+            for i in range(0, 60, 6):
+                yield X[i:i + 6], Y[i:i + 6]
+
+    loader = grain.MapDataset.source(np.arange(203)).batch(13).map(
+        lambda i: (X[i], Y[i]))
+    dist.set_distribution(distribution)
+    try:
+        h = m.fit(X, Y, batch_size=10, steps_per_epoch=15, epochs=2, verbose=0,
+                  validation_data=gen(), validation_steps=4)
+        h2 = m.fit(loader, epochs=1, verbose=0)
+        e = m.evaluate(X, Y, batch_size=7, steps=5, verbose=0)
+        p = m.predict(X, batch_size=9, steps=3, verbose=0)
+    finally:
+        dist.set_distribution(None)
+    return m, {**h.history, **{"grain_" + k: v for k, v in h2.history.items()}}, e, p, \
+        m._engine.traces["train"]
+
+
+out = {"pydataset": compare(pydataset, dist.DataParallel()),
+       "steps": compare(steps, dist.DataParallel())}
+print("RESULT", json.dumps(out))
+"""
+
 
 def _run(code: str) -> dict:
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "4",
@@ -195,3 +267,13 @@ def test_model_parallel_mesh_2x2_equals_unsharded():
     assert by_kind[("embedding", "embeddings")] == {"P(None, 'model')"}
     assert by_kind[("dense", "kernel")] == {"P(None, 'model')"}  # both Dense layers
     assert by_kind[("dense", "bias")] | by_kind[("conv2d", "bias")] <= {"P(None,)", "P()"}
+
+
+@pytest.mark.slow
+def test_streams_under_data_parallel_equal_one_device():
+    # a PyDataset (batches of 10 over 4 devices: padded to 12, masked), a validation
+    # PyDataset, steps_per_epoch, a validation generator, grain, steps= of evaluate and
+    # predict: the weights, logs and outputs of one device
+    for name, result in _run(_STREAMS).items():
+        _assert_same(result)
+        assert set(result["specs"].values()) <= {"P(None, None)", "P(None,)", "P()"}, name

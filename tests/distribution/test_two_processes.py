@@ -1,23 +1,28 @@
-"""Two processes on localhost joined by jax.distributed (CPU, collectives over gloo):
-DataParallel over one device of each trains as one device does. Every process passes
-the same arrays and batch_size is the global batch (each reading its own rows is not
-done yet: docs/distributed.md)."""
+"""Two processes on localhost joined by jax.distributed (CPU, collectives over gloo),
+DataParallel over one device of each: every process passing the same arrays (batch_size
+the global batch), or each passing its own rows (auto_shard_dataset=False, batch_size
+per process) trains as one process does with all the rows and the global batch. A
+killed or stuck process stops the other (cornu's watchdog, exit status 75), and a job
+killed mid-training and started again goes on from its backup (written by process 0)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from two_process_worker import build, train
+from two_process_worker import build, own_rows, train, train_own
 
 _ROOT = Path(__file__).resolve().parents[2]
 _WORKER = Path(__file__).with_name("two_process_worker.py")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -25,19 +30,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_processes_data_parallel_equals_one_device():
+def _env(port: int, rank: int) -> dict:
+    return {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1",
+            "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port}",
+            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+            "KERAS_DISTRIBUTION_PROCESS_ID": str(rank),
+            "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def _job(*args: str) -> list[dict]:
+    """Run the worker as a job of two processes; their RESULT lines, by rank."""
     port = _free_port()
-    procs = []
-    for rank in range(2):
-        env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1",
-               "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port}",
-               "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
-               "KERAS_DISTRIBUTION_PROCESS_ID": str(rank),
-               "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
-        procs.append(subprocess.Popen([sys.executable, str(_WORKER)], env=env, cwd=_ROOT,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True))
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), *args], env=_env(port, rank),
+                              cwd=_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for rank in range(2)]
     results = []
     try:
         for proc in procs:
@@ -50,12 +56,133 @@ def test_two_processes_data_parallel_equals_one_device():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    return results
+
+
+def _assert_trains_as(result: dict, expected: dict, rows=None) -> None:
+    assert result["processes"] == 2 and result["mesh"] == [2]
+    assert result["history"].keys() == expected["history"].keys()
+    for key, values in expected["history"].items():
+        assert result["history"][key] == pytest.approx(values, rel=1e-5), key
+    assert result["evaluate"] == pytest.approx(expected["evaluate"], rel=1e-5)
+    predict = np.asarray(expected["predict"])
+    np.testing.assert_allclose(result["predict"], predict if rows is None else predict[rows],
+                               atol=1e-5)
+    for a, b in zip(result["weights"], expected["weights"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_two_processes_data_parallel_equals_one_device():
+    results = _job("whole")
+    # without set_random_seed before initialize, the processes took process 0's seed
+    assert results[0]["seed"] is not None and results[0]["seed"] == results[1]["seed"]
     expected = train(*build())  # the same run on this process's one device
     for result in results:
-        assert result["processes"] == 2 and result["mesh"] == [2]
-        for key, values in expected["history"].items():
-            assert result["history"][key] == pytest.approx(values, rel=1e-5), key
-        assert result["evaluate"] == pytest.approx(expected["evaluate"], rel=1e-5)
-        np.testing.assert_allclose(result["predict"], expected["predict"], atol=1e-5)
-        for a, b in zip(result["weights"], expected["weights"], strict=True):
-            np.testing.assert_allclose(a, b, atol=1e-5)
+        _assert_trains_as(result, expected)
+
+
+@pytest.mark.slow
+def test_two_processes_each_with_its_own_rows_equal_one_process_with_all():
+    # each process passes half the rows and batch_size=5: the global batches of 10 are
+    # the one-process run's; the logs (loss, metrics, validation) are the global ones,
+    # and predict gives each process the outputs of its own rows
+    results = _job("own")
+    expected = train_own(*build())
+    for rank, result in enumerate(results):
+        _assert_trains_as(result, expected, own_rows(70, rank))
+
+
+@pytest.mark.slow
+def test_a_killed_process_stops_the_other_with_a_clear_error():
+    # process 1 is killed (SIGKILL) while both train; process 0 must not wait for ever in
+    # its next collective: cornu's watchdog (process_timeout_seconds=5 here) ends it
+    # with its message and exit status 75 within a bound
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), "forever"],
+                              env={**_env(port, rank), "WORKER_TIMEOUT": "5"}, cwd=_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in range(2)]
+    try:
+        for line in procs[1].stdout:  # both train (an epoch ends only when both step)
+            if line.startswith("EPOCH 2"):
+                break
+        procs[1].send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        _, stderr = procs[0].communicate(timeout=60)
+        waited = time.monotonic() - killed
+    finally:
+        for proc in procs:  # only the processes this test started
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()  # (closes its pipes)
+    assert procs[0].returncode == 75, stderr[-3000:]
+    assert "cornu.distribution: stopping process 0 of 2: process 1 of the job" in stderr
+    assert waited < 20, waited
+
+
+@pytest.mark.slow
+def test_a_killed_job_restarted_with_its_backup_ends_as_an_unbroken_one(tmp_path):
+    # BackupAndRestore (process 0 writes, both read); process 1 is killed with SIGKILL
+    # mid-training, process 0 then stops (watchdog), the job is started again and goes on
+    # from the backup: the weights of the same job run without a break
+    unbroken = _job("backup", str(tmp_path / "unbroken"))
+    port = _free_port()
+    folder = str(tmp_path / "broken")
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), "backup", folder],
+                              env={**_env(port, rank), "WORKER_TIMEOUT": "5"}, cwd=_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in range(2)]
+    try:
+        for line in procs[1].stdout:
+            if line.startswith("EPOCH 3"):
+                break
+        procs[1].send_signal(signal.SIGKILL)
+        procs[0].communicate(timeout=60)
+    finally:
+        for proc in procs:  # only the processes this test started
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+    assert procs[0].returncode == 75
+    assert (tmp_path / "broken" / "backup" / "backup.cornu-backup").exists()
+    resumed = _job("backup", folder)
+    assert unbroken[0]["epochs"] == list(range(12))
+    for result in resumed:
+        assert 3 <= result["epochs"][0] and result["epochs"][-1] == 11  # went on
+        for a, b in zip(result["weights"], unbroken[0]["weights"], strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    # the last ModelCheckpoint (written by process 0) holds the final weights
+    model, _, _ = build()
+    model.load_weights(str(tmp_path / "broken" / "last.weights.safetensors"))
+    for a, b in zip(model.get_weights(), unbroken[0]["weights"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_stuck_process_and_the_others_stop():
+    # both wait 8 s at one place together (a long call of the job: not a stall); then
+    # process 1 stays alive but stops stepping (a callback that never returns): its
+    # watchdog stops it after stall_timeout_seconds=5, and process 0, waiting for it in a
+    # collective, stops too; both with cornu's message and status 75
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), "stuck"],
+                              env={**_env(port, rank), "WORKER_TIMEOUT": "5",
+                                   "WORKER_STALL": "5"}, cwd=_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in range(2)]
+    try:
+        outputs = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:  # only the processes this test started
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert [proc.returncode for proc in procs] == [75, 75], outputs[0][1][-2000:]
+    assert "EPOCH 2" in outputs[0][0] and "EPOCH 2" in outputs[1][0]
+    assert "EPOCH 3" not in outputs[0][0]
+    # whichever stall is seen first stops its process; the other then stops by its own
+    # stall, or because its peer (or the coordinator, process 0) is gone
+    for rank in (0, 1):
+        assert f"cornu.distribution: stopping process {rank} of 2: " in outputs[rank][1]
+    assert any("its main thread has waited 5 s" in err for _, err in outputs)

@@ -1,7 +1,13 @@
 """One process of test_two_processes.py: joins the job (KERAS_DISTRIBUTION_* variables),
-trains `build()` under DataParallel over all the job's devices and prints its results."""
+trains `build()` under DataParallel over all the job's devices and prints its results.
+
+`python two_process_worker.py whole`: every process passes all the rows, batch_size is
+the global batch. `... own`: each process passes its own rows (auto_shard_dataset=False),
+batch_size counts them (the global batch is twice as large)."""
 
 import json
+import os
+import sys
 
 import numpy as np
 
@@ -29,10 +35,93 @@ def train(m, x, y):
             "weights": [w.tolist() for w in m.get_weights()]}
 
 
+def own_rows(n: int, rank: int, processes: int = 2, per_batch: int = 5) -> np.ndarray:
+    """The rows process `rank` passes: its `per_batch` rows of each global batch of
+    `per_batch * processes` rows, so that a step's global batch is the one-process run's."""
+    rows = np.arange(n).reshape(-1, processes, per_batch)
+    return rows[:, rank].ravel()
+
+
+def train_own(m, x, y, rows=None):
+    """10 rows a global step, without shuffling; with `rows`, the process's own rows and
+    5 of them a step (their validation rows too), else all rows and 10 a step."""
+    batch = 10 if rows is None else 5
+    vx, vy = x[:40], y[:40]
+    if rows is not None:
+        x, y = x[rows], y[rows]
+        vrows = rows[rows < 40]
+        vx, vy = vx[vrows], vy[vrows]
+    h = m.fit(x, y, batch_size=batch, epochs=2, verbose=0, shuffle=False,
+              validation_data=(vx, vy))
+    return {"history": h.history, "evaluate": m.evaluate(x, y, batch_size=batch, verbose=0),
+            "predict": m.predict(x, batch_size=batch, verbose=0).tolist(),
+            "weights": [w.tolist() for w in m.get_weights()]}
+
+
+def train_until_killed(stuck: bool = False):
+    """Epochs without end; "EPOCH" is printed after each (the test kills a process).
+    With `stuck`, both processes wait 8 s together after the second epoch (a long call
+    they make together), then process 1 stops stepping after its third epoch (a
+    callback that never returns), alive."""
+    import time
+
+    m, x, y = build()
+
+    class Say(cornu.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            print("EPOCH", epoch, flush=True)
+            if stuck and epoch == 1:
+                time.sleep(8)
+            if stuck and epoch == 2 and dist.distribution().data_shard_id == 1:
+                time.sleep(10**6)
+
+    m.fit(x, y, batch_size=9, epochs=10**6, verbose=0, callbacks=[Say()])
+
+
+def train_with_backup(backup_dir: str):
+    """12 epochs with BackupAndRestore every 4 steps (mid-epoch too) and a ModelCheckpoint
+    of the weights each epoch; "EPOCH" printed after each (the test kills a process). A
+    restart with the same folder goes on from the backup."""
+    import time
+
+    m, x, y = build()
+    epochs = []
+
+    class Say(cornu.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs.append(epoch)
+            print("EPOCH", epoch, flush=True)
+            time.sleep(0.05)  # room for the kill to fall in the middle of the run
+
+    checkpoint = os.path.join(backup_dir, "last.weights.safetensors")
+    m.fit(x, y, batch_size=9, epochs=12, verbose=0, callbacks=[
+        cornu.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"), save_freq=4),
+        cornu.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True), Say()])
+    return {"weights": [w.tolist() for w in m.get_weights()], "epochs": epochs}
+
+
 if __name__ == "__main__":
-    dist.initialize()
-    dist.set_distribution(dist.DataParallel())
-    out = train(*build())
+    dist.initialize(process_timeout_seconds=float(os.environ.get("WORKER_TIMEOUT", 30)),
+                    stall_timeout_seconds=float(os.environ.get("WORKER_STALL", 1800)))
+    from cornu.random import keys
+
+    seed = keys.get_state()["seed"]  # agreed by initialize (no seed was set yet)
+    mode = sys.argv[1] if len(sys.argv) > 1 else "whole"
+    if mode == "backup":
+        dist.set_distribution(dist.DataParallel())
+        out = train_with_backup(sys.argv[2])
+    elif mode in ("forever", "stuck"):
+        dist.set_distribution(dist.DataParallel())
+        train_until_killed(stuck=mode == "stuck")
+    elif mode == "whole":
+        dist.set_distribution(dist.DataParallel())
+        out = train(*build())
+    else:
+        dist.set_distribution(dist.DataParallel(auto_shard_dataset=False))
+        m, x, y = build()
+        out = train_own(m, x, y, own_rows(len(x), cornu.distribution.distribution()
+                                          .data_shard_id))
+    out["seed"] = seed
     out["processes"] = dist.distribution().num_processes
     out["mesh"] = list(dist.distribution().device_mesh.shape)
     print("RESULT", json.dumps(out), flush=True)
