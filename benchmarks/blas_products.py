@@ -223,6 +223,21 @@ def step_program(gemm: Any, batch: int, steps: int, options: dict) -> Any:
     return lambda: jax.block_until_ready(program(start))
 
 
+def check_equal(left: np.ndarray, right: np.ndarray, ta: bool, tb: bool) -> None:
+    """The BLAS route's product equals XLA's within float32 rounding (relative 1e-5 of
+    the result's largest value), else the benchmark stops: a fast wrong product is no
+    route."""
+    import jax
+
+    ours = np.asarray(jax.jit(lambda u, v: Blas.gemm(u, v, ta, tb))(left, right))
+    theirs = np.asarray(jax.jit(lambda u, v: xla_gemm(u, v, ta, tb))(left, right))
+    scale = float(np.max(np.abs(theirs))) or 1.0
+    error = float(np.max(np.abs(ours - theirs))) / scale
+    if not error <= 1e-5:
+        raise SystemExit(f"the BLAS route's {ours.shape} product differs from XLA's by "
+                         f"{error:.2e} of its largest value")
+
+
 def ynn_options(options: dict) -> dict | None:
     """cornu's options with XLA's other CPU product library (YNNPACK) for every dot, where
     this XLA has the option (the oneDNN and XNNPACK options of jaxlib 0.10 change nothing
@@ -269,6 +284,7 @@ def collect(args: argparse.Namespace, blas: Blas | None) -> list[dict[str, Any]]
                 runs[key] = loop_program(lambda u, v, ta=ta, tb=tb: xla_gemm(u, v, ta, tb),
                                          jnp.asarray(left), jnp.asarray(right), steps, opts)
         if blas is not None:
+            check_equal(left, right, ta, tb)
             runs["ffi-blas"] = loop_program(lambda u, v, ta=ta, tb=tb: Blas.gemm(u, v, ta, tb),
                                             jnp.asarray(left), jnp.asarray(right), steps,
                                             options)
