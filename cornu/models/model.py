@@ -23,6 +23,7 @@ from cornu.data import arrays, sources, staging
 from cornu.layers.base import Layer, _spec_from_shapes, _trace_output_spec
 from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor
+from cornu.metrics.compile_metrics import CompileMetrics
 from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
@@ -383,6 +384,8 @@ class Model(Layer):
         if self._loss_spec is None:  # the model's own add_loss values are the loss
             self._heads = []
             self._weighted = []
+            object.__setattr__(self, "_compile_metrics", None)
+            object.__setattr__(self, "_output_loss_trackers", [])
             self._engine = Engine(self._forward, [], self.optimizer.transform(),
                                   tx_key=self.optimizer.transform_key())
             self._engine_signature = self._trainable_signature()
@@ -423,6 +426,12 @@ class Model(Layer):
             weighted.append(weighted_objs)
         self._heads = heads
         self._weighted = weighted
+        compiled = CompileMetrics([h.metrics for h in heads], weighted,
+                                  [h.name for h in heads], names)
+        object.__setattr__(self, "_compile_metrics", compiled if compiled.metrics else None)
+        # Keras: with several outputs, a Mean of each output's loss, updated by compute_loss
+        object.__setattr__(self, "_output_loss_trackers", [
+            metrics.Mean(name=f"{head.name}_loss") for head in heads] if len(heads) > 1 else [])
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
                               constraints=self._constraints())
@@ -1162,8 +1171,15 @@ class Model(Layer):
         if self._heads:
             ys = self._per_output_values(y, "y")
             preds = self._per_output_values(y_pred, "y_pred")
-            for head, yk, pk in zip(self._heads, ys, preds, strict=True):
-                total = total + head.weight * head.loss(yk, pk, sample_weight)
+            weights = self._per_output_weights(sample_weight)
+            trackers = self.__dict__.get("_output_loss_trackers") or [None] * len(ys)
+            for head, yk, pk, wk, tracker in zip(self._heads, ys, preds, weights, trackers,
+                                                 strict=True):
+                value = head.loss(yk, pk, wk)
+                if tracker is not None and _may_update(value):
+                    # each output's unweighted loss, a mean over the batches' samples
+                    tracker.update_state(value, sample_weight=_rows(pk))
+                total = total + head.weight * value
         pending = getattr(self, "_pending_losses", None)
         extra = list(pending) if pending is not None else self.losses
         if not self._heads and not extra:
@@ -1174,6 +1190,33 @@ class Model(Layer):
         for value in extra:
             total = total + jnp.sum(jnp.asarray(value, jnp.float32))
         return total
+
+    def stateless_compute_loss(self, trainable_variables: Sequence[Any],
+                               non_trainable_variables: Sequence[Any],
+                               metrics_variables: Sequence[Any], x: Any = None, y: Any = None,
+                               y_pred: Any = None, sample_weight: Any = None,
+                               training: bool = True):
+        """Keras' `compute_loss` as a pure function of the values: (loss, (trainable,
+        non-trainable, metrics values)), the metrics' values updated (each output's loss
+        tracker)."""
+        mapping = [*zip(self.trainable_variables, trainable_variables, strict=True),
+                   *zip(self.non_trainable_variables, non_trainable_variables, strict=True),
+                   *zip(self.metrics_variables, metrics_variables, strict=True)]
+        with variables.StatelessScope(mapping) as scope:
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                     training=training)
+            non_trainable = [scope.get_current_value(v) for v in self.non_trainable_variables]
+            metric_values = [scope.get_current_value(v) for v in self.metrics_variables]
+        return loss, (list(trainable_variables), non_trainable, metric_values)
+
+    def _per_output_weights(self, sample_weight: Any) -> list:
+        """Sample weights per output: one array for all, or a list / dict per output."""
+        n = len(self._heads)
+        if isinstance(sample_weight, dict):
+            return [sample_weight.get(name) for name in self.output_names]
+        if n > 1 and isinstance(sample_weight, list | tuple) and len(sample_weight) == n:
+            return list(sample_weight)
+        return [sample_weight] * n
 
     def _per_output_values(self, value: Any, argument: str) -> list:
         if isinstance(value, dict):
@@ -1186,17 +1229,9 @@ class Model(Layer):
         """Update the compiled metrics with a batch; the results of all metrics. As in
         Keras, compile's `metrics` are not weighted: `sample_weight` weighs the loss and
         compile's `weighted_metrics` only."""
-        weights = sample_weight
-        if not self._heads:
-            return self.get_metrics_result()
-        ys = self._per_output_values(y, "y")
-        preds = self._per_output_values(y_pred, "y_pred")
-        for head, yk, pk in zip(self._heads, ys, preds, strict=True):
-            for metric in head.metrics:
-                metric.update_state(yk, pk)
-        for extra, yk, pk in zip(self._weighted, ys, preds, strict=False):
-            for metric in extra:
-                metric.update_state(yk, pk, sample_weight=weights)
+        compiled = self.__dict__.get("_compile_metrics")
+        if compiled is not None:
+            compiled.update_state(y, y_pred, sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict[str, Any]:
@@ -1223,18 +1258,16 @@ class Model(Layer):
 
     @property
     def metrics(self) -> list[Any]:
-        """The loss tracker, the compiled metrics and the metrics the model's attributes
-        hold, as Keras lists them."""
+        """The loss tracker, compile's metrics as one metric ("compile_metrics", whose
+        `metrics` lists them) and the metrics the model's attributes hold, as Keras lists
+        them."""
         found = [self._loss_tracker] if self.optimizer is not None else []
-        for head, extra in zip(self._heads, self._weighted or [()] * len(self._heads),
-                               strict=True):
-            for metric in (*head.metrics, *extra):
-                if hasattr(metric, "variables"):
-                    named = metric
-                    if head.name and not metric.name.startswith(f"{head.name}_"):
-                        named.name = f"{head.name}_{metric.name}"
-                    found.append(named)
+        compiled = self.__dict__.get("_compile_metrics")
+        if compiled is not None:
+            found.append(compiled)
+        found += self.__dict__.get("_output_loss_trackers") or []
         seen = {id(m) for m in found}
+        seen.update(id(m) for m in (compiled.metrics if compiled is not None else ()))
         for layer in self._flatten_layers():
             for metric in layer._tracked(metrics.Metric):
                 if id(metric) not in seen:
@@ -1410,6 +1443,19 @@ def _masked_outputs(model: Model, n: int) -> list[bool]:
         outputs = []
     flags = [getattr(t, "_keras_mask", None) is not None for t in outputs or []]
     return flags if len(flags) == n else [False] * n
+
+
+def _may_update(value: Any) -> bool:
+    """Whether compute_loss may update a loss tracker with `value`: eagerly, or while a
+    step is traced in a StatelessScope (which records the update); a traced value outside
+    a scope (a step that calls compute_loss in jax.grad with no scope) updates nothing,
+    where Keras fails."""
+    return variables.in_stateless_scope() or not isinstance(value, jax.core.Tracer)
+
+
+def _rows(y_pred: Any) -> Any:
+    leaves = jax.tree.leaves(y_pred)
+    return leaves[0].shape[0] if leaves and getattr(leaves[0], "ndim", 0) else 1
 
 
 def _takes_graph(cls: type) -> bool:
