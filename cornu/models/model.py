@@ -1081,11 +1081,16 @@ class Model(Layer):
         else:
             xs = tuple(self._prepare_x(x))
         if training:
-            out, self._state = self._predictor.call_training(self._params, self._state, xs,
-                                                             global_rng.next_key())
-            return out
-        out, state = self._predictor.call(self._params, self._state, xs)
-        self._keep_carried(state)
+            out, self._state, masks = self._predictor.call_training(
+                self._params, self._state, xs, global_rng.next_key())
+        else:
+            out, state, masks = self._predictor.call(self._params, self._state, xs)
+            self._keep_carried(state)
+        # outputs that carry a mask (Embedding(mask_zero=True) upstream) say so, as Keras'
+        # `_keras_mask`: a loss or metric computed on them weighs their entries by it
+        for output, mask in zip(_as_list(out), masks, strict=True):
+            if mask is not None:
+                variables.set_output_mask(output, mask)
         return out
 
     def _keep_carried(self, state: Any) -> None:
