@@ -458,7 +458,10 @@ def _load_legacy_model(path: Path, custom_objects: Mapping[str, Any] | None,
         if made.compile is not None:
             settings = _compile_settings(made.compile, where, custom_objects)
             _call(where, made.model.compile, **settings)
-            if made.optimizer:
+            if made.optimizer and keras_legacy_h5.is_keras2_optimizer(made.optimizer):
+                keras_legacy_h5.restore_keras2_optimizer(made.model, made.optimizer,
+                                                         made.weight_names or {}, where)
+            elif made.optimizer:
                 keras_h5.restore_optimizer_datasets(made.model, made.optimizer, where)
     return made.model
 
