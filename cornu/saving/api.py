@@ -388,8 +388,8 @@ def load_weights(model: Model, filepath: str | os.PathLike, skip_mismatch: bool 
                              f"skip_mismatch={skip_mismatch} for '{path}'.")
     if kind in ("hdf5", "keras"):
         if kind == "hdf5":
-            data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES, "an HDF5 weights file",
-                                     head=keras_format.check_h5_head)
+            data = archive.check_file(path, limits.MAX_WEIGHTS_BYTES, "an HDF5 weights file",
+                                      head=keras_format.check_h5_head)  # read in place
             where = f"'{path}'"
             if keras_legacy_h5.is_legacy_file(data, where):
                 keras_legacy_h5.load_legacy_weights(model, data, where, by_name=by_name,
@@ -451,8 +451,8 @@ def _load_legacy_model(path: Path, custom_objects: Mapping[str, Any] | None,
                        compile: bool) -> Model:
     """A Keras 2 (or Keras 3 legacy) whole-model .h5 file."""
     where = f"'{path}'"
-    data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_JSON_BYTES,
-                             "an HDF5 model file", head=keras_format.check_h5_head)
+    data = archive.check_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_JSON_BYTES,
+                              "an HDF5 model file", head=keras_format.check_h5_head)
     made = keras_legacy_h5.read_legacy_model(data, where, custom_objects, compile)
     with made.file:
         if made.compile is not None:

@@ -160,7 +160,7 @@ def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> Ke
                           members[WEIGHTS])
 
 
-def read_weights_h5(model: Model, data: bytes | bytearray, where: str) -> None:
+def read_weights_h5(model: Model, data: Any, where: str) -> None:
     require_graph_model(model, "load the weights of")
     model.set_weight_trees(*weights_from_h5(model, data, where))
     load_hooked_variables(model, data, where)

@@ -34,11 +34,12 @@ from cornu.saving.errors import CornuFileError
 from cornu.saving.keras_config import cornu_compile, cornu_model, require_graph_model
 from cornu.saving.keras_h5 import (
     MAX_H5_OBJECTS,
+    H5Data,
     Slot,
     _check_dataset,
     _h5py,
     _survey,
-    check_h5_head,
+    h5_file,
     own_weights,
 )
 
@@ -73,13 +74,8 @@ class LegacyModelFile:
 # ------------------------------------------------------------------ reading the file
 
 
-def open_h5(data: bytes | bytearray, where: str) -> Any:
-    check_h5_head(data, len(data), where)
-    try:
-        return _h5py().File(io.BytesIO(bytes(data)), "r")
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise CornuFileError(f"{where} is not a readable HDF5 file ({exc}); it may be "
-                             "truncated or damaged.") from exc
+def open_h5(data: H5Data, where: str) -> Any:
+    return h5_file(data, where, "; it may be truncated or damaged")
 
 
 def _attribute(obj: Any, name: str, where: str, max_bytes: int) -> Any:
@@ -163,7 +159,7 @@ def weights_group(f: Any) -> tuple[str, Any] | None:
     return None
 
 
-def is_legacy_file(data: bytes | bytearray, where: str) -> bool:
+def is_legacy_file(data: H5Data, where: str) -> bool:
     """Whether the HDF5 file in `data` is in the legacy layout (layer_names, or a
     model_config), not Keras 3's weights layout."""
     with open_h5(data, where) as f:
@@ -458,7 +454,7 @@ def legacy_weights(model: Model, f: Any, where: str, *, by_name: bool = False,
     return params, state
 
 
-def load_legacy_weights(model: Model, data: bytes | bytearray, where: str, *,
+def load_legacy_weights(model: Model, data: H5Data, where: str, *,
                         by_name: bool = False, skip_mismatch: bool = False) -> None:
     """model.load_weights of a legacy .h5 file (weights alone or a whole model)."""
     require_graph_model(model, "load the weights of")
@@ -469,7 +465,7 @@ def load_legacy_weights(model: Model, data: bytes | bytearray, where: str, *,
     model.set_weight_trees(params, state)
 
 
-def read_legacy_model(data: bytes | bytearray, where: str,
+def read_legacy_model(data: H5Data, where: str,
                       custom_objects: Mapping[str, Any] | None, compile: bool
                       ) -> LegacyModelFile:
     """The model of a legacy whole-model .h5 file, weights set; its compile settings and
