@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cornu.layers import _conv_ops
+from cornu.saving import archive
 from cornu.saving.errors import CornuFileError
 
 #: format -> (the extra that installs what it needs, the packages it imports)
@@ -177,20 +178,26 @@ def atomic_folder(path: Any) -> Iterator[Path]:
         raise CornuFileError(f"Cannot export to '{path}': the folder holds files that are not "
                              "a SavedModel, and cornu does not delete them. Choose an empty "
                              "or new folder.")
+    archive.remove_stale_folders(path)  # of exports that were killed (docs/security.md)
     tmp = parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     tmp.mkdir()
+    lock = archive.lock_folder(tmp)  # held until the folder is in place: never stale
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = parent / f".{path.name}.{secrets.token_hex(6)}.old"
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = None
+        if path.exists():
+            old = parent / f".{path.name}.{secrets.token_hex(6)}.old"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def all_layers(model: Any) -> list:
