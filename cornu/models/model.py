@@ -551,7 +551,8 @@ class Model(Layer):
                 arrays.check_lengths(parts[0], part, f"{argument}[0]", f"{argument}[{i}]")
         return parts
 
-    def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
+    def _prepare_y(self, y: Any, n: int, argument: str = "y", x_argument: str = "x"
+                   ) -> list[np.ndarray]:
         if self._loss_spec is None:  # no compiled loss: targets go to the steps as given
             return [np.asarray(a) for a in jax.tree.leaves(y)]
         names = self.output_names
@@ -576,9 +577,9 @@ class Model(Layer):
             arr = arrays.as_numeric(part, label)
             if arr.shape[0] != n:
                 raise ValueError(
-                    f"x and {label} must have the same number of samples. Received: "
-                    f"x.shape[0]={n}, {label}.shape[0]={arr.shape[0]}. Pass one label per "
-                    "sample."
+                    f"{x_argument} and {label} must have the same number of samples. "
+                    f"Received: {x_argument}.shape[0]={n}, {label}.shape[0]={arr.shape[0]}. "
+                    "Pass one label per sample."
                 )
             checked = arrays.check_labels(arr, head.loss, shape, label)
             if self._uses_steps():
@@ -595,7 +596,7 @@ class Model(Layer):
                              f"Pass the labels, e.g. model.fit(x_train, y_train).")
         xs = self._prepare_x(x, names[0])
         self._require_compiled(method)
-        return xs, self._prepare_y(y, xs[0].shape[0], names[1])
+        return xs, self._prepare_y(y, xs[0].shape[0], names[1], names[0])
 
     # -- fit ----------------------------------------------------------------------------------
     def fit(
@@ -903,6 +904,9 @@ class Model(Layer):
         # the table is sized by the classes the labels and the output can hold, never by
         # a key (class_weight={10**12: 1.0} must not allocate terabytes)
         width = y.shape[-1] if y.ndim > 1 and y.shape[-1] > 1 else 2
+        outputs = self._shapes(self.output_shape)[0][-1] if self.built else None
+        if isinstance(outputs, int) and outputs > 1:  # Keras: any class the model outputs,
+            width = max(width, outputs)  # whether or not these labels hold it
         classes = max(int(labels.max()) + 1 if labels.size else 0, width)
         table = np.ones(classes, np.float32)
         for cls, weight in class_weight.items():
@@ -917,6 +921,11 @@ class Model(Layer):
             if isinstance(weight, bool) or not isinstance(weight, int | float | np.number):
                 raise ValueError(f"class_weight values must be numbers. Received: "
                                  f"class_weight[{cls}]={weight!r}")
+            if not np.isfinite(weight) or abs(float(weight)) > float(np.finfo(np.float32).max):
+                raise ValueError(
+                    f"class_weight values must be finite numbers within float32's range "
+                    f"(the loss is weighted in float32). Received: class_weight[{cls}]="
+                    f"{weight!r}")
             table[cls] = float(weight)
         return table[labels.astype(np.int64)]
 
