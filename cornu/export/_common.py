@@ -165,8 +165,17 @@ def check_file_target(path: Any) -> Path:
 def atomic_folder(path: Any) -> Iterator[Path]:
     """A temporary folder beside `path` to write into; when the block ends without an
     error it replaces `path` (an earlier export there is removed), else it is removed and
-    `path` is left as it was."""
+    `path` is left as it was. A symbolic link is followed: the folder it leads to is
+    replaced, the link stays a link."""
     path = Path(os.fspath(path))
+    if path.is_symlink():  # as for files: write where the link leads, the link stays
+        target = Path(os.path.realpath(path))
+        if not target.exists():
+            raise CornuFileError(
+                f"Cannot export to '{path}': it is a symbolic link to '{target}', which does "
+                "not exist (or the links loop). cornu writes through a link only to an "
+                "existing folder: create it or remove the link.")
+        path = target
     parent = path.parent
     if not parent.is_dir():
         raise CornuFileError(f"Cannot export to '{path}': the folder '{parent}' does not "

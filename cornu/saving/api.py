@@ -399,7 +399,8 @@ def load_weights(model: Model, filepath: str | os.PathLike, skip_mismatch: bool 
                 raise CornuFileError(f"{where} is a Keras 3 weights file; by_name and "
                                      "skip_mismatch apply to legacy .h5 files only.")
         else:
-            data = keras_format.read_keras_archive(path)[keras_format.WEIGHTS]
+            data = keras_format.read_keras_archive(path, model, others=False)[
+                keras_format.WEIGHTS]
             where = f"'{path}' ({keras_format.WEIGHTS})"
         keras_format.read_weights_h5(model, data, where)
         return

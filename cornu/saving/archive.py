@@ -62,6 +62,10 @@ class Member:
     max_bytes: int
     required: bool = True
     head: Head | None = None
+    #: False: checked (name, declared sizes, extent) but not read, nor returned
+    read: bool = True
+    #: what `max_bytes` is, when not a limit of cornu.saving.limits (for the refusal)
+    bound: str | None = None
 
 
 # ------------------------------------------------------------------------------ writing
@@ -393,7 +397,8 @@ def read_archive(path: Path, members: Mapping[str, Member]) -> dict[str, bytearr
             starts = _locate(fp, infos, directory_at, bad)
             return {info.filename: _read_member(fp, info, start, members[info.filename],
                                                 f"'{path}' ({info.filename})", bad)
-                    for info, start in zip(infos, starts, strict=True)}
+                    for info, start in zip(infos, starts, strict=True)
+                    if members[info.filename].read}
     except CornuFileError:
         raise
     except _ZIP_ERRORS as exc:
@@ -475,7 +480,8 @@ def _check_members(infos: list[zipfile.ZipInfo], members: Mapping[str, Member],
                       "only stored and deflated are read")
         if info.file_size > members[name].max_bytes:
             raise bad(f"member {name!r} declares {info.file_size} bytes, more than its limit "
-                      f"of {members[name].max_bytes} (see cornu.saving.limits)")
+                      f"of {members[name].max_bytes} "
+                      f"({members[name].bound or 'see cornu.saving.limits'})")
         if info.compress_type == _STORED and info.compress_size != info.file_size:
             raise bad(f"member {name!r} is stored, yet declares {info.compress_size} bytes "
                       f"in the file and {info.file_size} once read")

@@ -36,7 +36,7 @@ __all__ = ["H5Data", "HDF5_SIGNATURE", "MAX_H5_OBJECTS", "OPTIMIZER_VARIABLES", 
            "check_h5_head", "h5_bytes", "h5_file", "layout", "layout_with_hooks",
            "load_hooked_variables", "optimizer_slots", "optimizer_variables",
            "own_weights", "restore_optimizer", "restore_optimizer_datasets", "snake_case",
-           "weights_from_h5"]
+           "weights_bound", "weights_from_h5"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: groups, datasets and attributes one HDF5 file may hold (walked before reading)
@@ -395,6 +395,21 @@ def _survey(f: Any, where: str) -> dict[str, Any]:
             else:
                 raise CornuFileError(f"{where}: '{full}' is neither a group nor a dataset.")
     return datasets
+
+
+def weights_bound(model: Model) -> int:
+    """The most bytes a Keras HDF5 weights file of `model` can need: every weight at 8
+    bytes an entry, four optimizer variables per trainable entry, a few KiB of HDF5
+    structure per dataset, and each layer with its own save hooks (vocabularies) its
+    limit. A member larger than this is refused before it is read (a small model's file
+    cannot make cornu read a gigabyte)."""
+    params, state = model.weight_trees()
+    trainable = sum(int(np.prod(v.shape, dtype=np.int64)) for d in params for v in d.values())
+    others = sum(int(np.prod(v.shape, dtype=np.int64)) for d in state for v in d.values())
+    datasets = sum(len(d) for d in params) * 5 + sum(len(d) for d in state) + 16
+    hooks = len(layout_with_hooks(model)[2])
+    return (8 * (5 * trainable + others) + 64 * 1024 * datasets + 2**20
+            + hooks * limits.MAX_VOCABULARY_BYTES)
 
 
 def _check_dataset(ds: Any, path: str, where: str, shape: tuple[int, ...] | None = None,

@@ -122,3 +122,26 @@ def test_a_killed_savedmodel_export_leaves_nothing_after_the_next(tmp_path):
     finally:
         live.kill()
         live.communicate()
+
+
+def test_a_savedmodel_export_onto_a_link_writes_where_it_leads(tmp_path):
+    """The link stays a link (once, it was renamed aside as the 'old' export and left
+    there for ever, a real folder in its place); a link to nothing is refused."""
+    from cornu.export._common import atomic_folder
+
+    real = tmp_path / "versions" / "1"
+    real.mkdir(parents=True)
+    (real / "saved_model.pb").write_bytes(b"first")
+    link = tmp_path / "served"
+    link.symlink_to(real)
+    with atomic_folder(link) as tmp:
+        (tmp / "saved_model.pb").write_bytes(b"second")
+    assert link.is_symlink() and (real / "saved_model.pb").read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served", "versions"]
+    assert [p.name for p in real.parent.iterdir()] == ["1"]
+    dangling = tmp_path / "nothing"
+    dangling.symlink_to(tmp_path / "missing")
+    with pytest.raises(CornuFileError, match="symbolic link to .* which does not exist"):
+        with atomic_folder(dangling):
+            pass
+    assert dangling.is_symlink()

@@ -270,3 +270,41 @@ def test_an_hdf5_file_is_read_only_where_it_is_asked(kind, broken, import_rss, t
     else:
         assert result["outcome"] == "loaded", result
         assert result["seconds"] < SECONDS and result["extra_rss_mb"] * 10**6 < HEADROOM
+
+
+@pytest.fixture(scope="module")
+def keras_padded(tmp_path_factory) -> Path:
+    """A .keras file of the _LOAD child's model whose model.weights.h5 is the real one
+    followed by 1 GiB of zeros, stored (libhdf5 would ignore the tail)."""
+    import cornu
+    from cornu.layers import Activation, Dense
+
+    tmp_path = tmp_path_factory.mktemp("keras_padded")
+
+    model = cornu.Sequential([Dense(4, input_shape=(3,), activation="relu"), Dense(2),
+                              Activation("softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.save(tmp_path / "small.keras")
+    with zipfile.ZipFile(tmp_path / "small.keras") as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, raw in parts.items():
+            if name != "model.weights.h5":
+                zf.writestr(name, raw)
+        info = zipfile.ZipInfo("model.weights.h5")
+        with zf.open(info, "w", force_zip64=True) as out:
+            out.write(parts["model.weights.h5"])
+            for _ in range(1024):
+                out.write(bytes(MiB))
+    return path
+
+
+@pytest.mark.parametrize("action", ["load_model", "load_weights"])
+def test_a_keras_weights_member_is_bounded_by_the_model(action, keras_padded, import_rss):
+    """The weights member may hold no more than the model planned from config.json can
+    need, checked before it is read (once, the whole member was read into memory, then
+    copied: +1.1 GB and 4 s, and the file loaded)."""
+    _assert_refused_cheaply(_load(action, keras_padded, import_rss),
+                            r"member 'model\.weights\.h5' declares \d+ bytes, more than its "
+                            r"limit of \d+ \(the most the model's weights can need\)")
