@@ -151,12 +151,22 @@ def set_output_mask(output: Any, mask: Any) -> None:
     except TypeError:  # not weakly referable: no mask is carried
         return
     _OUTPUT_MASKS[key] = (ref, mask)
+    if not isinstance(output, jax.core.Tracer):
+        try:  # readable as Keras users read it (an eager output's `_keras_mask`)
+            output._keras_mask = mask
+        except AttributeError:
+            pass
 
 
 def output_mask(output: Any) -> Any:
-    """The mask `output` carries (set_output_mask), or None."""
+    """The mask `output` carries (set_output_mask, or a `_keras_mask` set on an array as
+    Keras users set it), or None."""
     found = _OUTPUT_MASKS.get(id(output))
-    return found[1] if found is not None and found[0]() is output else None
+    if found is not None and found[0]() is output:
+        return found[1]
+    if isinstance(output, jax.Array) and not isinstance(output, jax.core.Tracer):
+        return getattr(output, "_keras_mask", None)
+    return None
 
 
 def in_stateless_scope() -> bool:

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cornu.layers import _conv_ops
+from cornu.saving import archive
 from cornu.saving.errors import CornuFileError
 
 #: format -> (the extra that installs what it needs, the packages it imports)
@@ -164,8 +165,17 @@ def check_file_target(path: Any) -> Path:
 def atomic_folder(path: Any) -> Iterator[Path]:
     """A temporary folder beside `path` to write into; when the block ends without an
     error it replaces `path` (an earlier export there is removed), else it is removed and
-    `path` is left as it was."""
+    `path` is left as it was. A symbolic link is followed: the folder it leads to is
+    replaced, the link stays a link."""
     path = Path(os.fspath(path))
+    if path.is_symlink():  # as for files: write where the link leads, the link stays
+        target = Path(os.path.realpath(path))
+        if not target.exists():
+            raise CornuFileError(
+                f"Cannot export to '{path}': it is a symbolic link to '{target}', which does "
+                "not exist (or the links loop). cornu writes through a link only to an "
+                "existing folder: create it or remove the link.")
+        path = target
     parent = path.parent
     if not parent.is_dir():
         raise CornuFileError(f"Cannot export to '{path}': the folder '{parent}' does not "
@@ -177,20 +187,26 @@ def atomic_folder(path: Any) -> Iterator[Path]:
         raise CornuFileError(f"Cannot export to '{path}': the folder holds files that are not "
                              "a SavedModel, and cornu does not delete them. Choose an empty "
                              "or new folder.")
+    archive.remove_stale_folders(path)  # of exports that were killed (docs/security.md)
     tmp = parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     tmp.mkdir()
+    lock = archive.lock_folder(tmp)  # held until the folder is in place: never stale
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = parent / f".{path.name}.{secrets.token_hex(6)}.old"
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = None
+        if path.exists():
+            old = parent / f".{path.name}.{secrets.token_hex(6)}.old"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def all_layers(model: Any) -> list:

@@ -489,10 +489,24 @@ class Layer:
             return self._symbolic_call(args, kwargs)
         if not args:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        # eagerly, an array that carries a mask (an eager Embedding(mask_zero=True) output)
+        # hands it to `mask` and on to the output, as Keras' `_keras_mask` does
+        in_mask = variables.output_mask(args[0]) if variables.current_scope() is None \
+            and isinstance(args[0], jax.Array) else None
         first = jax.tree.map(self._convert_input, args[0], is_leaf=_is_array_like)
         args = (first, *args[1:])
         self._maybe_build(first)
-        return self._call_built(args, kwargs)
+        if in_mask is not None and "mask" in _call_arguments(type(self)) \
+                and kwargs.get("mask") is None:
+            kwargs = {**kwargs, "mask": in_mask}
+        outputs = self._call_built(args, kwargs)
+        if (in_mask is not None or getattr(self, "_makes_masks", False)) \
+                and variables.current_scope() is None and isinstance(outputs, jax.Array) \
+                and not isinstance(outputs, jax.core.Tracer):
+            out_mask = self.compute_mask(first, in_mask)
+            if out_mask is not None:
+                variables.set_output_mask(outputs, out_mask)
+        return outputs
 
     def _convert_input(self, value: Any) -> Any:
         if isinstance(value, Variable):

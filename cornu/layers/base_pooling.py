@@ -67,10 +67,12 @@ class BasePooling(Layer):
 
 
 def _pad(x, value, pads):
-    """x padded with `value`; no pad op where the padding is zero (exports: ONNX)."""
+    """x padded with `value`; no pad op where the padding is zero. jnp.pad (the same pad
+    op for XLA) rather than lax.pad: jax2onnx converts jnp.pad at a symbolic batch size,
+    but not lax.pad (ONNX exports of 'same' pooling)."""
     if not any(lo or hi for lo, hi in pads):
         return x
-    return lax.pad(x, np.array(value, x.dtype), [(lo, hi, 0) for lo, hi in pads])
+    return jnp.pad(x, [(lo, hi) for lo, hi in pads], constant_values=np.array(value, x.dtype))
 
 
 def _combine(x, window, strides, op):

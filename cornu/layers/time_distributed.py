@@ -13,7 +13,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from cornu.layers import _nested
-from cornu.layers.base import Layer
+from cornu.layers.base import Layer, _call_arguments
 
 
 class TimeDistributed(Layer):
@@ -22,6 +22,9 @@ class TimeDistributed(Layer):
             raise ValueError(f"layer must be a cornu layer. Received: layer={layer!r}")
         super().__init__(**kwargs)
         self.layer = layer
+        # Keras: the time steps' mask goes to the inner layer (when its call takes one) and
+        # on to the output unchanged
+        self.supports_masking = True
 
     def _step_shape(self, input_shape) -> tuple:
         if not isinstance(input_shape, tuple | list) or len(input_shape) < 3:
@@ -39,10 +42,18 @@ class TimeDistributed(Layer):
         out = self.layer.compute_output_shape(self._step_shape(input_shape))
         return (out[0], input_shape[1], *out[1:])
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         batch, steps = inputs.shape[0], inputs.shape[1]
-        y = self.layer(jnp.reshape(inputs, (batch * steps, *inputs.shape[2:])),
-                       training=training)
+        kwargs = {"training": training}
+        if mask is not None:
+            if getattr(mask, "ndim", 0) < 2 or tuple(mask.shape[:2]) != (batch, steps):
+                raise ValueError(
+                    f"The mask passed to TimeDistributed '{self.name}' must have shape "
+                    f"(batch, timesteps, ...) = ({batch}, {steps}, ...). Received a mask of "
+                    f"shape {tuple(getattr(mask, 'shape', ()))}.")
+            if "mask" in _call_arguments(type(self.layer)):
+                kwargs["mask"] = jnp.reshape(mask, (batch * steps, *mask.shape[2:]))
+        y = self.layer(jnp.reshape(inputs, (batch * steps, *inputs.shape[2:])), **kwargs)
         return jnp.reshape(y, (batch, steps, *y.shape[1:]))
 
     def get_config(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from cornu.data import arrays, sources, staging
 from cornu.layers.base import Layer, _spec_from_shapes, _trace_output_spec
 from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor
+from cornu.metrics.compile_metrics import CompileMetrics
 from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.reports.summary import summary_text
@@ -383,6 +384,8 @@ class Model(Layer):
         if self._loss_spec is None:  # the model's own add_loss values are the loss
             self._heads = []
             self._weighted = []
+            object.__setattr__(self, "_compile_metrics", None)
+            object.__setattr__(self, "_output_loss_trackers", [])
             self._engine = Engine(self._forward, [], self.optimizer.transform(),
                                   tx_key=self.optimizer.transform_key(),
                                   library_dots=self._wants_library_dots())
@@ -424,6 +427,12 @@ class Model(Layer):
             weighted.append(weighted_objs)
         self._heads = heads
         self._weighted = weighted
+        compiled = CompileMetrics([h.metrics for h in heads], weighted,
+                                  [h.name for h in heads], names)
+        object.__setattr__(self, "_compile_metrics", compiled if compiled.metrics else None)
+        # Keras: with several outputs, a Mean of each output's loss, updated by compute_loss
+        object.__setattr__(self, "_output_loss_trackers", [
+            metrics.Mean(name=f"{head.name}_loss") for head in heads] if len(heads) > 1 else [])
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
                               constraints=self._constraints(),
@@ -549,7 +558,8 @@ class Model(Layer):
                 arrays.check_lengths(parts[0], part, f"{argument}[0]", f"{argument}[{i}]")
         return parts
 
-    def _prepare_y(self, y: Any, n: int, argument: str = "y") -> list[np.ndarray]:
+    def _prepare_y(self, y: Any, n: int, argument: str = "y", x_argument: str = "x"
+                   ) -> list[np.ndarray]:
         if self._loss_spec is None:  # no compiled loss: targets go to the steps as given
             return [np.asarray(a) for a in jax.tree.leaves(y)]
         names = self.output_names
@@ -574,9 +584,9 @@ class Model(Layer):
             arr = arrays.as_numeric(part, label)
             if arr.shape[0] != n:
                 raise ValueError(
-                    f"x and {label} must have the same number of samples. Received: "
-                    f"x.shape[0]={n}, {label}.shape[0]={arr.shape[0]}. Pass one label per "
-                    "sample."
+                    f"{x_argument} and {label} must have the same number of samples. "
+                    f"Received: {x_argument}.shape[0]={n}, {label}.shape[0]={arr.shape[0]}. "
+                    "Pass one label per sample."
                 )
             checked = arrays.check_labels(arr, head.loss, shape, label)
             if self._uses_steps():
@@ -593,7 +603,7 @@ class Model(Layer):
                              f"Pass the labels, e.g. model.fit(x_train, y_train).")
         xs = self._prepare_x(x, names[0])
         self._require_compiled(method)
-        return xs, self._prepare_y(y, xs[0].shape[0], names[1])
+        return xs, self._prepare_y(y, xs[0].shape[0], names[1], names[0])
 
     # -- fit ----------------------------------------------------------------------------------
     def fit(
@@ -901,6 +911,9 @@ class Model(Layer):
         # the table is sized by the classes the labels and the output can hold, never by
         # a key (class_weight={10**12: 1.0} must not allocate terabytes)
         width = y.shape[-1] if y.ndim > 1 and y.shape[-1] > 1 else 2
+        outputs = self._shapes(self.output_shape)[0][-1] if self.built else None
+        if isinstance(outputs, int) and outputs > 1:  # Keras: any class the model outputs,
+            width = max(width, outputs)  # whether or not these labels hold it
         classes = max(int(labels.max()) + 1 if labels.size else 0, width)
         table = np.ones(classes, np.float32)
         for cls, weight in class_weight.items():
@@ -915,6 +928,11 @@ class Model(Layer):
             if isinstance(weight, bool) or not isinstance(weight, int | float | np.number):
                 raise ValueError(f"class_weight values must be numbers. Received: "
                                  f"class_weight[{cls}]={weight!r}")
+            if not np.isfinite(weight) or abs(float(weight)) > float(np.finfo(np.float32).max):
+                raise ValueError(
+                    f"class_weight values must be finite numbers within float32's range "
+                    f"(the loss is weighted in float32). Received: class_weight[{cls}]="
+                    f"{weight!r}")
             table[cls] = float(weight)
         return table[labels.astype(np.int64)]
 
@@ -1086,11 +1104,16 @@ class Model(Layer):
         else:
             xs = tuple(self._prepare_x(x))
         if training:
-            out, self._state = self._predictor.call_training(self._params, self._state, xs,
-                                                             global_rng.next_key())
-            return out
-        out, state = self._predictor.call(self._params, self._state, xs)
-        self._keep_carried(state)
+            out, self._state, masks = self._predictor.call_training(
+                self._params, self._state, xs, global_rng.next_key())
+        else:
+            out, state, masks = self._predictor.call(self._params, self._state, xs)
+            self._keep_carried(state)
+        # outputs that carry a mask (Embedding(mask_zero=True) upstream) say so, as Keras'
+        # `_keras_mask`: a loss or metric computed on them weighs their entries by it
+        for output, mask in zip(_as_list(out), masks, strict=True):
+            if mask is not None:
+                variables.set_output_mask(output, mask)
         return out
 
     def _keep_carried(self, state: Any) -> None:
@@ -1176,8 +1199,15 @@ class Model(Layer):
         if self._heads:
             ys = self._per_output_values(y, "y")
             preds = self._per_output_values(y_pred, "y_pred")
-            for head, yk, pk in zip(self._heads, ys, preds, strict=True):
-                total = total + head.weight * head.loss(yk, pk, sample_weight)
+            weights = self._per_output_weights(sample_weight)
+            trackers = self.__dict__.get("_output_loss_trackers") or [None] * len(ys)
+            for head, yk, pk, wk, tracker in zip(self._heads, ys, preds, weights, trackers,
+                                                 strict=True):
+                value = head.loss(yk, pk, wk)
+                if tracker is not None and _may_update(value):
+                    # each output's unweighted loss, a mean over the batches' samples
+                    tracker.update_state(value, sample_weight=_rows(pk))
+                total = total + head.weight * value
         pending = getattr(self, "_pending_losses", None)
         extra = list(pending) if pending is not None else self.losses
         if not self._heads and not extra:
@@ -1188,6 +1218,33 @@ class Model(Layer):
         for value in extra:
             total = total + jnp.sum(jnp.asarray(value, jnp.float32))
         return total
+
+    def stateless_compute_loss(self, trainable_variables: Sequence[Any],
+                               non_trainable_variables: Sequence[Any],
+                               metrics_variables: Sequence[Any], x: Any = None, y: Any = None,
+                               y_pred: Any = None, sample_weight: Any = None,
+                               training: bool = True):
+        """Keras' `compute_loss` as a pure function of the values: (loss, (trainable,
+        non-trainable, metrics values)), the metrics' values updated (each output's loss
+        tracker)."""
+        mapping = [*zip(self.trainable_variables, trainable_variables, strict=True),
+                   *zip(self.non_trainable_variables, non_trainable_variables, strict=True),
+                   *zip(self.metrics_variables, metrics_variables, strict=True)]
+        with variables.StatelessScope(mapping) as scope:
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                     training=training)
+            non_trainable = [scope.get_current_value(v) for v in self.non_trainable_variables]
+            metric_values = [scope.get_current_value(v) for v in self.metrics_variables]
+        return loss, (list(trainable_variables), non_trainable, metric_values)
+
+    def _per_output_weights(self, sample_weight: Any) -> list:
+        """Sample weights per output: one array for all, or a list / dict per output."""
+        n = len(self._heads)
+        if isinstance(sample_weight, dict):
+            return [sample_weight.get(name) for name in self.output_names]
+        if n > 1 and isinstance(sample_weight, list | tuple) and len(sample_weight) == n:
+            return list(sample_weight)
+        return [sample_weight] * n
 
     def _per_output_values(self, value: Any, argument: str) -> list:
         if isinstance(value, dict):
@@ -1200,17 +1257,9 @@ class Model(Layer):
         """Update the compiled metrics with a batch; the results of all metrics. As in
         Keras, compile's `metrics` are not weighted: `sample_weight` weighs the loss and
         compile's `weighted_metrics` only."""
-        weights = sample_weight
-        if not self._heads:
-            return self.get_metrics_result()
-        ys = self._per_output_values(y, "y")
-        preds = self._per_output_values(y_pred, "y_pred")
-        for head, yk, pk in zip(self._heads, ys, preds, strict=True):
-            for metric in head.metrics:
-                metric.update_state(yk, pk)
-        for extra, yk, pk in zip(self._weighted, ys, preds, strict=False):
-            for metric in extra:
-                metric.update_state(yk, pk, sample_weight=weights)
+        compiled = self.__dict__.get("_compile_metrics")
+        if compiled is not None:
+            compiled.update_state(y, y_pred, sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict[str, Any]:
@@ -1237,18 +1286,16 @@ class Model(Layer):
 
     @property
     def metrics(self) -> list[Any]:
-        """The loss tracker, the compiled metrics and the metrics the model's attributes
-        hold, as Keras lists them."""
+        """The loss tracker, compile's metrics as one metric ("compile_metrics", whose
+        `metrics` lists them) and the metrics the model's attributes hold, as Keras lists
+        them."""
         found = [self._loss_tracker] if self.optimizer is not None else []
-        for head, extra in zip(self._heads, self._weighted or [()] * len(self._heads),
-                               strict=True):
-            for metric in (*head.metrics, *extra):
-                if hasattr(metric, "variables"):
-                    named = metric
-                    if head.name and not metric.name.startswith(f"{head.name}_"):
-                        named.name = f"{head.name}_{metric.name}"
-                    found.append(named)
+        compiled = self.__dict__.get("_compile_metrics")
+        if compiled is not None:
+            found.append(compiled)
+        found += self.__dict__.get("_output_loss_trackers") or []
         seen = {id(m) for m in found}
+        seen.update(id(m) for m in (compiled.metrics if compiled is not None else ()))
         for layer in self._flatten_layers():
             for metric in layer._tracked(metrics.Metric):
                 if id(metric) not in seen:
@@ -1424,6 +1471,19 @@ def _masked_outputs(model: Model, n: int) -> list[bool]:
         outputs = []
     flags = [getattr(t, "_keras_mask", None) is not None for t in outputs or []]
     return flags if len(flags) == n else [False] * n
+
+
+def _may_update(value: Any) -> bool:
+    """Whether compute_loss may update a loss tracker with `value`: eagerly, or while a
+    step is traced in a StatelessScope (which records the update); a traced value outside
+    a scope (a step that calls compute_loss in jax.grad with no scope) updates nothing,
+    where Keras fails."""
+    return variables.in_stateless_scope() or not isinstance(value, jax.core.Tracer)
+
+
+def _rows(y_pred: Any) -> Any:
+    leaves = jax.tree.leaves(y_pred)
+    return leaves[0].shape[0] if leaves and getattr(leaves[0], "ndim", 0) else 1
 
 
 def _takes_graph(cls: type) -> bool:

@@ -388,8 +388,8 @@ def load_weights(model: Model, filepath: str | os.PathLike, skip_mismatch: bool 
                              f"skip_mismatch={skip_mismatch} for '{path}'.")
     if kind in ("hdf5", "keras"):
         if kind == "hdf5":
-            data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES, "an HDF5 weights file",
-                                     head=keras_format.check_h5_head)
+            data = archive.check_file(path, limits.MAX_WEIGHTS_BYTES, "an HDF5 weights file",
+                                      head=keras_format.check_h5_head)  # read in place
             where = f"'{path}'"
             if keras_legacy_h5.is_legacy_file(data, where):
                 keras_legacy_h5.load_legacy_weights(model, data, where, by_name=by_name,
@@ -399,7 +399,8 @@ def load_weights(model: Model, filepath: str | os.PathLike, skip_mismatch: bool 
                 raise CornuFileError(f"{where} is a Keras 3 weights file; by_name and "
                                      "skip_mismatch apply to legacy .h5 files only.")
         else:
-            data = keras_format.read_keras_archive(path)[keras_format.WEIGHTS]
+            data = keras_format.read_keras_archive(path, model, others=False)[
+                keras_format.WEIGHTS]
             where = f"'{path}' ({keras_format.WEIGHTS})"
         keras_format.read_weights_h5(model, data, where)
         return
@@ -451,14 +452,17 @@ def _load_legacy_model(path: Path, custom_objects: Mapping[str, Any] | None,
                        compile: bool) -> Model:
     """A Keras 2 (or Keras 3 legacy) whole-model .h5 file."""
     where = f"'{path}'"
-    data = archive.read_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_JSON_BYTES,
-                             "an HDF5 model file", head=keras_format.check_h5_head)
+    data = archive.check_file(path, limits.MAX_WEIGHTS_BYTES + limits.MAX_JSON_BYTES,
+                              "an HDF5 model file", head=keras_format.check_h5_head)
     made = keras_legacy_h5.read_legacy_model(data, where, custom_objects, compile)
     with made.file:
         if made.compile is not None:
             settings = _compile_settings(made.compile, where, custom_objects)
             _call(where, made.model.compile, **settings)
-            if made.optimizer:
+            if made.optimizer and keras_legacy_h5.is_keras2_optimizer(made.optimizer):
+                keras_legacy_h5.restore_keras2_optimizer(made.model, made.optimizer,
+                                                         made.weight_names or {}, where)
+            elif made.optimizer:
                 keras_h5.restore_optimizer_datasets(made.model, made.optimizer, where)
     return made.model
 

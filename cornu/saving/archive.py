@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["Member", "atomic_write", "member_names", "read_archive", "read_file",
-           "remove_stale_temporaries", "write_archive"]
+           "lock_folder", "remove_stale_folders", "remove_stale_temporaries", "write_archive"]
 
 Writer = Callable[[BinaryIO], None]
 #: head(first bytes, total size, where) -> how many first bytes it needs, 0 once it has
@@ -63,6 +63,10 @@ class Member:
     max_bytes: int
     required: bool = True
     head: Head | None = None
+    #: False: checked (name, declared sizes, extent) but not read, nor returned
+    read: bool = True
+    #: what `max_bytes` is, when not a limit of cornu.saving.limits (for the refusal)
+    bound: str | None = None
 
 
 # ------------------------------------------------------------------------------ writing
@@ -224,6 +228,66 @@ def _remove_if_stale(candidate: Path) -> bool:
         os.close(fd)
 
 
+def lock_folder(folder: Path) -> int | None:
+    """An open descriptor of `folder` holding an exclusive flock on it (None where there
+    is no flock): a writer holds it while it fills a temporary folder, so
+    remove_stale_folders never takes a live writer's folder. Close it when done."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return None
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def remove_stale_folders(target: Path) -> list[Path]:
+    """Remove the temporary folders that writes of the folder `target` (a SavedModel
+    export) left when they were killed: `.NAME.<12 hex digits>.tmp` (being filled) and
+    `.NAME.<12 hex digits>.old` (an earlier export being replaced), beside it; the paths
+    removed. As for files (remove_stale_temporaries): only real folders (not links), not
+    changed for STALE_AFTER_SECONDS, and not locked by a live writer (lock_folder)."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[0-9a-f]{{12}}\.(tmp|old)")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    removed = []
+    for name in sorted(names):
+        if not pattern.fullmatch(name):
+            continue
+        candidate = target.parent / name
+        with contextlib.suppress(OSError):
+            if fcntl is None:  # pragma: no cover - Windows: only a day-old folder
+                info = os.lstat(candidate)
+                if stat.S_ISDIR(info.st_mode) and \
+                        time.time() - info.st_mtime > _STALE_WITHOUT_LOCKS_SECONDS:
+                    _remove_tree(candidate)
+                    removed.append(candidate)
+                continue
+            fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY)
+            try:
+                info = os.fstat(fd)
+                if time.time() - info.st_mtime < STALE_AFTER_SECONDS:
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a writer holds it
+                current = os.lstat(candidate)
+                if (current.st_dev, current.st_ino) == (info.st_dev, info.st_ino):
+                    _remove_tree(candidate)
+                    removed.append(candidate)
+            finally:
+                os.close(fd)
+    return removed
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _fsync_folder(folder: Path) -> None:
     """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
     try:
@@ -310,6 +374,18 @@ def read_file(path: Path, limit: int, what: str, head: Head | None = None) -> by
     return data
 
 
+def check_file(path: Path, limit: int, what: str, head: Head) -> Path:
+    """`path`, once its size is within `limit` and `head` has judged its first bytes: for
+    a format whose reader reads only what it needs (HDF5), so the body is not read here."""
+    size = _size(path, limit, what)
+    try:
+        with open(path, "rb") as fp:
+            _take(fp.read, min(size, 64), head, f"'{path}'")
+    except OSError as exc:
+        raise CornuFileError(f"Cannot load '{path}': {exc}") from exc
+    return path
+
+
 def read_archive(path: Path, members: Mapping[str, Member]) -> dict[str, bytearray]:
     """The members of the zip at `path`, every one of them allowed and bounded."""
     size = _size(path, limits.MAX_ARCHIVE_BYTES, "a cornu model file")
@@ -327,7 +403,8 @@ def read_archive(path: Path, members: Mapping[str, Member]) -> dict[str, bytearr
             starts = _locate(fp, infos, directory_at, bad)
             return {info.filename: _read_member(fp, info, start, members[info.filename],
                                                 f"'{path}' ({info.filename})", bad)
-                    for info, start in zip(infos, starts, strict=True)}
+                    for info, start in zip(infos, starts, strict=True)
+                    if members[info.filename].read}
     except CornuFileError:
         raise
     except _ZIP_ERRORS as exc:
@@ -409,7 +486,8 @@ def _check_members(infos: list[zipfile.ZipInfo], members: Mapping[str, Member],
                       "only stored and deflated are read")
         if info.file_size > members[name].max_bytes:
             raise bad(f"member {name!r} declares {info.file_size} bytes, more than its limit "
-                      f"of {members[name].max_bytes} (see cornu.saving.limits)")
+                      f"of {members[name].max_bytes} "
+                      f"({members[name].bound or 'see cornu.saving.limits'})")
         if info.compress_type == _STORED and info.compress_size != info.file_size:
             raise bad(f"member {name!r} is stored, yet declares {info.compress_size} bytes "
                       f"in the file and {info.file_size} once read")

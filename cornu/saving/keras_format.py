@@ -42,6 +42,7 @@ from cornu.saving.keras_h5 import (
     optimizer_variables,
     restore_optimizer,
     snake_case,
+    weights_bound,
     weights_from_h5,
 )
 
@@ -97,15 +98,25 @@ def is_keras_archive(path: Path) -> bool:
 _ASSET = re.compile(r"assets/(layers/[a-z0-9_]{1,200}/){1,8}(_lookup_layer/)?vocabulary\.txt")
 
 
-def read_keras_archive(path: Path) -> dict[str, bytearray]:
+def read_keras_archive(path: Path, model: Model | None = None, *, weights: bool = True,
+                       others: bool = True) -> dict[str, bytearray]:
+    """The members of a .keras file: `weights` (model.weights.h5), `others` (the JSON
+    members and assets). With `model`, the weights member may hold no more than that
+    model can need (keras_h5.weights_bound), checked before it is read."""
+    limit, bound = limits.MAX_WEIGHTS_BYTES, None
+    if model is not None:
+        needed = weights_bound(model)
+        if needed < limit:
+            limit, bound = needed, "the most the model's weights can need"
     members = {
-        METADATA: archive.Member(limits.MAX_JSON_BYTES),
-        CONFIG: archive.Member(limits.MAX_JSON_BYTES),
-        WEIGHTS: archive.Member(limits.MAX_WEIGHTS_BYTES, head=check_h5_head),
+        METADATA: archive.Member(limits.MAX_JSON_BYTES, read=others),
+        CONFIG: archive.Member(limits.MAX_JSON_BYTES, read=others),
+        WEIGHTS: archive.Member(limit, head=check_h5_head, read=weights, bound=bound),
     }
     for name in archive.member_names(path):
         if _ASSET.fullmatch(name):
-            members[name] = archive.Member(limits.MAX_VOCABULARY_BYTES, required=False)
+            members[name] = archive.Member(limits.MAX_VOCABULARY_BYTES, required=False,
+                                           read=others)
     return archive.read_archive(path, members)
 
 
@@ -139,7 +150,7 @@ class KerasModelFile:
 
 def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> KerasModelFile:
     """The model of a Keras .keras file, weights set; compile settings not yet applied."""
-    members = read_keras_archive(path)
+    members = read_keras_archive(path, weights=False)  # the weights once the model is known
     where = f"'{path}' ({CONFIG})"
     metadata = jsonio.loads(members[METADATA], f"'{path}' ({METADATA})")
     if not isinstance(metadata, dict) or not str(metadata.get("keras_version", "")
@@ -152,6 +163,7 @@ def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> Ke
     entry = cornu_model(config, custom_objects, where)
     plan = registry.plan_model(entry, custom_objects, where)
     require_graph_model(plan.model, "load")
+    members[WEIGHTS] = read_keras_archive(path, plan.model, others=False)[WEIGHTS]
     params, state = weights_from_h5(plan.model, members[WEIGHTS], f"'{path}' ({WEIGHTS})")
     plan.model.set_weight_trees(params, state)
     load_hooked_variables(plan.model, members[WEIGHTS], f"'{path}' ({WEIGHTS})")
@@ -160,7 +172,7 @@ def read_keras_model(path: Path, custom_objects: Mapping[str, Any] | None) -> Ke
                           members[WEIGHTS])
 
 
-def read_weights_h5(model: Model, data: bytes | bytearray, where: str) -> None:
+def read_weights_h5(model: Model, data: Any, where: str) -> None:
     require_graph_model(model, "load the weights of")
     model.set_weight_trees(*weights_from_h5(model, data, where))
     load_hooked_variables(model, data, where)

@@ -19,6 +19,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
@@ -31,11 +32,11 @@ from cornu.saving.keras_config import is_graph_model
 if TYPE_CHECKING:
     from cornu.models.model import Model
 
-__all__ = ["HDF5_SIGNATURE", "MAX_H5_OBJECTS", "OPTIMIZER_VARIABLES", "Block", "Slot",
-           "check_h5_head", "h5_bytes", "layout", "layout_with_hooks", "load_hooked_variables",
-           "optimizer_slots", "optimizer_variables",
+__all__ = ["H5Data", "HDF5_SIGNATURE", "MAX_H5_OBJECTS", "OPTIMIZER_VARIABLES", "Block", "Slot",
+           "check_h5_head", "h5_bytes", "h5_file", "layout", "layout_with_hooks",
+           "load_hooked_variables", "optimizer_slots", "optimizer_variables",
            "own_weights", "restore_optimizer", "restore_optimizer_datasets", "snake_case",
-           "weights_from_h5"]
+           "weights_bound", "weights_from_h5"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: groups, datasets and attributes one HDF5 file may hold (walked before reading)
@@ -332,13 +333,54 @@ def check_h5_head(prefix: bytes | bytearray, total: int, where: str) -> int:
     return 0
 
 
-def _open_h5(data: bytes | bytearray, where: str) -> Any:
+#: an HDF5 file: its bytes (a .keras member), or a file on disk checked by
+#: archive.check_file, which libhdf5 reads only where the file's structure points
+H5Data = bytes | bytearray | Path
+
+
+class _BytesReader(io.RawIOBase):
+    """A read-only file over bytes without copying them (io.BytesIO copies a bytearray)."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        super().__init__()
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = max(0, min(len(buffer), len(self._view) - self._pos))
+        buffer[:n] = self._view[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def h5_file(data: H5Data, where: str, damaged: str = "") -> Any:
+    """The open h5py.File of `data` (bytes, or a checked path read in place)."""
     h5py = _h5py()
-    check_h5_head(data, len(data), where)
     try:
-        return h5py.File(io.BytesIO(bytes(data)), "r")
+        if isinstance(data, Path):
+            return h5py.File(data, "r", locking=False)
+        check_h5_head(data, len(data), where)
+        return h5py.File(io.BufferedReader(_BytesReader(data)), "r")
     except (OSError, ValueError, RuntimeError) as exc:
-        raise CornuFileError(f"{where} is not a readable HDF5 file ({exc}).") from exc
+        raise CornuFileError(f"{where} is not a readable HDF5 file ({exc}){damaged}.") from exc
+
+
+def _open_h5(data: H5Data, where: str) -> Any:
+    return h5_file(data, where)
 
 
 def _survey(f: Any, where: str) -> dict[str, Any]:
@@ -377,6 +419,21 @@ def _survey(f: Any, where: str) -> dict[str, Any]:
     return datasets
 
 
+def weights_bound(model: Model) -> int:
+    """The most bytes a Keras HDF5 weights file of `model` can need: every weight at 8
+    bytes an entry, four optimizer variables per trainable entry, a few KiB of HDF5
+    structure per dataset, and each layer with its own save hooks (vocabularies) its
+    limit. A member larger than this is refused before it is read (a small model's file
+    cannot make cornu read a gigabyte)."""
+    params, state = model.weight_trees()
+    trainable = sum(int(np.prod(v.shape, dtype=np.int64)) for d in params for v in d.values())
+    others = sum(int(np.prod(v.shape, dtype=np.int64)) for d in state for v in d.values())
+    datasets = sum(len(d) for d in params) * 5 + sum(len(d) for d in state) + 16
+    hooks = len(layout_with_hooks(model)[2])
+    return (8 * (5 * trainable + others) + 64 * 1024 * datasets + 2**20
+            + hooks * limits.MAX_VOCABULARY_BYTES)
+
+
 def _check_dataset(ds: Any, path: str, where: str, shape: tuple[int, ...] | None = None,
                    dtype: np.dtype | None = None, what: str = "") -> None:
     dt = ds.dtype
@@ -408,7 +465,7 @@ def _check_dataset(ds: Any, path: str, where: str, shape: tuple[int, ...] | None
                 "see cornu.saving.limits.MAX_COMPRESSION_RATIO.")
 
 
-def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[list, list]:
+def weights_from_h5(model: Model, data: H5Data, where: str) -> tuple[list, list]:
     """(params, state) for `model` from Keras' HDF5 layout, every dataset checked against
     the model before any is read. Optimizer variables are checked, not read."""
     groups, slots, hooks = layout_with_hooks(model)
@@ -462,7 +519,7 @@ def weights_from_h5(model: Model, data: bytes | bytearray, where: str) -> tuple[
     return params, state
 
 
-def load_hooked_variables(model: Model, data: bytes | bytearray, where: str) -> None:
+def load_hooked_variables(model: Model, data: H5Data, where: str) -> None:
     """Call load_own_variables of each layer whose class overrides it, with the datasets
     of its group (read after the other weights are set, as Keras does)."""
     hooks = layout_with_hooks(model)[2]
@@ -584,7 +641,7 @@ def optimizer_variables(model: Model) -> tuple[list[np.ndarray], str] | None:
     return head + values, config.get("name", type(optimizer).__name__.lower())
 
 
-def restore_optimizer(model: Model, data: bytes | bytearray, where: str) -> bool:
+def restore_optimizer(model: Model, data: H5Data, where: str) -> bool:
     """Set the compiled model's optimizer state from Keras' optimizer/vars in `data`;
     False when it holds none (see restore_optimizer_datasets)."""
     with _open_h5(data, where) as f:

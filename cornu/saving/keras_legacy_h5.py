@@ -34,11 +34,12 @@ from cornu.saving.errors import CornuFileError
 from cornu.saving.keras_config import cornu_compile, cornu_model, require_graph_model
 from cornu.saving.keras_h5 import (
     MAX_H5_OBJECTS,
+    H5Data,
     Slot,
     _check_dataset,
     _h5py,
     _survey,
-    check_h5_head,
+    h5_file,
     own_weights,
 )
 
@@ -65,18 +66,16 @@ class LegacyModelFile:
     compile: dict[str, Any] | None  # cornu_compile's form, not yet applied
     optimizer: list[tuple[str, Any]] | None  # (path, dataset) of optimizer_weights
     file: Any  # the open h5py.File, closed by the caller
+    #: the file's weight names without ':0' ("dense/kernel") -> (entry index, key) in the
+    #: model's weight trees: how Keras 2's optimizer weights name their variables
+    weight_names: dict[str, tuple[int, str]] | None = None
 
 
 # ------------------------------------------------------------------ reading the file
 
 
-def open_h5(data: bytes | bytearray, where: str) -> Any:
-    check_h5_head(data, len(data), where)
-    try:
-        return _h5py().File(io.BytesIO(bytes(data)), "r")
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise CornuFileError(f"{where} is not a readable HDF5 file ({exc}); it may be "
-                             "truncated or damaged.") from exc
+def open_h5(data: H5Data, where: str) -> Any:
+    return h5_file(data, where, "; it may be truncated or damaged")
 
 
 def _attribute(obj: Any, name: str, where: str, max_bytes: int) -> Any:
@@ -160,7 +159,7 @@ def weights_group(f: Any) -> tuple[str, Any] | None:
     return None
 
 
-def is_legacy_file(data: bytes | bytearray, where: str) -> bool:
+def is_legacy_file(data: H5Data, where: str) -> bool:
     """Whether the HDF5 file in `data` is in the legacy layout (layer_names, or a
     model_config), not Keras 3's weights layout."""
     with open_h5(data, where) as f:
@@ -359,10 +358,13 @@ def _dataset_path(prefix: str, layer: str, weight: str) -> str:
 
 
 def legacy_weights(model: Model, f: Any, where: str, *, by_name: bool = False,
-                   skip_mismatch: bool = False, strict: bool = True) -> tuple[list, list]:
+                   skip_mismatch: bool = False, strict: bool = True,
+                   names: dict[str, tuple[int, str]] | None = None) -> tuple[list, list]:
     """(params, state) of `model` from the legacy layout of the open file `f`, matched by
     position (layers with weights, in order) or by layer name; every dataset read is
-    checked first. Layers left unmatched (by_name, skip_mismatch) keep their weights."""
+    checked first. Layers left unmatched (by_name, skip_mismatch) keep their weights.
+    `names`, when given, receives each trainable weight's name in the file (without
+    ':0') -> its (entry index, key)."""
     found = weights_group(f)
     if found is None:
         raise CornuFileError(f"{where} is not a Keras weights file: it lacks layer_names.")
@@ -428,6 +430,8 @@ def legacy_weights(model: Model, f: Any, where: str, *, by_name: bool = False,
                                      "weights are numbers.")
             total += int(np.prod(want.shape, dtype=np.int64)) * ds.dtype.itemsize
             reads.append((path, slot))
+            if names is not None and slot.kind == "params":
+                names[_variable_name(weight)] = (slot.index, slot.key)
     if total > limits.MAX_WEIGHTS_BYTES:
         raise CornuFileError(f"{where}: the weights take {total} bytes, more than the limit of "
                              f"{limits.MAX_WEIGHTS_BYTES} (cornu.saving.limits.MAX_WEIGHTS_BYTES).")
@@ -450,7 +454,7 @@ def legacy_weights(model: Model, f: Any, where: str, *, by_name: bool = False,
     return params, state
 
 
-def load_legacy_weights(model: Model, data: bytes | bytearray, where: str, *,
+def load_legacy_weights(model: Model, data: H5Data, where: str, *,
                         by_name: bool = False, skip_mismatch: bool = False) -> None:
     """model.load_weights of a legacy .h5 file (weights alone or a whole model)."""
     require_graph_model(model, "load the weights of")
@@ -461,7 +465,7 @@ def load_legacy_weights(model: Model, data: bytes | bytearray, where: str, *,
     model.set_weight_trees(params, state)
 
 
-def read_legacy_model(data: bytes | bytearray, where: str,
+def read_legacy_model(data: H5Data, where: str,
                       custom_objects: Mapping[str, Any] | None, compile: bool
                       ) -> LegacyModelFile:
     """The model of a legacy whole-model .h5 file, weights set; its compile settings and
@@ -477,7 +481,8 @@ def read_legacy_model(data: bytes | bytearray, where: str,
         entry = cornu_model(keras3_config(config, where), custom_objects, where)
         plan = registry.plan_model(entry, custom_objects, where)
         require_graph_model(plan.model, "load")
-        plan.model.set_weight_trees(*legacy_weights(plan.model, f, where))
+        weight_names: dict[str, tuple[int, str]] = {}
+        plan.model.set_weight_trees(*legacy_weights(plan.model, f, where, names=weight_names))
         settings = None
         optimizer = None
         if compile:
@@ -494,10 +499,154 @@ def read_legacy_model(data: bytes | bytearray, where: str,
                         raise CornuFileError(f"{where} lists optimizer weight '{name}', but "
                                              "holds no such dataset. The file is damaged.")
                     optimizer.append((path, datasets[path]))
-        return LegacyModelFile(plan.model, settings, optimizer, f)
+        return LegacyModelFile(plan.model, settings, optimizer, f, weight_names)
     except BaseException:
         f.close()
         raise
+
+
+# ------------------------------------------------------------------ Keras 2's optimizer
+
+#: Keras 2's slot names (tf.keras' OptimizerV2 "Adam/dense/kernel/m:0", and the optimizers
+#: of tf.keras 2.11+ "m/dense/kernel:0") -> the field of cornu's rule state that holds the
+#: same value (keras_h5.OPTIMIZER_VARIABLES gives its sign); the update rules are the same
+KERAS2_SLOTS: dict[str, dict[str, str]] = {
+    "Adam": {"m": "m", "v": "v", "vhat": "v_max"},
+    "SGD": {"momentum": "1.trace", "m": "1.trace"},
+    "RMSprop": {"rms": "0.nu", "velocity": "0.nu", "momentum": "2.trace", "mg": "0.mu",
+                "average_gradient": "0.mu"},
+    "Adagrad": {"accumulator": "0.sum_of_squares"},
+}
+_ITERATIONS = ("iter", "iteration", "iterations")
+
+
+def _variable_name(name: str) -> str:
+    """A TensorFlow variable's name without its output index: 'dense/kernel:0' ->
+    'dense/kernel'."""
+    head, sep, tail = name.rpartition(":")
+    return head if sep and tail.isdigit() else name
+
+
+def is_keras2_optimizer(datasets: list[tuple[str, Any]]) -> bool:
+    """Whether optimizer_weights holds Keras 2's variables (TensorFlow names, 'x:0')."""
+    return bool(datasets) and all(_variable_name(p) != p for p, _ in datasets)
+
+
+def _parse(name: str, slots: dict[str, str], names: dict[str, tuple[int, str]]
+           ) -> tuple[str, Any] | None:
+    """('count' | 'learning_rate', None) or (field, (index, key)) for one Keras 2
+    optimizer weight name, or None when it names nothing this model has."""
+    parts = [p for p in _variable_name(name).split("/") if p]
+    if parts and parts[-1] in _ITERATIONS and len(parts) <= 2:
+        return "count", None
+    if parts and parts[-1] in ("learning_rate", "lr") and len(parts) <= 2:
+        return "learning_rate", None
+    candidates = []
+    if len(parts) >= 2:  # OptimizerV2: [optimizer/]variable/slot
+        candidates += [(parts[-1], "/".join(parts[:-1])), (parts[-1], "/".join(parts[1:-1]))]
+        # tf.keras 2.11+: [optimizer/]slot/variable
+        candidates += [(parts[0], "/".join(parts[1:])), (parts[1] if len(parts) > 2 else "",
+                                                         "/".join(parts[2:]))]
+    for slot, variable in candidates:
+        if slot in slots and variable in names:
+            return slots[slot], names[variable]
+    return None
+
+
+def restore_keras2_optimizer(model: Model, datasets: list[tuple[str, Any]],
+                             names: dict[str, tuple[int, str]], where: str) -> bool:
+    """Set the compiled model's optimizer state from Keras 2's optimizer weights, matched
+    by name to the model's variables (either layout Keras 2 wrote). A weight of the wrong
+    shape or kind is refused (CornuFileError) before any is read; weights for another
+    optimizer, or missing ones, leave a fresh state with a warning (as Keras 2 did)."""
+    from cornu.saving.keras_h5 import (
+        OPTIMIZER_VARIABLES,
+        _check_dataset,
+        _get,
+        _rule_path,
+        _set,
+        _variables,
+    )
+
+    def afresh(why: str) -> bool:
+        warnings.warn(f"{where}: Keras 2's optimizer weights {why}; the "
+                      f"{type(model.optimizer).__name__} state starts afresh.", stacklevel=4)
+        return False
+
+    kind = type(model.optimizer).__name__
+    slots = KERAS2_SLOTS.get(kind)
+    wanted = _variables(model)
+    if slots is None or wanted is None:
+        return afresh(f"are not read for {kind} (cornu reads Adam, SGD, RMSprop and "
+                      "Adagrad)")
+    signs = {field: sign for block in OPTIMIZER_VARIABLES[kind] for field, sign in block.fields}
+    abstract = model.weight_trees()[0]
+    found: dict[Any, tuple[str, Any]] = {}
+    for path, ds in datasets:
+        name = path.removeprefix("optimizer_weights/")
+        parsed = _parse(name, slots, names)
+        if parsed is None:
+            return afresh(f"name '{name}', which is no variable of this model's {kind}")
+        field, at = parsed
+        key = (field, at)
+        if key in found:
+            raise CornuFileError(f"{where}: optimizer weights '{found[key][0]}' and '{name}' "
+                                 "are the same variable. The file is damaged.")
+        shape = () if at is None else tuple(abstract[at[0]][at[1]].shape)
+        _check_dataset(ds, path, where, shape, None, "optimizer variable")
+        if ds.dtype.kind not in "fiu":
+            raise CornuFileError(f"{where}: dataset '{path}' has dtype {ds.dtype}; "
+                                 "optimizer variables are numbers.")
+        found[key] = (name, ds)
+    needed = {(field, (slot.index, slot.key)) for field, _, slot in wanted if slot is not None}
+    if any(slot is None for _, _, slot in wanted) or ("count", None) not in found:
+        return afresh("lack the step count or a variable")
+    missing = needed - set(found)
+    extra = {k for k in found if k[1] is not None} - needed
+    if missing or extra:
+        return afresh(f"hold {len(found)} variables where this {kind} (with its settings) "
+                      f"has {len(needed) + 1}")
+
+    def read(key: Any) -> np.ndarray:
+        name, ds = found[key]
+        try:
+            return np.asarray(ds[()])
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise CornuFileError(f"{where}: optimizer weight '{name}' cannot be read ({exc})."
+                                 ) from exc
+
+    count = read(("count", None))
+    if count.dtype.kind == "f" and (not np.isfinite(count) or count != np.floor(count)):
+        raise CornuFileError(f"{where}: the optimizer's step count is {count}, not a whole "
+                             "number. The file is damaged.")
+    if not 0 <= float(count) < 2**31:
+        raise CornuFileError(f"{where}: the optimizer's step count is {count}; it must be "
+                             f"between 0 and {2**31 - 1}.")
+    engine = model._require_compiled("load_model")
+    state = jax.device_get(engine.tx.init(model.train_state.params))
+    count = count.astype(np.asarray(state.count).dtype)
+    hyper = dict(state.hyperparams)
+    if ("learning_rate", None) in found and "learning_rate" in hyper:
+        rate = read(("learning_rate", None))
+        hyper["learning_rate"] = rate.astype(np.asarray(hyper["learning_rate"]).dtype)
+    state = state._replace(count=count, hyperparams=hyper)
+    prefix = _rule_path(model)
+    rule = _get(state.inner_state, prefix) if prefix else state.inner_state
+    trees: dict[str, Any] = {}
+    for field, (index, key) in sorted(needed):
+        value = read((field, (index, key)))
+        tree = trees.setdefault(field, [dict(d) for d in _get(rule, field)])
+        want = np.asarray(tree[index][key]).dtype
+        tree[index][key] = (value * np.asarray(signs[field], value.dtype)).astype(want)
+    for field, tree in trees.items():
+        rule = _set(rule, field, tree)
+    if "count" in getattr(rule, "_fields", ()):
+        rule = rule._replace(count=count.astype(np.asarray(rule.count).dtype))
+    inner = _set(state.inner_state, prefix, rule) if prefix else rule
+    opt_state = jax.device_put(state._replace(inner_state=inner))
+    model.train_state = model.train_state._replace(opt_state=opt_state)
+    model.optimizer._sync_iterations(opt_state)
+    return True
 
 
 # ------------------------------------------------------------------ writing

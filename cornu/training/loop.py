@@ -523,15 +523,17 @@ class Predictor:
         return outs, state
 
     def _call(self, params, state, x):
-        """(outputs, the state after the call)."""
+        """(outputs, the state after the call, each output's mask or None)."""
         self.traces["call"] += 1
-        out, _, state, _ = self.forward(params, state, x if len(x) > 1 else x[0],
-                                        training=False, rng=None, logits=False)
-        return jax.tree.map(lambda o: o.astype(jnp.float32), out), state
+        out, _, state, _, masks = self.forward(params, state, x if len(x) > 1 else x[0],
+                                               training=False, rng=None, logits=False,
+                                               masks=True)
+        return jax.tree.map(lambda o: o.astype(jnp.float32), out), state, masks
 
     def _call_training(self, params, state, x, rng):
         """model(x, training=True): dropout active, batch statistics used and updated."""
         self.traces["call_training"] += 1
-        out, _, new_state, _ = self.forward(params, state, x if len(x) > 1 else x[0],
-                                            training=True, rng=rng, logits=False)
-        return jax.tree.map(lambda o: o.astype(jnp.float32), out), new_state
+        out, _, new_state, _, masks = self.forward(params, state, x if len(x) > 1 else x[0],
+                                                   training=True, rng=rng, logits=False,
+                                                   masks=True)
+        return jax.tree.map(lambda o: o.astype(jnp.float32), out), new_state, masks

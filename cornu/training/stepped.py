@@ -25,12 +25,23 @@ from cornu.data import sources
 from cornu.training import steps as step_protocol
 
 
+def _flat(logs: dict, into: dict) -> dict:
+    for key, value in logs.items():
+        if isinstance(value, dict):  # a metric with several results ("compile_metrics")
+            _flat(value, into)
+        else:
+            into[key] = value
+    return into
+
+
 def floats(logs: Any) -> dict[str, float]:
-    """A step's logs as Python floats, in their order, with one host read for all."""
+    """A step's logs as Python floats, in their order, with one host read for all; a
+    dict among them gives its entries (as Keras flattens its logs)."""
     if not isinstance(logs, dict):
         return {}
-    keys = list(logs)  # in the metrics' order (a pytree of a dict would sort the keys)
-    values = jax.device_get([logs[k] for k in keys])
+    flat = _flat(logs, {})
+    keys = list(flat)  # in the metrics' order (a pytree of a dict would sort the keys)
+    values = jax.device_get([flat[k] for k in keys])
     return {k: float(v) for k, v in zip(keys, values, strict=True)}
 
 

@@ -52,3 +52,96 @@ def test_missing_package_names_the_extra(tmp_path, monkeypatch, format, module, 
     with pytest.raises(ImportError, match=rf"pip install 'cornu\[{extra}\]'"):
         lecture_net().export(tmp_path / "m", format=format)
     assert list(tmp_path.iterdir()) == []
+
+
+_HANG_IN_FOLDER = """
+import sys, time
+from pathlib import Path
+from cornu.export._common import atomic_folder
+with atomic_folder(Path(sys.argv[1])) as tmp:
+    (tmp / "saved_model.pb").write_bytes(b"half")
+    print("WRITING", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_killed_savedmodel_export_leaves_nothing_after_the_next(tmp_path):
+    """A SavedModel is written into `.NAME.<hex>.tmp` and renamed into place (an earlier
+    one moved to `.NAME.<hex>.old` first): folders a killed export left are removed by the
+    next export of the same target, a live exporter's (it holds a flock on its folder)
+    and other targets' are kept."""
+    import os
+    import subprocess
+    import time
+    from pathlib import Path
+
+    from cornu.export._common import atomic_folder
+
+    def age(path, seconds=3600):
+        then = time.time() - seconds
+        os.utime(path, (then, then), follow_symlinks=False)
+
+    def hang(target):
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": root, "JAX_PLATFORMS": "cpu"}
+        proc = subprocess.Popen([sys.executable, "-c", _HANG_IN_FOLDER, str(target)],
+                                stdout=subprocess.PIPE, text=True, env=env)
+        assert proc.stdout.readline().strip() == "WRITING"
+        return proc
+
+    path = tmp_path / "served"
+    killed = hang(path)
+    killed.kill()
+    killed.communicate()
+    [stale] = tmp_path.glob(".served.*.tmp")
+    age(stale)
+    old = tmp_path / ".served.0123456789ab.old"  # killed between its two renames
+    (old / "variables").mkdir(parents=True)
+    age(old)
+    live = hang(path)
+    try:
+        [live_folder] = set(tmp_path.glob(".served.*.tmp")) - {stale}
+        age(live_folder)
+        kept = [tmp_path / ".other.0123456789ab.tmp", tmp_path / ".served.0123456789ab.tmp.x"]
+        for folder in kept:
+            folder.mkdir()
+            age(folder)
+        young = tmp_path / ".served.bbbbbbbbbbbb.tmp"
+        young.mkdir()
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        link = tmp_path / ".served.aaaaaaaaaaaa.tmp"
+        link.symlink_to(elsewhere)
+        age(link)
+        with atomic_folder(path) as tmp:
+            (tmp / "saved_model.pb").write_bytes(b"whole")
+        assert not stale.exists() and not old.exists()
+        assert live_folder.exists() and young.exists() and link.is_symlink()
+        assert elsewhere.is_dir() and all(folder.is_dir() for folder in kept)
+        assert (path / "saved_model.pb").read_bytes() == b"whole"
+    finally:
+        live.kill()
+        live.communicate()
+
+
+def test_a_savedmodel_export_onto_a_link_writes_where_it_leads(tmp_path):
+    """The link stays a link (once, it was renamed aside as the 'old' export and left
+    there for ever, a real folder in its place); a link to nothing is refused."""
+    from cornu.export._common import atomic_folder
+
+    real = tmp_path / "versions" / "1"
+    real.mkdir(parents=True)
+    (real / "saved_model.pb").write_bytes(b"first")
+    link = tmp_path / "served"
+    link.symlink_to(real)
+    with atomic_folder(link) as tmp:
+        (tmp / "saved_model.pb").write_bytes(b"second")
+    assert link.is_symlink() and (real / "saved_model.pb").read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served", "versions"]
+    assert [p.name for p in real.parent.iterdir()] == ["1"]
+    dangling = tmp_path / "nothing"
+    dangling.symlink_to(tmp_path / "missing")
+    with pytest.raises(CornuFileError, match="symbolic link to .* which does not exist"):
+        with atomic_folder(dangling):
+            pass
+    assert dangling.is_symlink()

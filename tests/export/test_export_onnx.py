@@ -3,6 +3,7 @@ batch size; what jax2onnx cannot convert is named by layer and op."""
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 from export_helpers import MODELS, check_runtime, lecture_net
@@ -40,16 +41,58 @@ def test_names_are_the_models(tmp_path):
     assert [o.name for o in session.get_outputs()] == ["probabilities"]
 
 
+class EdgePad(cornu.layers.Layer):
+    """A user's layer with lax.pad, which jax2onnx 0.17 cannot convert with a symbolic
+    batch size (it converts jnp.pad)."""
+
+    def call(self, x):
+        return jax.lax.pad(x, np.float32(0), [(0, 0, 0), (1, 1, 0), (1, 1, 0), (0, 0, 0)])
+
+
 def test_unconvertible_layer_is_named(tmp_path):
-    # jax2onnx 0.17 cannot pad with a symbolic batch size
     model = cornu.Sequential([cornu.Input((5, 5, 2)), cornu.layers.Dense(3),
-                              cornu.layers.MaxPooling2D(padding="same"),
-                              cornu.layers.Flatten(), cornu.layers.Dense(2)])
+                              EdgePad(name="edge_pad"), cornu.layers.Flatten(),
+                              cornu.layers.Dense(2)])
     model.export(tmp_path / "ok.stablehlo", format="stablehlo", verbose=False)
     with pytest.raises(ValueError, match=r"could not convert model .* at the jax op 'pad' "
-                       r"of layer 'max_pooling2d' \(MaxPooling2D\)"):
+                       r"of layer 'edge_pad' \(EdgePad\)"):
         model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: cornu.layers.MaxPooling2D(padding="same"),
+    lambda: cornu.layers.MaxPooling2D(3, strides=2, padding="same"),
+    lambda: cornu.layers.AveragePooling2D(padding="same"),
+    lambda: cornu.layers.AveragePooling2D((3, 2), strides=(1, 2), padding="same"),
+    lambda: cornu.layers.MaxPooling1D(3, strides=2, padding="same"),
+    lambda: cornu.layers.AveragePooling1D(3, strides=2, padding="same"),
+], ids=["max2", "max3s2", "avg2", "avg3x2", "max1d", "avg1d"])
+def test_same_padded_pooling_exports_with_a_symbolic_batch(tmp_path, layer):
+    """'same' pooling pads with jnp.pad, which jax2onnx converts at a symbolic batch size
+    (lax.pad it does not): ONNX Runtime gives predict's outputs at any batch size, also
+    where the edges hold extreme values."""
+    pool = layer()
+    shape = (5, 7, 2) if "2D" in type(pool).__name__ else (7, 2)
+    model = cornu.Sequential([cornu.Input(shape), cornu.layers.Dense(3), pool,
+                              cornu.layers.Flatten(), cornu.layers.Dense(2)])
+    path = tmp_path / "m.onnx"
+    model.export(path, format="onnx", verbose=False)
+    session = _session(path)
+    assert session.get_inputs()[0].shape[0] == "batch"
+    for batch in (1, 4):
+        x = np.random.default_rng(batch).normal(size=(batch, *shape)).astype(np.float32)
+        (y,) = session.run(None, {session.get_inputs()[0].name: x})
+        np.testing.assert_allclose(y, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    # the pooling layer alone, on values whose edges are extreme
+    alone = cornu.Sequential([cornu.Input(shape), layer()])
+    alone.export(path, format="onnx", verbose=False)
+    session = _session(path)
+    x = np.random.default_rng(9).normal(size=(3, *shape)).astype(np.float32)
+    x[0, 0] = -1e30
+    x[1, -1] = 1e30
+    (y,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(y, alone.predict(x, verbose=0), rtol=1e-6)
 
 
 def test_failed_write_leaves_no_file(tmp_path, monkeypatch):

@@ -172,7 +172,9 @@ def test_stateful_metrics_run_inside_fit(spec):
     for values in history.history.values():
         assert len(values) == 2 and all(np.isfinite(values))
     # the epoch's value is the metric over the epoch's batches, not the last batch only
-    metric = model.metrics[1]
+    # as Keras: model.metrics is [loss, compile_metrics]; compile_metrics.metrics the metrics
+    assert [m.name for m in model.metrics] == ["loss", "compile_metrics"]
+    metric = model.metrics[1].metrics[0]
     assert 0.0 <= history.history[keys[0]][-1] <= max(1.0, float(np.max(y)) * 10)
     metric.reset_state()
     metric.update_state(y[:, None], model.predict(x, verbose=0))

@@ -222,3 +222,89 @@ def test_huge_layers_in_a_config_are_refused_before_anything_is_allocated(
     _assert_refused_cheaply(_load("load_model", path, import_rss),
                             rf"'layers\.0\.params\.kernel' has shape \(3, 4\), but the weight "
                             rf"'kernel' of layer '[^']+' \(Dense\) has shape \(3, {units}\)")
+
+
+def _h5_files(tmp_path: Path) -> dict[str, Path]:
+    """The _LOAD child's model as Keras 3 weights (.weights.h5) and as a legacy whole-model
+    .h5 file, each valid."""
+    import cornu
+    from cornu.layers import Activation, Dense
+
+    model = cornu.Sequential([Dense(4, input_shape=(3,), activation="relu"), Dense(2),
+                              Activation("softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    files = {"weights": tmp_path / "w.weights.h5", "legacy": tmp_path / "m.h5"}
+    model.save_weights(files["weights"])
+    model.save(files["legacy"])
+    return files
+
+
+def _wrong_kernel(path: Path) -> None:
+    """The first kernel's dataset replaced by one of another shape."""
+    import h5py
+
+    with h5py.File(path, "a") as f:
+        found = []
+        f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset)
+                     and obj.shape == (3, 4) else None)
+        del f[found[0]]
+        f.create_dataset(found[0], data=np.zeros((5, 7), np.float32))
+
+
+@pytest.mark.parametrize("kind", ["weights", "legacy"])
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "wrong-shape"])
+def test_an_hdf5_file_is_read_only_where_it_is_asked(kind, broken, import_rss, tmp_path):
+    """A Keras .weights.h5 or legacy .h5 file followed by 2 GiB: HDF5 is read where its
+    structure points (the trailing bytes, or a dataset of the wrong shape, are never read),
+    so the file loads, or is refused, without reading its body (once, the whole file was
+    read into memory, twice, before anything was looked at)."""
+    path = _h5_files(tmp_path)[kind]
+    if broken:
+        _wrong_kernel(path)
+    with open(path, "r+b") as fp:
+        fp.truncate(2 * GiB)  # a hole after the HDF5 data: libhdf5 ignores what follows
+    assert os.stat(path).st_blocks * 512 < 10 * MiB
+    result = _load("load_weights", path, import_rss)
+    if broken:
+        _assert_refused_cheaply(result, r"shape \(5, 7\)")
+    else:
+        assert result["outcome"] == "loaded", result
+        assert result["seconds"] < SECONDS and result["extra_rss_mb"] * 10**6 < HEADROOM
+
+
+@pytest.fixture(scope="module")
+def keras_padded(tmp_path_factory) -> Path:
+    """A .keras file of the _LOAD child's model whose model.weights.h5 is the real one
+    followed by 1 GiB of zeros, stored (libhdf5 would ignore the tail)."""
+    import cornu
+    from cornu.layers import Activation, Dense
+
+    tmp_path = tmp_path_factory.mktemp("keras_padded")
+
+    model = cornu.Sequential([Dense(4, input_shape=(3,), activation="relu"), Dense(2),
+                              Activation("softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.save(tmp_path / "small.keras")
+    with zipfile.ZipFile(tmp_path / "small.keras") as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, raw in parts.items():
+            if name != "model.weights.h5":
+                zf.writestr(name, raw)
+        info = zipfile.ZipInfo("model.weights.h5")
+        with zf.open(info, "w", force_zip64=True) as out:
+            out.write(parts["model.weights.h5"])
+            for _ in range(1024):
+                out.write(bytes(MiB))
+    return path
+
+
+@pytest.mark.parametrize("action", ["load_model", "load_weights"])
+def test_a_keras_weights_member_is_bounded_by_the_model(action, keras_padded, import_rss):
+    """The weights member may hold no more than the model planned from config.json can
+    need, checked before it is read (once, the whole member was read into memory, then
+    copied: +1.1 GB and 4 s, and the file loaded)."""
+    _assert_refused_cheaply(_load(action, keras_padded, import_rss),
+                            r"member 'model\.weights\.h5' declares \d+ bytes, more than its "
+                            r"limit of \d+ \(the most the model's weights can need\)")
