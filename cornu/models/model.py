@@ -110,8 +110,7 @@ class Model(Layer):
         self.nan_stop: tuple[int, int] | None = None
         self._resume: Position | None = None
         self._fit_position: Position | None = None
-        self._staging = staging.HostStaging()  # host buffers of the training arrays between fits
-        self._padded = staging.PaddedBuffers()  # and of evaluate's and predict's padded batches
+        self._padded = staging.PaddedBuffers()  # evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self._engine_signature: Any = None
@@ -964,8 +963,9 @@ class Model(Layer):
         start = time.perf_counter()
         self._place_weights()
         with self._padded.lease() as pad:
-            logs = engine.logs(engine.evaluate_all(
-                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad)))
+            batches = self._eval_batches(xs, ys, sw, batch_size, pad)
+            logs = engine.logs(engine.evaluate_all(self._params, self._state, *batches))
+        staging.release_freed(batches)  # the padded batches XLA read in place
         if verbose:
             n = xs[0].shape[0]
             print(progbar.format_epoch_end(math.ceil(n / batch_size),
@@ -1031,13 +1031,13 @@ class Model(Layer):
 
         self._place_weights()
         with self._padded.lease() as pad:
-            outs, state = self._predictor.predict_all(
-                self._params, self._state,
-                devices.put_batch_sharded(tuple(pad(("x", i), a, batch_size)
-                                                for i, a in enumerate(xs)), axis=1))
+            padded = devices.put_batch_sharded(tuple(pad(("x", i), a, batch_size)
+                                                     for i, a in enumerate(xs)), axis=1)
+            outs, state = self._predictor.predict_all(self._params, self._state, padded)
             self._keep_carried(state)
             result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
                       else unbatch(outs))
+        staging.release_freed(padded)  # the padded batches XLA read in place
         result = self._as_output_struct(result)
         if verbose:
             print(progbar.format_epoch_end(math.ceil(n / batch_size),

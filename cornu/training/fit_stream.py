@@ -27,7 +27,8 @@ import numpy as np
 from cornu import devices
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
-from cornu.data import sources
+from cornu.data import sources, staging
+from cornu.data.arrays import empty_aligned
 from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.training.fit import (
@@ -109,7 +110,8 @@ class Stacker:
             mask[i, :batch.rows] = 1.0
 
         def stack(parts: list[np.ndarray]) -> np.ndarray:
-            out = np.empty((k * b, *parts[0].shape[1:]), parts[0].dtype)
+            # on a 64-byte boundary: XLA:CPU reads the chunk in place, without a copy
+            out = empty_aligned((k * b, *parts[0].shape[1:]), parts[0].dtype)
             for i in range(k):
                 # empty steps repeat the first batch; short batches their own first row
                 part = parts[i] if i < len(parts) else parts[0]
@@ -295,6 +297,7 @@ class StreamFit:
             return self._epochs(reader, engine, initial_epoch, resume, shuffle_key)
         finally:
             reader.close()
+            staging.release_freed()
 
     def _epochs(self, reader: Reader, engine: Any, initial_epoch: int, resume: Any,
                 shuffle_key: np.ndarray) -> History:
@@ -432,6 +435,7 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        logs), flush=True)
     cbs.on_test_end(logs)
+    staging.release_freed()
     return logs
 
 
@@ -476,4 +480,5 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        {}), flush=True)
     cbs.on_predict_end()
+    staging.release_freed()
     return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)
