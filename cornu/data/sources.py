@@ -87,6 +87,9 @@ class ArrayBatches:
     batch by batch. A fresh order per pass when shuffled, drawn from the seed and the
     pass number, so a pass can be resumed at any batch."""
 
+    #: a pass has no side effects: the next one may be read while this one trains
+    read_ahead = True
+
     def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: Any,
                  batch_size: int, shuffle: bool = False, seed: Any = None) -> None:
         self.xs, self.ys, self.sw = xs, ys or [], sw
@@ -270,6 +273,9 @@ class GrainBatches:
     """A grain MapDataset, IterDataset or DataLoader: a fresh pass per `iter()` (grain
     shuffles, shards and reads with its own workers, as configured by the user); its
     iterator's state is the position a resumed fit starts from."""
+
+    #: a pass has no side effects: the next one may be read while this one trains
+    read_ahead = True
 
     def __init__(self, source: Any) -> None:
         self.source = source
