@@ -186,15 +186,17 @@ class MappedBatches(ArrayBatches):
         # 64 KiB): count what the process holds, not what it asked for
         touched = self.row_bytes if order is None else max(self.row_bytes, 64 << 10)
         read = 0
-        for batch in super()._batches(order, first):
-            # a view of the mapping stays valid after a release (its pages come back from
-            # the page cache when the reader stacks it), so it is not copied here
-            yield batch
-            read += self.batch_size * touched
-            if read >= self.RELEASE_BYTES:
-                self.release()
-                read = 0
-        self.release()
+        try:
+            for batch in super()._batches(order, first):
+                # a view of the mapping stays valid after a release (its pages come back
+                # from the page cache when the reader stacks it), so it is not copied here
+                yield batch
+                read += self.batch_size * touched
+                if read >= self.RELEASE_BYTES:
+                    self.release()
+                    read = 0
+        finally:  # a pass of known length is left at its last batch, not run to its end
+            self.release()
 
     def release(self) -> None:
         self._advise(mmap.MADV_DONTNEED)

@@ -119,6 +119,8 @@ def test_a_file_larger_than_the_budget_trains_in_bounded_memory(tmp_path):
     assert done.returncode == 0, done.stderr
     before, peak, after = (int(v) for v in done.stdout.split())
     # the file is 301 MB (287 MiB): the epoch may add its chunks (8 MB each, three in
-    # flight), the pages of the file not yet handed back (16 MB) and the labels' batches
-    assert peak - before < 72, (before, peak, after)
+    # flight), the pages of the file not yet handed back (rows read in a shuffled order
+    # bring whole large pages of the page cache in) and the labels' batches; after the
+    # fit the file's pages are handed back
+    assert peak - before < 100, (before, peak, after)
     assert after - before < 40, (before, peak, after)
