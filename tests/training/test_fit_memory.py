@@ -71,6 +71,7 @@ def test_fit_holds_one_copy_of_the_data_and_keeps_none():
     data = result["data"]
     for case in ("arrays", "pydataset"):
         for call in result[case]:
-            # a copy of the data on the device (or kept buffers) would add 1.0x
-            assert call["peak"] < 0.3 * data, (case, result)
+            # a copy of the data on the device (or kept buffers) would add 1.0x; a stream
+            # holds up to three chunks of 8 MB and the batches being read
+            assert call["peak"] < 0.5 * data, (case, result)
             assert call["kept"] < 0.1 * data, (case, result)
