@@ -4,7 +4,9 @@ The lecture net at batch 100 on MNIST rows, fed as in-memory arrays, a PyDataset
 MapDataset (of batches) and a Python generator (with steps_per_epoch). Each library trains
 one warm-up epoch per source (compilation), then `--epochs` timed epochs; the table gives
 the median epoch, each source's epoch against the arrays' epoch of the same library, and
-cornu's speed against Keras on the same source.
+cornu's speed against Keras on the same source. With `--rounds N` the sources alternate N
+times (arrays, grain, ..., arrays, grain, ...: a noisy neighbour slows all of them) and
+the median and the minimum are over every round's timed epochs.
 
     CORNU_DATA=../shared/data python benchmarks/stream_speed.py --rows 30000 --epochs 3
 """
@@ -37,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", type=int, default=30000, help="training rows (default 30000)")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs per source")
     p.add_argument("--sources", default=",".join(SOURCES), help="comma-separated subset")
+    p.add_argument("--rounds", type=int, default=1, help="alternations of the sources")
+    p.add_argument("--tag", default="", help="appended to the result files' names")
     p.add_argument("--no-keras", action="store_true", help="run cornu alone")
     p.add_argument("--data", type=Path, default=None, help="folder holding mnist/")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -92,7 +96,16 @@ def run(lib: Any, kind: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict[
     net.fit(source, epochs=epochs + 1, verbose=0, callbacks=[timer], **extra, **kwargs)
     times = timer.times[1:]
     return {"first_epoch_s": timer.times[0], "epochs_s": times,
-            "median_epoch_s": statistics.median(times)}
+            "median_epoch_s": statistics.median(times), "min_epoch_s": min(times)}
+
+
+def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """One source's results over the rounds so far."""
+    if previous is None or "error" in previous or "error" in new:
+        return new
+    times = previous["epochs_s"] + new["epochs_s"]
+    return {"first_epoch_s": previous["first_epoch_s"], "epochs_s": times,
+            "median_epoch_s": statistics.median(times), "min_epoch_s": min(times)}
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -102,16 +115,20 @@ def markdown(report: dict[str, Any]) -> str:
              f"{m['jax_device_kind']}, {m['sched_getaffinity'] or m['os_cpu_count']} cores, "
              f"jax {m['jax']}, keras {m['keras']}, load {m['loadavg_at_start']}, "
              f"{m['date']}", "",
-             "| source | cornu epoch | vs cornu arrays | Keras epoch | vs Keras arrays "
-             "| cornu vs Keras |", "|---|---|---|---|---|---|"]
+             "| source | cornu epoch | vs cornu arrays | cornu min epoch | min vs arrays "
+             "| Keras epoch | vs Keras arrays | cornu vs Keras |",
+             "|---|---|---|---|---|---|---|---|"]
     res = report["results"]
     base_c = res.get("arrays", {}).get("cornu", {}).get("median_epoch_s")
     base_k = res.get("arrays", {}).get("keras", {}).get("median_epoch_s")
+    min_c = res.get("arrays", {}).get("cornu", {}).get("min_epoch_s")
     for kind, entry in res.items():
         c = entry.get("cornu", {}).get("median_epoch_s")
         k = entry.get("keras", {}).get("median_epoch_s")
+        cm = entry.get("cornu", {}).get("min_epoch_s")
         row = [kind, f"{c:.3f} s" if c else "-",
                f"{c / base_c:.2f}x" if c and base_c else "-",
+               f"{cm:.3f} s" if cm else "-", f"{cm / min_c:.2f}x" if cm and min_c else "-",
                f"{k:.3f} s" if k else entry.get("keras", {}).get("error", "-"),
                f"{k / base_k:.2f}x" if k and base_k else "-",
                f"{k / c:.2f}x faster" if c and k else "-"]
@@ -129,22 +146,25 @@ def main(argv: list[str] | None = None) -> int:
     x = (x[:args.rows].reshape(-1, 784) / 255.0).astype(np.float32)
     y = cornu.utils.to_categorical(y[:args.rows], 10).astype(np.float32)
     libs = [("cornu", cornu)] + ([("keras", keras)] if keras is not None else [])
-    results: dict[str, dict[str, Any]] = {}
-    for kind in args.sources:
-        results[kind] = {}
-        for name, lib in libs:
-            began = time.perf_counter()
-            try:
-                results[kind][name] = run(lib, kind, x, y, args.epochs)
-            except Exception as exc:  # a library that cannot read this source
-                results[kind][name] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
-            print(f"{kind:10s} {name:6s} {time.perf_counter() - began:6.1f} s "
-                  f"{results[kind][name].get('median_epoch_s', results[kind][name].get('error'))}",
-                  file=sys.stderr, flush=True)
+    results: dict[str, dict[str, Any]] = {kind: {} for kind in args.sources}
+    for _ in range(args.rounds):
+        for kind in args.sources:
+            for name, lib in libs:
+                began = time.perf_counter()
+                try:
+                    result = run(lib, kind, x, y, args.epochs)
+                except Exception as exc:  # a library that cannot read this source
+                    result = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+                merged = results[kind][name] = merge(results[kind].get(name), result)
+                print(f"{kind:10s} {name:6s} {time.perf_counter() - began:6.1f} s "
+                      f"{merged.get('median_epoch_s', merged.get('error'))}",
+                      file=sys.stderr, flush=True)
     report = {"rows": args.rows, "batch_size": BATCH, "epochs": args.epochs,
+              "rounds": args.rounds,
               "machine": machine_info(keras), "note": note, "results": results}
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"stream_speed-{report['machine']['slug']}-{time.strftime('%Y%m%d')}"
+    stem = (f"stream_speed-{report['machine']['slug']}-{time.strftime('%Y%m%d')}"
+            + (f"-{args.tag}" if args.tag else ""))
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1))
     (args.out / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))

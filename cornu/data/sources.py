@@ -87,6 +87,9 @@ class ArrayBatches:
     batch by batch. A fresh order per pass when shuffled, drawn from the seed and the
     pass number, so a pass can be resumed at any batch."""
 
+    #: a pass has no side effects: the next one may be read while this one trains
+    read_ahead = True
+
     def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: Any,
                  batch_size: int, shuffle: bool = False, seed: Any = None) -> None:
         self.xs, self.ys, self.sw = xs, ys or [], sw
@@ -183,15 +186,17 @@ class MappedBatches(ArrayBatches):
         # 64 KiB): count what the process holds, not what it asked for
         touched = self.row_bytes if order is None else max(self.row_bytes, 64 << 10)
         read = 0
-        for batch in super()._batches(order, first):
-            # a view of the mapping stays valid after a release (its pages come back from
-            # the page cache when the reader stacks it), so it is not copied here
-            yield batch
-            read += self.batch_size * touched
-            if read >= self.RELEASE_BYTES:
-                self.release()
-                read = 0
-        self.release()
+        try:
+            for batch in super()._batches(order, first):
+                # a view of the mapping stays valid after a release (its pages come back
+                # from the page cache when the reader stacks it), so it is not copied here
+                yield batch
+                read += self.batch_size * touched
+                if read >= self.RELEASE_BYTES:
+                    self.release()
+                    read = 0
+        finally:  # a pass of known length is left at its last batch, not run to its end
+            self.release()
 
     def release(self) -> None:
         self._advise(mmap.MADV_DONTNEED)
@@ -270,6 +275,9 @@ class GrainBatches:
     """A grain MapDataset, IterDataset or DataLoader: a fresh pass per `iter()` (grain
     shuffles, shards and reads with its own workers, as configured by the user); its
     iterator's state is the position a resumed fit starts from."""
+
+    #: a pass has no side effects: the next one may be read while this one trains
+    read_ahead = True
 
     def __init__(self, source: Any) -> None:
         self.source = source

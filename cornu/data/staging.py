@@ -1,108 +1,138 @@
-"""Host buffers that let later fit, evaluate and predict calls hand their arrays to XLA:CPU
-without a copy.
+"""Host memory for the compiled programs: the training arrays read where numpy put them,
+and evaluate's and predict's padded batches.
 
-XLA:CPU uses a host array in place when its data starts on a 64-byte boundary; numpy aligns
-large arrays to 16 bytes, so `jax.device_put` copies the training pixels on every fit call
-into memory the system has to provide afresh (70-80 ms for MNIST's 188 MB on this project's
-machine, most of it page faults). A model keeps aligned buffers of its training arrays'
-shapes between fit calls: a later call copies the (possibly changed) arrays into them (about
-15 ms for MNIST) and XLA reads them in place. The buffers are made and touched by a
-background thread during the second call with the same shapes, so a model trained by one
-fit call pays nothing (a thread started in the first call made that call ~0.1 s slower
-in some runs: it competes with the compilation for the cores). Only on the CPU, only up
-to `LIMIT_BYTES` of arrays, and not with CORNU_HOST_BUFFERS=0: the buffers stay allocated
-while the model lives. Should making them fail for lack of memory, every later call
-copies as the first one did.
+XLA:CPU uses a host array in place when its data starts on a 64-byte boundary; numpy starts
+large arrays 16 bytes past a page boundary (after its allocator's header), so
+`jax.device_put` would copy the training data on every fit call: a second copy of the data
+in memory while fit runs (70-80 ms for MNIST's 188 MB, most of it page faults). Instead fit
+hands XLA the array from the 64-byte boundary before its data (`in_place`): the up to 63
+bytes before it lie in the same memory page, so they can be read, and the programs never
+use them (`InPlace.whole` slices them off inside the compiled program, where the slice is
+fused into the gather of each batch). Nothing is copied and nothing is kept after fit
+returns. Only on the CPU, for arrays of at least IN_PLACE_MIN_BYTES (smaller ones are cheap
+to copy, and their place in memory varies from call to call, which would change the
+program's shapes), and not with CORNU_HOST_BUFFERS=0.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any
 
 import jax
 import numpy as np
 
 from cornu import _settings, devices
-from cornu.data.arrays import empty_aligned, is_aligned, pad_batches
+from cornu.data.arrays import empty_aligned, pad_batches
 
-LIMIT_BYTES = 1 << 30
+#: arrays smaller than this are copied by jax.device_put (glibc serves allocations of up to
+#: 32 MiB from its heap at any 16-byte offset, larger ones from fresh pages at +16 bytes)
+IN_PLACE_MIN_BYTES = 16 << 20
 #: what evaluate's and predict's kept buffers may hold between calls, per model: a bound
 #: that does not grow with the data (issue 17: a call on larger inputs keeps nothing of
 #: them); 10,000 MNIST images padded to batches (31 MB) fit
 PADDED_LIMIT_BYTES = 64 << 20
+_ALIGN = 64
 
 
 def _enabled() -> bool:
-    """Kept buffers only on the CPU, and not with CORNU_HOST_BUFFERS=0."""
+    """Host memory used in place only on the CPU, and not with CORNU_HOST_BUFFERS=0."""
     return jax.default_backend() == "cpu" and _settings.switch("CORNU_HOST_BUFFERS", True)
 
-Signature = tuple[tuple[tuple[int, ...], str] | None, ...]
+
+@jax.tree_util.register_pytree_node_class
+class InPlace:
+    """A host array as XLA:CPU reads it in place: `flat`, one-dimensional, starts `offset`
+    elements before the array's data (on a 64-byte boundary); `whole()` is the array of
+    `shape` (inside a compiled program, a slice that the compiler fuses into its reader)."""
+
+    def __init__(self, flat: Any, offset: int, shape: tuple[int, ...]) -> None:
+        self.flat, self.offset, self.shape = flat, offset, shape
+
+    def tree_flatten(self) -> tuple[tuple[Any], tuple[int, tuple[int, ...]]]:
+        return (self.flat,), (self.offset, self.shape)
+
+    @classmethod
+    def tree_unflatten(cls, aux: tuple[int, tuple[int, ...]], children: Any) -> InPlace:
+        return cls(children[0], *aux)
+
+    def whole(self) -> Any:
+        size = int(np.prod(self.shape, dtype=np.int64))
+        return jax.lax.slice(self.flat, (self.offset,), (self.offset + size,)).reshape(
+            self.shape)
 
 
-class HostStaging:
-    """Aligned host buffers for one model's training arrays, reused between fit calls.
+def whole(leaf: Any) -> Any:
+    """An array, or the array an InPlace stands for."""
+    return leaf.whole() if isinstance(leaf, InPlace) else leaf
 
-    The buffers are keyed by the arrays' positions and shapes, not by their alignment: a
-    fresh array each call (`fit(x / 255, ...)` in a loop, or cornu's own label copies)
-    starts on a 64-byte boundary in some calls and not in others."""
 
-    def __init__(self) -> None:
-        self._seen: Signature | None = None  # the shapes of the last call
-        self._buffers: dict[int, np.ndarray] = {}  # position -> buffer, for _seen
-        self._worker: threading.Thread | None = None
-        self._failed = False
+def is_in_place(leaf: Any) -> bool:
+    return isinstance(leaf, InPlace)
 
-    def __deepcopy__(self, memo: dict) -> HostStaging:
-        return HostStaging()  # a copied model makes buffers of its own when it trains
 
-    def device_put(self, leaves: Sequence[np.ndarray | None],
-                   wait: Callable[[], None]) -> list[jax.Array | None]:
-        """The arrays on the device. `wait` blocks until the programs of the previous fit
-        call are done (fit waits for the model's weights, which each of its programs
-        writes): the buffers are overwritten here. Under a distribution the arrays are
-        split over its devices instead (cornu/devices.py), without kept buffers."""
-        if devices.active() is not None:
-            return devices.put_batch_sharded(list(leaves))
-        if self._worker is not None:
-            self._worker.join()
-            self._worker = None
-        signature = tuple(None if a is None else (a.shape, a.dtype.str) for a in leaves)
-        unaligned = [i for i, a in enumerate(leaves) if a is not None and not is_aligned(a)]
-        if signature != self._seen:
-            self._seen, self._buffers = signature, {}  # the old buffers go
-            self._failed = False  # other shapes may fit where these did not
-            return devices.put(list(leaves))  # a first call with these shapes
-        if not unaligned or self._failed or not _enabled():
-            return devices.put(list(leaves))
-        missing = [i for i in unaligned if i not in self._buffers]
-        size = sum(b.nbytes for b in self._buffers.values()) + sum(
-            leaves[i].nbytes for i in missing)
-        if missing and size <= LIMIT_BYTES:  # made while this call trains, used once made
-            self._worker = threading.Thread(
-                target=self._make, args=({i: signature[i] for i in missing},), daemon=True)
-            self._worker.start()
-        out = list(leaves)
-        if any(i in self._buffers for i in unaligned):
-            wait()
-            for i in unaligned:
-                if i in self._buffers:
-                    np.copyto(self._buffers[i], leaves[i])
-                    out[i] = self._buffers[i]
-        return devices.put(out)
+def _from_boundary(array: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The memory from the 64-byte boundary before `array`'s data to its end as a flat
+    array of its dtype, and the elements before the data; None where that is not possible
+    (not C-contiguous, or an offset that is not a whole number of elements)."""
+    offset = array.ctypes.data % _ALIGN
+    if not array.flags.c_contiguous or offset % array.dtype.itemsize:
+        return None
+    # the bytes before the data lie in its memory page (pages are 64-byte multiples)
+    # (a subclass of the ctypes type: its instances take the `owner` attribute)
+    memory = type("HostMemory", (ctypes.c_char * (array.nbytes + offset),), {}
+                  ).from_address(array.ctypes.data - offset)
+    memory.owner = array  # the flat array (and the device's use of it) keeps the data alive
+    flat = np.frombuffer(memory, np.uint8).view(array.dtype)
+    return flat, offset // array.dtype.itemsize
 
-    def _make(self, wanted: dict[int, tuple[tuple[int, ...], str]]) -> None:
-        made = {}
-        try:
-            for i, (shape, dtype) in wanted.items():
-                buffer = empty_aligned(shape, np.dtype(dtype))
-                buffer.fill(0)  # the system provides the pages now, not in a fit call
-                made[i] = buffer
-        except Exception:  # MemoryError above all: later calls copy as the first did
-            self._failed = True
-            return
-        self._buffers = {**self._buffers, **made}
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc's
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_freed(done: Any = None) -> None:
+    """Hand the memory a run is done with back to the system, at the end of fit, evaluate
+    and predict. XLA:CPU lets go of the host arrays it read in place (padded batches,
+    chunks) only when jax next collects its garbage, which it does in Python's garbage
+    collection: a young-generation collection runs it. A stream's chunks are made in its
+    reading thread, whose allocator arena keeps freed memory resident (tens of MB after a
+    fit, until the next allocations reuse it): glibc's `malloc_trim` returns it. `done`:
+    device arrays the run is done with, deleted now (their host memory goes with them)."""
+    for leaf in jax.tree.leaves(done):
+        if isinstance(leaf, jax.Array):
+            leaf.delete()
+    gc.collect(0)
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def device_put(leaves: Sequence[np.ndarray | None]) -> list[Any]:
+    """fit's training arrays on the device. On the CPU, arrays of IN_PLACE_MIN_BYTES and
+    more are read where they are (as InPlace where their data is not on a 64-byte
+    boundary), never copied; under a distribution they are split over its devices
+    (cornu/devices.py)."""
+    if devices.active() is not None:
+        return devices.put_batch_sharded(list(leaves))
+    out: list[Any] = list(leaves)
+    if _enabled():
+        for i, a in enumerate(leaves):
+            if a is None or a.nbytes < IN_PLACE_MIN_BYTES or a.ctypes.data % _ALIGN == 0:
+                continue
+            made = _from_boundary(a)
+            if made is not None:
+                out[i] = InPlace(made[0], made[1], a.shape)
+    return devices.put(out)
 
 
 class PaddedBuffers:

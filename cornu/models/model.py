@@ -7,8 +7,6 @@ A model owns its arrays as pytrees (`params`, `state`: one dict per layer, in
 from __future__ import annotations
 
 import inspect
-import math
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,10 +23,11 @@ from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor
 from cornu.metrics.compile_metrics import CompileMetrics
 from cornu.random import keys as global_rng
-from cornu.reports import progbar
 from cornu.reports.summary import summary_text
-from cornu.training import fit_stream, stepped
+from cornu.training import evaluate as evaluate_run
+from cornu.training import stepped
 from cornu.training import steps as step_protocol
+from cornu.training.evaluate import refuse_distributed as _refuse_distributed
 from cornu.training.fit import ArrayFit
 from cornu.training.fit_stream import StreamFit
 from cornu.training.loop import Engine, Head, Predictor
@@ -111,8 +110,7 @@ class Model(Layer):
         self.nan_stop: tuple[int, int] | None = None
         self._resume: Position | None = None
         self._fit_position: Position | None = None
-        self._staging = staging.HostStaging()  # host buffers of the training arrays between fits
-        self._padded = staging.PaddedBuffers()  # and of evaluate's and predict's padded batches
+        self._padded = staging.PaddedBuffers()  # evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self._engine_signature: Any = None
@@ -878,17 +876,8 @@ class Model(Layer):
     # -- evaluate / predict -------------------------------------------------------------------
     def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int,
                       pad=None):
-        """Padded batches on the device; `pad(key, array, batch_size)` from
-        PaddedBuffers.lease, or fresh buffers (fit's validation data, which a callback's
-        evaluate must not overwrite)."""
-        pad = pad or staging.fresh_batches
-        n = xs[0].shape[0]
-        batch_size = min(batch_size, n)
-        return devices.put_batch_sharded((
-            tuple(pad(("x", i), a, batch_size) for i, a in enumerate(xs)),
-            tuple(pad(("y", i), a, batch_size) for i, a in enumerate(ys)),
-            arrays.batch_mask(n, batch_size),
-            None if sw is None else pad(("sw",), sw, batch_size)), axis=1)
+        """Padded batches on the device (training/evaluate.py)."""
+        return evaluate_run.eval_batches(xs, ys, sw, batch_size, pad)
 
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:
@@ -953,53 +942,8 @@ class Model(Layer):
         steps = _optional_positive_int(steps, "steps")
         cbs = CallbackList(list(callbacks or []), self,
                            {"verbose": verbose, "epochs": 1, "steps": steps})
-        if sources.is_stream(x):
-            self._refuse_with_stream(x, y=y, sample_weight=sample_weight)
-            data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
-            run = stepped.evaluate if self._stream_uses_steps(data, "evaluate") \
-                else fit_stream.evaluate
-            if run is stepped.evaluate:
-                _refuse_distributed("evaluate with the model's own test_step")
-            return self._evaluate_result(run(self, data, callbacks=cbs, verbose=verbose),
-                                         return_dict)
-        if sources.is_mapped(x) or sources.is_mapped(y):  # batch by batch (_fit_mapped)
-            xs, ys = self._mapped_parts(x, y, "x")
-            data = sources.EpochIterator(sources.MappedBatches(
-                xs, ys, self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight"),
-                min(batch_size, xs[0].shape[0])), steps)
-            run = stepped.evaluate if self._stream_uses_steps(data, "evaluate") \
-                else fit_stream.evaluate
-            return self._evaluate_result(run(self, data, callbacks=cbs, verbose=verbose),
-                                         return_dict)
-        xs, ys = self._prepare_xy(x, y, method="evaluate")
-        engine = self._require_compiled("evaluate")
-        sw = self._sample_weights(sample_weight, xs[0].shape[0], "sample_weight")
-        batch_hooks = cbs.wants("on_test_batch_begin") or cbs.wants("on_test_batch_end")
-        if self._uses_steps() or steps or batch_hooks or devices.per_process():
-            if self._uses_steps() or batch_hooks:
-                _refuse_distributed("evaluate with batch callbacks or the model's own "
-                                    "test_step")
-            batches = sources.EpochIterator(sources.ArrayBatches(
-                xs, ys, sw, min(batch_size, xs[0].shape[0])), steps)
-            if self._uses_steps() or batch_hooks:
-                logs = stepped.evaluate(self, batches, callbacks=cbs, verbose=verbose,
-                                        prepared=True)
-            else:
-                logs = fit_stream.evaluate(self, batches, callbacks=cbs, verbose=verbose)
-            return self._evaluate_result(logs, return_dict)
-        cbs.on_test_begin()
-        start = time.perf_counter()
-        self._place_weights()
-        with self._padded.lease() as pad:
-            sums, state = engine.evaluate_all(
-                self._params, self._state, *self._eval_batches(xs, ys, sw, batch_size, pad))
-            self._keep_carried(state)
-            logs = engine.logs(sums)
-        if verbose:
-            n = xs[0].shape[0]
-            print(progbar.format_epoch_end(math.ceil(n / batch_size),
-                                           time.perf_counter() - start, n, logs), flush=True)
-        cbs.on_test_end(logs)
+        logs = evaluate_run.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                     sample_weight=sample_weight, steps=steps, cbs=cbs)
         return self._evaluate_result(logs, return_dict)
 
     def _evaluate_result(self, logs: dict[str, float], return_dict: bool) -> Any:
@@ -1022,60 +966,9 @@ class Model(Layer):
         steps = _optional_positive_int(steps, "steps")
         cbs = CallbackList(list(callbacks or []), self,
                            {"verbose": verbose, "epochs": 1, "steps": steps})
-        batch_hooks = cbs.wants("on_predict_batch_begin") or cbs.wants("on_predict_batch_end")
-        if sources.is_stream(x):
-            data = sources.EpochIterator(sources.stream_of(x, "x"), steps)
-            run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
-                else fit_stream.predict
-            if run is stepped.predict:
-                _refuse_distributed("predict with batch callbacks or the model's own "
-                                    "predict_step")
-            return self._as_output_struct(run(self, data, callbacks=cbs, verbose=verbose))
-        if sources.is_mapped(x):  # batch by batch (_fit_mapped)
-            xs, _ = self._mapped_parts(x, None, "x")
-            data = sources.EpochIterator(sources.MappedBatches(
-                xs, None, None, min(batch_size, xs[0].shape[0])), steps)
-            run = stepped.predict if self._stream_uses_steps(data, "predict") or batch_hooks \
-                else fit_stream.predict
-            return self._as_output_struct(run(self, data, callbacks=cbs, verbose=verbose))
-        xs = self._prepare_x(x)
-        n = xs[0].shape[0]
-        batch_size = min(batch_size, n)
-        own_step = type(self).predict_step is not Model.predict_step
-        if own_step or steps or batch_hooks or devices.per_process():
-            if own_step or batch_hooks:
-                _refuse_distributed("predict with batch callbacks or the model's own "
-                                    "predict_step")
-            batches = sources.EpochIterator(sources.ArrayBatches(xs, None, None, batch_size),
-                                            steps)
-            if own_step or batch_hooks:
-                return stepped.predict(self, batches, callbacks=cbs, verbose=verbose,
-                                       prepared=True)
-            return self._as_output_struct(fit_stream.predict(self, batches, callbacks=cbs,
-                                                             verbose=verbose))
-        cbs.on_predict_begin()
-        start = time.perf_counter()
-
-        def unbatch(o):
-            # a distribution pads each batch to a multiple of its devices: dropped here
-            o = devices.to_host(o)[:, :batch_size]
-            return o.reshape(-1, *o.shape[2:])[:n]
-
-        self._place_weights()
-        with self._padded.lease() as pad:
-            outs, state = self._predictor.predict_all(
-                self._params, self._state,
-                devices.put_batch_sharded(tuple(pad(("x", i), a, batch_size)
-                                                for i, a in enumerate(xs)), axis=1))
-            self._keep_carried(state)
-            result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
-                      else unbatch(outs))
-        result = self._as_output_struct(result)
-        if verbose:
-            print(progbar.format_epoch_end(math.ceil(n / batch_size),
-                                           time.perf_counter() - start, n, {}), flush=True)
-        cbs.on_predict_end()
-        return result
+        return evaluate_run.predict(self, x, batch_size=batch_size, verbose=verbose,
+                                    steps=steps, cbs=cbs,
+                                    own_step=type(self).predict_step is not Model.predict_step)
 
     def _as_output_struct(self, result: Any) -> Any:
         """A functional model with dict outputs predicts a dict, as Keras."""
@@ -1575,16 +1468,3 @@ def metrics_get(identifier, loss, output_dim):
 
 def _tree_leaves(tree: Any) -> list:
     return jax.tree.leaves(tree, is_leaf=lambda t: isinstance(t, KerasTensor))
-
-
-def _refuse_distributed(what: str) -> None:
-    """The paths a distribution does not run yet (Keras' step protocol: a model's own
-    steps, stateful metrics, batch callbacks of evaluate and predict)."""
-    distribution = devices.active()
-    if distribution is not None:
-        raise NotImplementedError(
-            f"{what} does not run under a distribution yet. Received: the active "
-            f"distribution {distribution!r}. Train, evaluate and predict on in-memory "
-            "arrays or streams with the compiled steps (no own train_step/test_step/"
-            "predict_step, no batch callbacks in evaluate or predict), or call "
-            "cornu.distribution.set_distribution(None) for this call.")

@@ -26,6 +26,7 @@ from cornu import devices, optimizers
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.callbacks.progbar_logger import ProgbarLogger
+from cornu.data import staging
 from cornu.random import keys as global_rng
 from cornu.training.loop import Engine
 from cornu.training.state import Position, TrainState
@@ -117,12 +118,19 @@ class ArrayFit:
         self.cbs = callback_list(model, callbacks, self.history, {
             "verbose": verbose, "epochs": epochs, "steps": self.steps, "samples": self.n,
             "batch_size": batch_size}, verbose)
-        leaves = model._staging.device_put(
-            [*xs, *ys, sw], wait=lambda: jax.block_until_ready(model.train_state.params))
+        # on the CPU read where they are, not copied (staging.py); dropped when run ends
+        leaves = staging.device_put([*xs, *ys, sw])
         self.x, self.y, self.sw = (tuple(leaves[:len(xs)]), tuple(leaves[len(xs):-1]),
                                    leaves[-1])
 
     def run(self) -> History:
+        try:
+            return self._run()
+        finally:  # the device's arrays of the data go with the run, however it ends
+            self.x = self.y = self.sw = None
+            staging.release_freed()
+
+    def _run(self) -> History:
         model, engine, cbs = self.model, self.engine, self.cbs
         model.history, model.stop_training, model.nan_stop = self.history, False, None
         start_state(model, engine)

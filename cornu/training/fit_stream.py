@@ -27,7 +27,8 @@ import numpy as np
 from cornu import devices
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
-from cornu.data import sources
+from cornu.data import sources, staging
+from cornu.data.arrays import empty_aligned
 from cornu.random import keys as global_rng
 from cornu.reports import progbar
 from cornu.training.fit import (
@@ -114,7 +115,8 @@ class Stacker:
             mask[i, :batch.rows] = 1.0
 
         def stack(parts: list[np.ndarray]) -> np.ndarray:
-            out = np.empty((k * b, *parts[0].shape[1:]), parts[0].dtype)
+            # on a 64-byte boundary: XLA:CPU reads the chunk in place, without a copy
+            out = empty_aligned((k * b, *parts[0].shape[1:]), parts[0].dtype)
             for i in range(k):
                 # empty steps repeat the first batch; short batches their own first row
                 part = parts[i] if i < len(parts) else parts[0]
@@ -184,34 +186,51 @@ def prefetch(produce: Callable[[], Iterator[Any]], depth: int = 1) -> Iterator[A
 class Reader:
     """Reads an EpochIterator's batches for the compiled programs: each batch checked
     and converted as fit converts arrays (`prepare`), stacked into chunks, put on the
-    device, in a background thread. Keras' warning for a source that runs out is given
-    here, in the caller's thread."""
+    device, in a background thread. Where the source allows it (`read_ahead`: grain and
+    arrays, whose passes have no side effects), one thread reads the passes of `passes`
+    epochs in a row, so that the next epoch's first chunk is read while this epoch's last
+    one trains (each chunk's position is read when it is made, so resuming stays exact).
+    Keras' warning for a source that runs out is given here, in the caller's thread."""
 
     def __init__(self, data: sources.EpochIterator, prepare: Callable[[Any], Batch],
-                 limit: int | None, blocks: bool = False) -> None:
+                 limit: int | None, blocks: bool = False, passes: int = 1) -> None:
         self.data = data
         self.prepare = prepare
         self.stacker = Stacker(limit, devices.batch_multiple())
         self.blocks = blocks  # the rows as (K, batch, ...) blocks (evaluate, predict)
         self.samples = 0
+        self.passes = passes if getattr(data.batches, "read_ahead", False) else 1
+        self._items: Iterator[Any] | None = None  # the reading thread's chunks
+        self._active: Iterator[Chunk] | None = None
+        self._between = False  # whether the thread stands at an epoch's start
 
     def epoch(self) -> Iterator[Chunk]:
-        """This epoch's chunks (the reading thread of the last one stops first)."""
-        self.close()
-        self._active = self._epoch()
+        """This epoch's chunks (the reading thread of the last one stops first, unless it
+        reads this epoch too)."""
+        if self._active is not None:
+            self._active.close()
+        if self._items is None or not self._between:
+            self.close()
+            self.data.deferred = []
+            self._items = prefetch(self._produce)
+        self._between = False
+        self._active = self._epoch(self._items)
         return self._active
 
     def close(self) -> None:
         """Stop the reading thread, however the consumer's loop ended (a callback's
         exception too, whose traceback would otherwise keep the reader alive)."""
-        active, self._active = getattr(self, "_active", None), None
-        if active is not None:
-            active.close()
+        for name in ("_active", "_items"):
+            running = getattr(self, name)
+            setattr(self, name, None)
+            if running is not None:
+                running.close()
+        self._between = False
+        self._warn()
+        self.data.deferred = None
 
-    def _epoch(self) -> Iterator[Chunk]:
-        self.samples = 0
-
-        def produce() -> Iterator[Chunk]:
+    def _produce(self) -> Iterator[Any]:
+        for left in range(self.passes - 1, -1, -1):
             batches = (self.prepare(batch) for _, batch in self.data.epoch())
             for chunk in self.stacker.chunks(batches):
                 # read now, when the source has given exactly this chunk's batches
@@ -222,16 +241,33 @@ class Reader:
                 (x, y, sw), mask = devices.put_chunk(rows, chunk.mask, int(self.blocks))
                 yield dataclasses.replace(chunk, position=position, x=x, y=y, sw=sw,
                                           mask=mask)
+            if not left or self.data.ran_out:
+                return
+            yield _EPOCH_END  # and on to the next pass
 
-        self.data.deferred = []
+    def _epoch(self, items: Iterator[Any]) -> Iterator[Chunk]:
+        self.samples = 0
+        ended = False
         try:
-            for chunk in prefetch(produce):
-                self.samples += chunk.samples
-                yield chunk
+            for item in items:
+                if item is _EPOCH_END:
+                    self._between = True
+                    return
+                self.samples += item.samples
+                yield item
+            ended = True
         finally:
-            deferred, self.data.deferred = self.data.deferred, None
-            for message in deferred:
-                warnings.warn(message, stacklevel=3)
+            self._warn()
+            if ended:  # the thread has stopped: the source warns for itself again
+                self._items = self.data.deferred = None
+
+    def _warn(self) -> None:
+        deferred = self.data.deferred
+        while deferred:
+            warnings.warn(deferred.pop(0), stacklevel=4)
+
+
+_EPOCH_END = object()
 
 
 def batch_preparer(model: Any, argument: str, method: str, targets: bool = True
@@ -275,7 +311,8 @@ class StreamFit:
         model, cbs = self.model, self.cbs
         model.history, model.stop_training, model.nan_stop = self.history, False, None
         reader = Reader(self.train, batch_preparer(model, "x", "fit"),
-                        chunk_limit(model, cbs, self.train.num_batches))
+                        chunk_limit(model, cbs, self.train.num_batches),
+                        passes=self.epochs - self.initial_epoch)
         engine = None
         model._callbacks = cbs
         if self.train.num_batches is not None:  # the processes step together
@@ -304,10 +341,12 @@ class StreamFit:
                     "save_freq='epoch' for such sources, or a PyDataset or grain source.")
             if resume.step:
                 self.train.restore(resume.source, resume.step)
+        reader.passes = min(reader.passes, max(1, self.epochs - initial_epoch))
         try:
             return self._epochs(reader, engine, initial_epoch, resume, shuffle_key)
         finally:
             reader.close()
+            staging.release_freed()
 
     def _epochs(self, reader: Reader, engine: Any, initial_epoch: int, resume: Any,
                 shuffle_key: np.ndarray) -> History:
@@ -456,6 +495,7 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        logs), flush=True)
     cbs.on_test_end(logs)
+    staging.release_freed()
     return logs
 
 
@@ -503,4 +543,5 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        {}), flush=True)
     cbs.on_predict_end()
+    staging.release_freed()
     return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)

@@ -27,6 +27,7 @@ import numpy as np
 import optax
 
 from cornu import _settings, devices
+from cornu.data import staging
 from cornu.losses import Loss
 from cornu.metrics import Metric
 from cornu.random import keys as global_rng
@@ -168,7 +169,9 @@ def _as_list(value) -> list:
 
 
 def _take(tree, idx):
-    return jax.tree.map(lambda a: jnp.take(a, idx, axis=0), tree)
+    # fit's training arrays may be host memory read in place (data/staging.py)
+    return jax.tree.map(lambda a: jnp.take(staging.whole(a), idx, axis=0), tree,
+                        is_leaf=staging.is_in_place)
 
 
 #: traces of the programs every model of the process shares (by name)

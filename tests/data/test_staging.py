@@ -1,5 +1,8 @@
-"""fit's host staging: later calls copy the training arrays into kept aligned buffers that
-XLA:CPU reads in place; the values are always the caller's current ones."""
+"""Host memory for the compiled programs: fit reads its training arrays in place (no copy,
+nothing kept), evaluate and predict pad into bounded kept buffers; the values are always
+the caller's current ones."""
+
+import gc
 
 import jax
 import numpy as np
@@ -28,27 +31,33 @@ def small_net(classifier):
     return lambda: classifier(7, 6, 3, "sigmoid", seed=5)
 
 
-def no_wait():
-    pass
+def test_large_arrays_are_read_in_place_from_the_boundary_before_them(monkeypatch):
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 1000)
+    x, y, small = unaligned((300, 7)), unaligned((300, 2), seed=1), unaligned((20, 2))
+    aligned = aligned_zeros((64, 16))
+    out = staging.device_put([x, y, small, aligned, None])
+    assert isinstance(out[0], staging.InPlace) and isinstance(out[1], staging.InPlace)
+    assert out[0].offset == 4 and out[0].shape == (300, 7)  # 16 bytes of float32
+    # the device reads the host's memory: no copy
+    assert out[0].flat.unsafe_buffer_pointer() == x.ctypes.data - 16
+    assert out[1].flat.unsafe_buffer_pointer() == y.ctypes.data - 16
+    np.testing.assert_array_equal(np.asarray(jax.jit(staging.whole)(out[0])), x)
+    np.testing.assert_array_equal(np.asarray(out[1].whole()), y)
+    assert not isinstance(out[2], staging.InPlace)  # small: copied
+    assert out[3].unsafe_buffer_pointer() == aligned.ctypes.data  # aligned: in place as is
+    assert out[4] is None
+    strided = unaligned((300, 14))[:, ::2]  # not contiguous: copied
+    assert not isinstance(staging.device_put([strided])[0], staging.InPlace)
 
 
-def test_third_call_reads_kept_buffers_in_place_with_current_values():
-    stage = staging.HostStaging()
-    x, y = unaligned((300, 7)), unaligned((300, 2), seed=1)
-    first = stage.device_put([x, y, None], no_wait)
-    np.testing.assert_array_equal(np.asarray(first[0]), x)
-    assert first[2] is None
-    assert stage._worker is None  # a single fit call makes no buffers
-    stage.device_put([x, y, None], no_wait)
-    stage._worker.join()  # they are made in the background during the second call
-    buffers = stage._buffers
-    assert sorted(buffers) == [0, 1] and buffers[0].shape == (300, 7)
-    x[0, 0] = 42.0  # the caller changes its array between the calls
-    third = stage.device_put([x, y, None], no_wait)
-    assert third[0].unsafe_buffer_pointer() == buffers[0].ctypes.data  # no device copy
-    assert third[1].unsafe_buffer_pointer() == buffers[1].ctypes.data
-    np.testing.assert_array_equal(np.asarray(third[0]), x)
-    np.testing.assert_array_equal(np.asarray(third[1]), y)
+def test_in_place_memory_keeps_its_array_alive(monkeypatch):
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 1000)
+    x = unaligned((300, 7))
+    want = x.copy()
+    flat = staging.device_put([x])[0]
+    del x
+    gc.collect()
+    np.testing.assert_array_equal(np.asarray(flat.whole()), want)
 
 
 def aligned_zeros(shape):
@@ -57,57 +66,30 @@ def aligned_zeros(shape):
     return array
 
 
-def test_alignment_changes_keep_the_buffers_and_new_shapes_replace_them():
-    """A fresh array per call is 64-byte aligned in some calls only: the buffers stay."""
-    stage = staging.HostStaging()
-    for _ in range(3):
-        stage.device_put([aligned_zeros((64, 16))], no_wait)
-    assert stage._worker is None and stage._buffers == {}  # nothing to stage
-    stage.device_put([unaligned((64, 16))], no_wait)  # same shapes, now unaligned
-    stage._worker.join()
-    kept = stage._buffers[0]
-    out = stage.device_put([aligned_zeros((64, 16))], no_wait)  # aligned: used in place
-    assert out[0].unsafe_buffer_pointer() != kept.ctypes.data
-    out = stage.device_put([unaligned((64, 16), seed=4)], no_wait)
-    assert stage._buffers[0] is kept and out[0].unsafe_buffer_pointer() == kept.ctypes.data
-    stage.device_put([unaligned((50, 16))], no_wait)  # other shapes: the old ones go
-    assert stage._worker is None and stage._buffers == {}
+def test_fit_in_place_trains_as_fit_on_copies(monkeypatch, small_net):
+    """fit calls that read x and y in place give the weights of calls that copy them; a
+    change to x between calls is used; nothing of the data stays on the device."""
+
+    def train(limit):
+        monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", limit)
+        model = small_net()
+        x = unaligned((96, 7))
+        y = unaligned((96, 3), seed=3)
+        y[...] = np.eye(3, dtype=np.float32)[np.arange(96) % 3]
+        for _ in range(3):
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+            x *= 0.5  # in place, between calls
+        assert not [a for a in jax.live_arrays() if a.shape in ((96, 7), (96 * 7 + 4,))]
+        return [np.asarray(w) for w in model.get_weights()]
+
+    for a, b in zip(train(100), train(1 << 30), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
-def test_arrays_over_the_limit_are_copied_per_call(monkeypatch):
-    monkeypatch.setattr(staging, "LIMIT_BYTES", 100)
-    stage = staging.HostStaging()
-    stage.device_put([unaligned((40, 3))], no_wait)
-    out = stage.device_put([unaligned((40, 3))], no_wait)
-    assert stage._worker is None and stage._buffers == {}
-    assert out[0].shape == (40, 3)
-
-
-def test_no_memory_for_the_buffers_means_copies_per_call(monkeypatch):
-    def no_memory(shape, dtype):
-        raise MemoryError
-
-    monkeypatch.setattr(staging, "empty_aligned", no_memory)
-    stage = staging.HostStaging()
-    x = unaligned((30, 4))
-    stage.device_put([x], no_wait)
-    stage.device_put([x], no_wait)
-    out = stage.device_put([x], no_wait)
-    assert stage._failed and stage._worker is None and stage._buffers == {}
-    np.testing.assert_array_equal(np.asarray(out[0]), x)
-    stage.device_put([unaligned((20, 4))], no_wait)  # other shapes: tried again
-    assert not stage._failed
-
-
-def test_the_buffers_are_overwritten_only_after_earlier_work_ends():
-    stage = staging.HostStaging()
-    x = unaligned((30, 4))
-    for _ in range(3):
-        stage.device_put([x], no_wait)
-    seen, other = [], unaligned((30, 4), seed=9)
-    stage.device_put([other], lambda: seen.append(stage._buffers[0].copy()))
-    np.testing.assert_array_equal(seen[0], x)  # still the previous call's values
-    np.testing.assert_array_equal(stage._buffers[0], other)
+def test_in_place_is_cpu_only_and_can_be_turned_off(monkeypatch):
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 100)
+    monkeypatch.setenv("CORNU_HOST_BUFFERS", "0")
+    assert not isinstance(staging.device_put([unaligned((30, 4))])[0], staging.InPlace)
 
 
 def test_copies_of_a_model_and_the_opt_out(monkeypatch, small_net):
@@ -115,41 +97,14 @@ def test_copies_of_a_model_and_the_opt_out(monkeypatch, small_net):
 
     model = small_net()
     x = unaligned((10, 7))
-    y = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
-    for _ in range(3):
-        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     model.predict(x, batch_size=4, verbose=0)
     twin = copy.deepcopy(model)  # the kept buffers and the lock are not copied
-    assert twin._staging._buffers == {} and twin._padded._kept == {}
+    assert twin._padded._kept == {}
     np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0))
     monkeypatch.setenv("CORNU_HOST_BUFFERS", "0")
     fresh = small_net()
-    for _ in range(3):
-        fresh.fit(x, y, batch_size=4, epochs=1, verbose=0)
     fresh.predict(x, batch_size=4, verbose=0)
-    assert fresh._staging._buffers == {} and fresh._staging._worker is None
     assert fresh._padded._kept == {}
-
-
-def test_fit_with_staging_trains_as_fit_without(monkeypatch, small_net):
-    """Four fit calls (the later two through the kept buffers) give the weights of four
-    fit calls that copy per call; a change to x between calls is used by both."""
-
-    def train(limit):
-        monkeypatch.setattr(staging, "LIMIT_BYTES", limit)
-        model = small_net()
-        x = unaligned((96, 7))
-        y = np.eye(3, dtype=np.float32)[np.arange(96) % 3]
-        for _ in range(4):
-            model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-            x *= 0.5  # in place, between calls
-        return [np.asarray(w) for w in model.get_weights()], model._staging._buffers
-
-    staged, buffers = train(staging.LIMIT_BYTES)
-    copied, none = train(0)
-    assert 0 in buffers and none == {}
-    for a, b in zip(staged, copied, strict=True):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values(small_net):

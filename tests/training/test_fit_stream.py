@@ -156,3 +156,56 @@ def test_steps_per_epoch_with_arrays_runs_the_chunked_program():
     assert model._engine.traces["train"] == 1
     assert int(model.optimizer.iterations.numpy()) == 6
     assert np.isfinite(jax.device_get(model.get_weights()[0])).all()
+
+
+def test_the_next_epochs_first_chunk_is_read_ahead_only_for_side_effect_free_sources():
+    """grain's passes (and arrays') have no side effects: one thread reads the epochs in a
+    row, the next epoch's first batches read before this epoch's end; a PyDataset's
+    pass waits for the epoch's end (its on_epoch_end comes first, as in Keras)."""
+    grain = pytest.importorskip("grain")
+    x, y = _data(40)
+    events = []
+    changed = threading.Condition()
+
+    class Logged(Rows):
+        def __getitem__(self, i):
+            if i == 0:
+                with changed:
+                    events.append(("read", 0))
+                    changed.notify_all()
+            return super().__getitem__(i)
+
+    class Ends(cornu.callbacks.Callback):
+        """At the end of epochs 0 and 1, waits (up to `wait` seconds) for the next epoch's
+        first batch to be read: a reader that reads ahead gives it during the wait, one
+        that waits for the epoch's end cannot (the order then shows which it was, however
+        fast or slow the machine)."""
+
+        def __init__(self, wait):
+            super().__init__()
+            self.wait = wait
+
+        def on_epoch_end(self, epoch, logs=None):
+            with changed:
+                if epoch < 2:
+                    changed.wait_for(lambda: events.count(("read", 0)) > epoch + 1,
+                                     timeout=self.wait)
+                events.append(("end", epoch))
+
+    def run(source, wait):
+        events.clear()
+        history = _model().fit(source, epochs=3, verbose=0, callbacks=[Ends(wait)],
+                               shuffle=False)
+        # the reading thread has ended (grain keeps threads of its own)
+        assert not [t for t in threading.enumerate() if t.name == "cornu-prefetch"]
+        return list(events), history
+
+    ahead, h_ahead = run(grain.MapDataset.source(Logged(x, y, 10)), wait=60)
+    # epoch 1's and 2's first batch are read before epoch 0's and 1's end; no pass past
+    # the last epoch is read
+    assert ahead == [("read", 0), ("read", 0), ("end", 0), ("read", 0), ("end", 1),
+                     ("end", 2)], ahead
+    in_turn, h_in_turn = run(Logged(x, y, 10), wait=0.5)
+    assert in_turn == [("read", 0), ("end", 0), ("read", 0), ("end", 1), ("read", 0),
+                       ("end", 2)], in_turn
+    np.testing.assert_allclose(h_ahead.history["loss"], h_in_turn.history["loss"], rtol=1e-6)
