@@ -162,3 +162,30 @@ def test_masks_are_kept_for_one_trace_and_unmasked_models_do_not_look_for_them()
         out = model.emb(jax.numpy.asarray(x))
         assert scope.mask_of(out) is not None
     assert cornu.variables.output_mask(out) is None
+
+
+def test_attention_in_a_subclassed_call_takes_the_masks_as_keras():
+    """MultiHeadAttention's query and value masks come from its arguments' masks, and the
+    pooling takes its input's, as Keras fills them in."""
+    def make(lib):
+        class Attends(lib.Model):
+            def __init__(self):
+                super().__init__()
+                self.emb = lib.layers.Embedding(20, 8, mask_zero=True)
+                self.mha = lib.layers.MultiHeadAttention(2, 4)
+                self.pool = lib.layers.GlobalAveragePooling1D()
+                self.out = lib.layers.Dense(1)
+
+            def call(self, x):
+                h = self.emb(x)
+                return self.out(self.pool(self.mha(h, h)))
+
+        return Attends()
+
+    x, _ = _data()
+    theirs, ours = make(keras), make(cornu)
+    theirs(x[:1])
+    ours(x[:1])
+    ours.set_weights(theirs.get_weights())
+    # model(x) runs the traced call (one compiled program), as predict does
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), **TOL)
