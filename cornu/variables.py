@@ -98,6 +98,11 @@ class StatelessScope:
     def record_mask(self, output: Any, mask: Any) -> None:
         self._masks[id(output)] = (output, mask)
 
+    def has_masks(self) -> bool:
+        """Whether any array traced in this scope carries a mask (none: layer calls skip
+        the look-ups)."""
+        return bool(self._masks)
+
     def mask_of(self, output: Any) -> Any:
         """The mask a model's call gave `output` (Embedding(mask_zero=True) upstream), or
         None."""

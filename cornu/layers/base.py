@@ -489,10 +489,12 @@ class Layer:
             return self._symbolic_call(args, kwargs)
         if not args:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        scope = variables.current_scope()
+        if scope is not None:  # traced (fit, evaluate, predict, stateless_call)
+            return self._traced_call(scope, args, kwargs)
         # eagerly, an array that carries a mask (an eager Embedding(mask_zero=True) output)
         # hands it to `mask` and on to the output, as Keras' `_keras_mask` does
-        in_mask = variables.output_mask(args[0]) if variables.current_scope() is None \
-            and isinstance(args[0], jax.Array) else None
+        in_mask = variables.output_mask(args[0]) if isinstance(args[0], jax.Array) else None
         first = jax.tree.map(self._convert_input, args[0], is_leaf=_is_array_like)
         args = (first, *args[1:])
         self._maybe_build(first)
@@ -501,11 +503,50 @@ class Layer:
             kwargs = {**kwargs, "mask": in_mask}
         outputs = self._call_built(args, kwargs)
         if (in_mask is not None or getattr(self, "_makes_masks", False)) \
-                and variables.current_scope() is None and isinstance(outputs, jax.Array) \
-                and not isinstance(outputs, jax.core.Tracer):
+                and isinstance(outputs, jax.Array) and not isinstance(outputs, jax.core.Tracer):
             out_mask = self.compute_mask(first, in_mask)
             if out_mask is not None:
                 variables.set_output_mask(outputs, out_mask)
+        return outputs
+
+    def _traced_call(self, scope: variables.StatelessScope, args: tuple,
+                     kwargs: dict) -> Any:
+        """The call inside a traced model call (a subclassed model's or custom layer's
+        `call` calling its sublayers): masks go from layer to layer as in eager code, kept
+        in the scope by the traced arrays' identity (tracers take no attributes), so they
+        live for one trace only."""
+        first = args[0]
+        if scope.has_masks():
+            in_mask = _scope_mask(scope, first)
+            if in_mask is not None and "mask" in _call_arguments(type(self)) \
+                    and kwargs.get("mask") is None:
+                kwargs = {**kwargs, "mask": in_mask}
+            named = argument_masks(self, args, kwargs, scope.mask_of)
+            if named:
+                kwargs = {**kwargs, **named}
+        else:
+            in_mask = None
+        given = kwargs.get("mask")
+        if given is not None:  # an explicit mask= (the functional graph's, or the user's)
+            in_mask = given
+        first = jax.tree.map(self._convert_input, first, is_leaf=_is_array_like)
+        args = (first, *args[1:])
+        self._maybe_build(first)
+        outputs = self._call_built(args, kwargs)
+        if in_mask is None and not getattr(self, "_makes_masks", False):
+            return outputs
+        out_mask = self.compute_mask(first, in_mask)
+        if out_mask is None:
+            return outputs
+        flat = jax.tree.leaves(outputs)
+        if isinstance(out_mask, list | tuple):  # one per output (an RNN's return_state)
+            pairs = zip(flat, out_mask, strict=False) if len(out_mask) == len(flat) else ()
+        else:
+            pairs = [(flat[0], out_mask)] if len(flat) == 1 else ()
+        for output, mask in pairs:
+            # an output that already carries one (a nested model's own) keeps it
+            if mask is not None and scope.mask_of(output) is None:
+                scope.record_mask(output, mask)
         return outputs
 
     def _convert_input(self, value: Any) -> Any:
@@ -757,6 +798,15 @@ def _call_arguments(cls: type) -> frozenset[str]:
             found = found | {"training", "mask"}
         _ARGUMENTS[cls] = found
     return found
+
+
+def _scope_mask(scope: variables.StatelessScope, first: Any) -> Any:
+    """The mask a traced call's first argument carries in `scope` (a list of masks for a
+    list of arrays that carries any), or None."""
+    if isinstance(first, list | tuple):
+        found = [scope.mask_of(t) for t in first]
+        return found if any(m is not None for m in found) else None
+    return scope.mask_of(first)
 
 
 def _symbolic_mask(first: Any) -> Any:

@@ -1357,13 +1357,33 @@ _FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
 
 def _masked_outputs(model: Model, n: int) -> list[bool]:
     """Which outputs of a Sequential or functional model carry a mask (their symbolic
-    tensors have one): the compiled loss and metrics weigh those by it, as Keras."""
+    tensors have one): the compiled loss and metrics weigh those by it, as Keras. A
+    subclassed model's are known only when its call is traced: all may, when one of its
+    layers makes masks (Embedding(mask_zero=True), Masking, a compute_mask of the user's);
+    an output the trace finds without one is then unmasked."""
+    from cornu.models.functional import Functional
+    from cornu.models.sequential import Sequential
+
+    if not isinstance(model, Functional | Sequential):
+        return [_may_make_masks(model)] * n
     try:
         outputs = model.outputs if model.built else []
     except (AttributeError, ValueError, TypeError):
         outputs = []
     flags = [getattr(t, "_keras_mask", None) is not None for t in outputs or []]
     return flags if len(flags) == n else [False] * n
+
+
+def _may_make_masks(model: Model) -> bool:
+    """Whether a layer of `model` makes masks: an Embedding(mask_zero=True), Masking, or a
+    layer with a compute_mask of its own outside cornu."""
+    for layer in model._flatten_layers():
+        if getattr(layer, "_makes_masks", False):
+            return True
+        method = getattr(type(layer), "compute_mask", None)
+        if method is not None and not getattr(method, "__module__", "").startswith("cornu."):
+            return True
+    return False
 
 
 def _may_update(value: Any) -> bool:
