@@ -3,7 +3,8 @@ trains `build()` under DataParallel over all the job's devices and prints its re
 
 `python two_process_worker.py whole`: every process passes all the rows, batch_size is
 the global batch. `... own`: each process passes its own rows (auto_shard_dataset=False),
-batch_size counts them (the global batch is twice as large)."""
+batch_size counts them (the global batch is twice as large); `... own-auto`: the same
+without the flag (the processes find that their arrays differ)."""
 
 import json
 import os
@@ -116,8 +117,8 @@ if __name__ == "__main__":
     elif mode == "whole":
         dist.set_distribution(dist.DataParallel())
         out = train(*build())
-    else:
-        dist.set_distribution(dist.DataParallel(auto_shard_dataset=False))
+    else:  # "own": the flag says so; "own-auto": the processes' arrays differ
+        dist.set_distribution(dist.DataParallel(auto_shard_dataset=mode != "own"))
         m, x, y = build()
         out = train_own(m, x, y, own_rows(len(x), cornu.distribution.distribution()
                                           .data_shard_id))
