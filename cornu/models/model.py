@@ -1123,8 +1123,11 @@ class Model(Layer):
 
     # -- weights and summary --------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
+        """The weights as numpy arrays; weights split over the devices of several
+        processes (a LayoutMap's) are gathered from all of them (every process must
+        call it then, as for a save)."""
         self._require_built("its weights")
-        return super().get_weights()
+        return [np.array(a) for a in devices.get([v.value for v in self.weights])]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         self._require_built("its weights")

@@ -200,3 +200,26 @@ def test_a_stuck_process_and_the_others_stop():
         assert f"cornu.distribution: stopping process {rank} of 2: " in outputs[rank][1]
     assert any("its main thread has waited 5 s" in err for _, err in outputs)
 
+
+@pytest.mark.slow
+def test_a_model_split_over_two_processes_saves_a_file_one_process_loads(tmp_path):
+    # ModelParallel over a (1, 2) mesh: the Dense kernels split over the two processes'
+    # devices; model.save gathers them (every process) and process 0 writes the file,
+    # which one process loads and predicts with as the split model did
+    import cornu
+
+    path = tmp_path / "split.cornu"
+    results = _job("model", str(path))
+    for result in results:
+        assert result["mesh"] == [1, 2]
+        assert result["split"] == [True, False, True, False]  # kernels, biases
+    expected = train(*build())  # the same run on one device
+    assert results[0]["history"]["loss"] == pytest.approx(expected["history"]["loss"],
+                                                          rel=1e-5)
+    loaded = cornu.models.load_model(str(path))
+    _, x, _ = build()
+    for result in results:
+        np.testing.assert_allclose(loaded.predict(x, batch_size=8, verbose=0),
+                                   result["predict"], atol=1e-5)
+        for a, b in zip(loaded.get_weights(), result["weights"], strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
