@@ -35,6 +35,10 @@ attributes Keras' API gives them (`device_mesh.backend_mesh`, `batch_dim_name`,
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sys
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jax
@@ -162,15 +166,151 @@ def _put_global(value: Any, sharding: Any) -> jax.Array:
 
 
 # -- several processes, each with its own rows -------------------------------------------------
+#: whose rows the arrays of the running fit/evaluate/predict are (`whose_rows`): True
+#: each process's own, False the whole data on every process, None: not decided (the
+#: distribution's auto_shard_dataset says)
+_OWN_ROWS: bool | None = None
+#: the last decision this process reported (a line is printed when it changes)
+_SAID: bool | None = None
+
+#: rows of each array whose bytes go into a fingerprint (first, last, middle and
+#: strided ones), and the most elements of each row hashed
+FINGERPRINT_ROWS = 16
+FINGERPRINT_ROW_ELEMENTS = 1 << 18
+
+
 def per_process(distribution: Any = None) -> bool:
-    """Whether each process passes its own rows: a job of several processes whose
-    distribution has `auto_shard_dataset=False` (Keras' flag for data already split
-    over the processes). Then `batch_size` counts this process's rows, and a step's
-    global batch is the processes' batches side by side. Otherwise every process passes
-    the same, whole data and `batch_size` is the global batch."""
+    """Whether each process passes its own rows: in a job of several processes, where
+    the distribution has `auto_shard_dataset=False` (Keras' flag for data already split
+    over the processes), or where the running call's arrays differ between the processes
+    (`whose_rows`). Then `batch_size` counts this process's rows, and a step's global
+    batch is the processes' batches side by side. Otherwise every process passes the
+    same, whole data and `batch_size` is the global batch."""
     distribution = distribution or _ACTIVE
-    return (distribution is not None and jax.process_count() > 1
-            and not getattr(distribution, "auto_shard_dataset", True))
+    if distribution is None or jax.process_count() == 1:
+        return False
+    if not getattr(distribution, "auto_shard_dataset", True):
+        return True
+    return bool(_OWN_ROWS)
+
+
+def fingerprint(tree: Any) -> np.ndarray | None:
+    """A small summary of in-memory data (an array, a list/tuple/dict of them, None):
+    its first array's row count and a 128-bit hash of every array's shape, dtype and
+    a bounded sample of its rows (the first, last and middle rows and strided ones,
+    `FINGERPRINT_ROWS` in all, at most `FINGERPRINT_ROW_ELEMENTS` elements of each), as 5
+    uint32 words. Reads a bounded part of the data whatever its size (a memmap's
+    sampled rows only). None where the data is not arrays (a generator, a PyDataset,
+    grain, ...) or is an array already split over the processes."""
+    digest = hashlib.blake2b(digest_size=16)
+    rows = None
+    leaves: list = []
+
+    def walk(node):
+        if node is None:
+            return True
+        if isinstance(node, Mapping):
+            return all(walk(node[k]) for k in sorted(node, key=str))
+        if isinstance(node, list | tuple):
+            return all(walk(v) for v in node)
+        if isinstance(node, jax.Array):
+            if not node.is_fully_addressable:
+                return False
+        elif not (isinstance(node, np.ndarray | int | float | complex | bool | np.generic)
+                  or hasattr(node, "__array__")):
+            return False
+        leaves.append(node)
+        return True
+
+    if not walk(tree):
+        return None
+    for leaf in leaves:
+        array = leaf if isinstance(leaf, np.ndarray | jax.Array) else np.asarray(leaf)
+        digest.update(f"{tuple(array.shape)} {array.dtype};".encode())
+        if not array.ndim:
+            digest.update(np.asarray(array).tobytes())
+            continue
+        n = array.shape[0]
+        rows = n if rows is None else rows
+        picks = np.unique(np.r_[np.linspace(0, n - 1, min(n, FINGERPRINT_ROWS)).astype(int),
+                                n // 2]) if n else []
+        for i in picks:  # one row at a time: a memmap reads only these rows
+            row = np.asarray(array[int(i)]).reshape(-1)[:FINGERPRINT_ROW_ELEMENTS]
+            digest.update(np.ascontiguousarray(row).tobytes())
+    words = np.frombuffer(digest.digest(), np.uint32)
+    return np.r_[np.uint32(min(rows or 0, 2**32 - 1)), words].astype(np.uint32)
+
+
+def decide_rows(prints: np.ndarray) -> bool:
+    """From the fingerprints of all processes (one row each: the training data's 5
+    words, then the validation data's 5), whether each process passes its own rows
+    (True: they differ) or all pass the same whole data (False). Training data the same
+    everywhere but validation data that differ is refused: it cannot be both."""
+    prints = np.asarray(prints).reshape(len(prints), 2, -1)
+    train_same = bool((prints[:, 0] == prints[0, 0]).all())
+    val_same = bool((prints[:, 1] == prints[0, 1]).all())
+    if train_same and not val_same:
+        raise ValueError(
+            "The processes pass the same training data (taken as the whole data on every "
+            "process) but different validation_data. Received: validation rows by process: "
+            f"{prints[:, 1, 0].tolist()}. Pass the same validation data on every process, "
+            "or, where each process passes its own rows, say so with "
+            "DataParallel(auto_shard_dataset=False).")
+    return not train_same
+
+
+@contextlib.contextmanager
+def whose_rows(data: Any, validation: Any = None) -> Iterator[None]:
+    """Decide, once for a fit/evaluate/predict call, whose rows its in-memory arrays are
+    (`per_process()` reads the decision until the call ends). Only in a job of several
+    processes whose distribution keeps `auto_shard_dataset=True` (the default): every
+    process computes `fingerprint` of its `data` (x, y, sample weights) and
+    `validation` (fit's validation_data), and the processes exchange them (one small
+    all-gather); identical everywhere: the whole data on every process, as before;
+    different: each process's own rows, as auto_shard_dataset=False. Process 0 prints a
+    line on stderr when the decision differs from its previous one. Data that are not
+    arrays (streams) are left to the flag, without an exchange."""
+    global _OWN_ROWS, _SAID
+    distribution = _ACTIVE
+    if (distribution is None or jax.process_count() == 1
+            or not getattr(distribution, "auto_shard_dataset", True)):
+        yield
+        return
+    own = None
+    mine = fingerprint(data)
+    if mine is not None:
+        theirs = fingerprint(validation)
+        theirs = np.zeros_like(mine) if theirs is None else theirs
+        from jax.experimental import multihost_utils
+
+        prints = np.asarray(multihost_utils.process_allgather(np.r_[mine, theirs]))
+        own = decide_rows(prints)
+        if own != _SAID and jax.process_index() == 0:
+            _say(own, prints[:, 0].tolist())
+        _SAID = own
+    previous, _OWN_ROWS = _OWN_ROWS, own
+    try:
+        yield
+    finally:
+        _OWN_ROWS = previous
+
+
+def _say(own: bool, rows: list[int]) -> None:
+    """The line that reports a decision of `whose_rows` (stderr, process 0)."""
+    processes = len(rows)
+    if own:
+        text = (f"the {processes} processes pass different arrays (rows by process: {rows}):"
+                " each process's arrays are taken as its own rows (batch_size counts them;"
+                f" a step's global batch is batch_size x {processes}). To force this, pass "
+                "DataParallel(auto_shard_dataset=False); for the whole data on every "
+                "process, pass the same arrays everywhere.")
+    else:
+        text = (f"the {processes} processes pass the same arrays ({rows[0]} rows each): "
+                "taken as the whole data on every process (batch_size is the global "
+                "batch). Where each process passes its own rows, pass different ones, or "
+                "force it with DataParallel(auto_shard_dataset=False).")
+    sys.stderr.write(f"cornu.distribution: {text}\n")
+    sys.stderr.flush()
 
 
 def global_rows(rows: int) -> np.ndarray:
@@ -207,8 +347,10 @@ def all_equal(value: int, what: str) -> None:
     if len(set(values)) > 1:
         raise ValueError(
             f"Each process must pass as many {what} as the others when each passes its "
-            f"own rows (auto_shard_dataset=False). Received: {what} by process: {values}. "
-            "Give every process an equal part of the data (drop or repeat a few rows).")
+            f"own rows (auto_shard_dataset=False, or arrays that differ between the "
+            f"processes). Received: {what} by process: {values}. Give every process an "
+            "equal part of the data (drop or repeat a few rows), or, for the whole data on "
+            "every process, the same arrays.")
 
 
 def put_chunk(rows: Any, mask: Any, rows_axis: int = 0) -> tuple[Any, Any]:

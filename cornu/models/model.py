@@ -6,6 +6,7 @@ A model owns its arrays as pytrees (`params`, `state`: one dict per layer, in
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -65,6 +66,25 @@ def _verbosity(verbose: Any) -> int:
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
     return int(verbose)
+
+
+def _deciding_rows(method: Any) -> Any:
+    """fit, evaluate and predict: in a job of several processes, whether the arrays
+    passed are the whole data on every process or each process's own rows is decided
+    once for the call, from the data (x, y, sample_weight; fit's validation_data), by
+    `devices.whose_rows`; one device or one process: the call as it is."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if devices.active() is None or jax.process_count() == 1:
+            return method(self, *args, **kwargs)
+        given = signature.bind_partial(self, *args, **kwargs).arguments
+        data = (given.get("x"), given.get("y"), given.get("sample_weight"))
+        with devices.whose_rows(data, given.get("validation_data")):
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 class Model(Layer):
@@ -604,6 +624,7 @@ class Model(Layer):
         return xs, self._prepare_y(y, xs[0].shape[0], names[1], names[0])
 
     # -- fit ----------------------------------------------------------------------------------
+    @_deciding_rows
     def fit(
         self,
         x: Any = None,
@@ -925,6 +946,7 @@ class Model(Layer):
             table[cls] = float(weight)
         return table[labels.astype(np.int64)]
 
+    @_deciding_rows
     def evaluate(
         self, x: Any = None, y: Any = None, batch_size: int | None = None,
         verbose: int | str = "auto", sample_weight: Any = None, steps: int | None = None,
@@ -953,6 +975,7 @@ class Model(Layer):
         values = [logs[n] for n in names] if len(names) == len(logs) else list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @_deciding_rows
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto",
                 steps: int | None = None, callbacks: Sequence[Any] | None = None,
                 **kwargs: Any):
@@ -1016,8 +1039,11 @@ class Model(Layer):
 
     # -- weights and summary --------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
+        """The weights as numpy arrays; weights split over the devices of several
+        processes (a LayoutMap's) are gathered from all of them (every process must
+        call it then, as for a save)."""
         self._require_built("its weights")
-        return super().get_weights()
+        return [np.array(a) for a in devices.get([v.value for v in self.weights])]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         self._require_built("its weights")

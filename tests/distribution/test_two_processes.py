@@ -1,7 +1,8 @@
 """Two processes on localhost joined by jax.distributed (CPU, collectives over gloo),
 DataParallel over one device of each: every process passing the same arrays (batch_size
 the global batch), or each passing its own rows (auto_shard_dataset=False, batch_size
-per process) trains as one process does with all the rows and the global batch. A
+per process; without the flag too: the processes see that their arrays differ) trains
+as one process does with all the rows and the global batch. A
 killed or stuck process stops the other (cornu's watchdog, exit status 75), and a job
 killed mid-training and started again goes on from its backup (written by process 0)."""
 
@@ -50,7 +51,7 @@ def _job(*args: str) -> list[dict]:
             stdout, stderr = proc.communicate(timeout=300)
             assert proc.returncode == 0, stderr[-4000:]
             line = [x for x in stdout.splitlines() if x.startswith("RESULT ")][-1]
-            results.append(json.loads(line[len("RESULT "):]))
+            results.append({**json.loads(line[len("RESULT "):]), "stderr": stderr})
     finally:
         for proc in procs:  # only the processes this test started
             if proc.poll() is None:
@@ -80,17 +81,29 @@ def test_two_processes_data_parallel_equals_one_device():
     expected = train(*build())  # the same run on this process's one device
     for result in results:
         _assert_trains_as(result, expected)
+    # no flag: the processes found their arrays equal, and process 0 said so once
+    said = "cornu.distribution: the 2 processes pass the same arrays (70 rows each)"
+    assert results[0]["stderr"].count(said) == 1, results[0]["stderr"][-2000:]
+    assert "cornu.distribution" not in results[1]["stderr"]
 
 
 @pytest.mark.slow
-def test_two_processes_each_with_its_own_rows_equal_one_process_with_all():
+@pytest.mark.parametrize("mode", ["own", "own-auto"])
+def test_two_processes_each_with_its_own_rows_equal_one_process_with_all(mode):
     # each process passes half the rows and batch_size=5: the global batches of 10 are
     # the one-process run's; the logs (loss, metrics, validation) are the global ones,
-    # and predict gives each process the outputs of its own rows
-    results = _job("own")
+    # and predict gives each process the outputs of its own rows. "own" says so with
+    # auto_shard_dataset=False; "own-auto" does not: the processes' arrays differ
+    results = _job(mode)
     expected = train_own(*build())
     for rank, result in enumerate(results):
         _assert_trains_as(result, expected, own_rows(70, rank))
+    said = "cornu.distribution: the 2 processes pass different arrays (rows by process: "
+    if mode == "own":
+        assert said not in results[0]["stderr"]
+    else:  # one line, though fit, evaluate and predict each decided
+        assert results[0]["stderr"].count(said + "[35, 35])") == 1, \
+            results[0]["stderr"][-2000:]
 
 
 @pytest.mark.slow
@@ -186,3 +199,27 @@ def test_a_stuck_process_and_the_others_stop():
     for rank in (0, 1):
         assert f"cornu.distribution: stopping process {rank} of 2: " in outputs[rank][1]
     assert any("its main thread has waited 5 s" in err for _, err in outputs)
+
+
+@pytest.mark.slow
+def test_a_model_split_over_two_processes_saves_a_file_one_process_loads(tmp_path):
+    # ModelParallel over a (1, 2) mesh: the Dense kernels split over the two processes'
+    # devices; model.save gathers them (every process) and process 0 writes the file,
+    # which one process loads and predicts with as the split model did
+    import cornu
+
+    path = tmp_path / "split.cornu"
+    results = _job("model", str(path))
+    for result in results:
+        assert result["mesh"] == [1, 2]
+        assert result["split"] == [True, False, True, False]  # kernels, biases
+    expected = train(*build())  # the same run on one device
+    assert results[0]["history"]["loss"] == pytest.approx(expected["history"]["loss"],
+                                                          rel=1e-5)
+    loaded = cornu.models.load_model(str(path))
+    _, x, _ = build()
+    for result in results:
+        np.testing.assert_allclose(loaded.predict(x, batch_size=8, verbose=0),
+                                   result["predict"], atol=1e-5)
+        for a, b in zip(loaded.get_weights(), result["weights"], strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)

@@ -3,7 +3,10 @@ trains `build()` under DataParallel over all the job's devices and prints its re
 
 `python two_process_worker.py whole`: every process passes all the rows, batch_size is
 the global batch. `... own`: each process passes its own rows (auto_shard_dataset=False),
-batch_size counts them (the global batch is twice as large)."""
+batch_size counts them (the global batch is twice as large); `... own-auto`: the same
+without the flag (the processes find that their arrays differ). `... model PATH`:
+ModelParallel, the Dense kernels split over the two processes' devices, then
+`model.save(PATH)` (process 0 writes the gathered weights)."""
 
 import json
 import os
@@ -113,11 +116,21 @@ if __name__ == "__main__":
     elif mode in ("forever", "stuck"):
         dist.set_distribution(dist.DataParallel())
         train_until_killed(stuck=mode == "stuck")
+    elif mode == "model":  # kernels split over the processes' devices; saved gathered
+        mesh = dist.DeviceMesh((1, 2), ("batch", "model"))
+        layout_map = dist.LayoutMap(mesh)
+        layout_map[".*dense.*kernel"] = (None, "model")
+        dist.set_distribution(dist.ModelParallel(layout_map=layout_map,
+                                                 batch_dim_name="batch"))
+        m, x, y = build()
+        out = train(m, x, y)
+        out["split"] = ["model" in tuple(v._value.sharding.spec) for v in m.weights]
+        m.save(sys.argv[2])  # every process gathers, process 0 writes
     elif mode == "whole":
         dist.set_distribution(dist.DataParallel())
         out = train(*build())
-    else:
-        dist.set_distribution(dist.DataParallel(auto_shard_dataset=False))
+    else:  # "own": the flag says so; "own-auto": the processes' arrays differ
+        dist.set_distribution(dist.DataParallel(auto_shard_dataset=mode != "own"))
         m, x, y = build()
         out = train_own(m, x, y, own_rows(len(x), cornu.distribution.distribution()
                                           .data_shard_id))
