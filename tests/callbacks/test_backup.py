@@ -346,7 +346,7 @@ def _results(out: Path):
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_restart_gives_the_same_weights(tmp_path):
+def test_sigkill_mid_run_then_restart_gives_the_same_weights(request, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(CHILD)
     env = _child_env()
@@ -356,10 +356,11 @@ def test_sigkill_mid_run_then_restart_gives_the_same_weights(tmp_path):
         return [sys.executable, str(script), str(tmp_path / f"{name}-backup"),
                 str(tmp_path / name)]
 
-    unbroken = subprocess.run(command("unbroken"), env=env, capture_output=True, text=True,
-                              timeout=120)
-    assert unbroken.returncode == 0, unbroken.stderr
-    assert "done" in unbroken.stdout
+    # the unbroken run goes alongside the one that is killed (independent processes)
+    with open(tmp_path / "unbroken.out", "w") as out, \
+            open(tmp_path / "unbroken.err", "w") as err:
+        unbroken = subprocess.Popen(command("unbroken"), env=env, stdout=out, stderr=err)
+    request.addfinalizer(unbroken.kill)  # where the test fails before it waits
 
     # run, and kill it (SIGKILL: no cleanup at all) in the middle of epoch 3 or later
     cmd = command("killed")
@@ -382,6 +383,12 @@ def test_sigkill_mid_run_then_restart_gives_the_same_weights(tmp_path):
     assert child.returncode == -signal.SIGKILL
     assert backup.exists()
     assert not (tmp_path / "killed" / "history.json").exists()
+    try:
+        assert unbroken.wait(timeout=120) == 0, (tmp_path / "unbroken.err").read_text()
+    finally:
+        unbroken.kill()
+        unbroken.wait()
+    assert "done" in (tmp_path / "unbroken.out").read_text()
 
     # the same command again: it resumes from the backup and finishes
     cmd = [*cmd[:-1], str(tmp_path / "killed")]

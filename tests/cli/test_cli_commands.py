@@ -190,11 +190,18 @@ def test_real_process_exit_codes_and_no_traceback(trained_run, tmp_path):
     model = trained_run[0] / "model.cornu"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     command = [sys.executable, "-m", "cornu.cli.main", "predict", str(model)]
-    done = subprocess.run([*command, str(good), str(bad)], capture_output=True, text=True,
-                          env=env, timeout=120)
-    assert done.returncode == 1
-    assert re.fullmatch(r".*one\.png: \d \(probability [01]\.\d{4}\)\n", done.stdout)
-    _one_error_line(done.stderr, "bad.jpg")
-    done = subprocess.run([*command, str(good)], capture_output=True, text=True, env=env,
-                          timeout=120)
-    assert done.returncode == 0 and done.stderr == ""
+    # the two independent processes run side by side
+    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+            for args in ([*command, str(good), str(bad)], [*command, str(good)])]
+    try:
+        outputs = [run.communicate(timeout=120) for run in runs]
+    finally:
+        for run in runs:
+            run.kill()
+            run.wait()
+    (stdout, stderr), (_, stderr_good) = outputs
+    assert runs[0].returncode == 1
+    assert re.fullmatch(r".*one\.png: \d \(probability [01]\.\d{4}\)\n", stdout)
+    _one_error_line(stderr, "bad.jpg")
+    assert runs[1].returncode == 0 and stderr_good == ""

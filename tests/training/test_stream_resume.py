@@ -218,7 +218,7 @@ CHILD = textwrap.dedent("""
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["pydataset", "grain"])
-def test_sigkill_then_restart_gives_the_same_weights(tmp_path, kind):
+def test_sigkill_then_restart_gives_the_same_weights(request, tmp_path, kind):
     if kind == "grain":
         pytest.importorskip("grain")
     script = tmp_path / "train.py"
@@ -231,9 +231,11 @@ def test_sigkill_then_restart_gives_the_same_weights(tmp_path, kind):
         return [sys.executable, str(script), str(tmp_path / f"{name}-backup"),
                 str(tmp_path / f"{name}.npz"), kind]
 
-    done = subprocess.run(command("unbroken"), env=env, capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, done.stderr
+    # the unbroken run goes alongside the one that is killed (independent processes)
+    with open(tmp_path / "unbroken.err", "w") as err:
+        unbroken = subprocess.Popen(command("unbroken"), env=env, stdout=subprocess.DEVNULL,
+                                    stderr=err)
+    request.addfinalizer(unbroken.kill)  # where the test fails before it waits
     child = subprocess.Popen(command("killed"), env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 150
@@ -249,6 +251,11 @@ def test_sigkill_then_restart_gives_the_same_weights(tmp_path, kind):
         child.kill()
         child.wait()
         child.stdout.close()
+    try:
+        assert unbroken.wait(timeout=180) == 0, (tmp_path / "unbroken.err").read_text()
+    finally:
+        unbroken.kill()
+        unbroken.wait()
     again = subprocess.run(command("killed"), env=env, capture_output=True, text=True,
                            timeout=180)
     assert again.returncode == 0, again.stderr
