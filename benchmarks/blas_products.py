@@ -63,6 +63,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batches", default="1,10,100,1000",
                    help="lecture-net batch sizes, comma-separated (default 1,10,100,1000)")
+    p.add_argument("--step-batches", default="10,100",
+                   help="batch sizes of the whole-step programs (default 10,100; an epoch "
+                        "at batch 1 is 60,000 steps)")
     p.add_argument("--convnet-batch", type=int, default=128,
                    help="the convnet's batch size (default 128, as keras.io's example)")
     p.add_argument("--no-convnet", action="store_true", help="skip the convnet's products")
@@ -317,7 +320,7 @@ def whole_steps(args: argparse.Namespace, blas: Blas | None) -> list[dict[str, A
     from cornu.training import loop
 
     out = []
-    for batch in [int(b) for b in args.batches.split(",") if b]:
+    for batch in [int(b) for b in args.step_batches.split(",") if b]:
         steps = math.ceil(60000 / batch)
         options = loop.compiler_options(batch) or {}
         runs = {"xla": step_program(xla_gemm, batch, steps, options)}
