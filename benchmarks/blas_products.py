@@ -56,7 +56,7 @@ from fit_speed import DEFAULT_OUT, _loadavg, machine_info  # noqa: E402
 
 NATIVE = Path(__file__).resolve().parent / "native" / "blas_gemm.cc"
 LECTURE = (784, 500, 500, 10)
-FLOP_PER_SCAN = 4e9  # each loop runs about this much work, so one call takes ~10-40 ms
+FLOP_PER_SCAN = 1e9  # each loop runs about this much work (a few ms to 0.2 s a call)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -279,7 +279,7 @@ def collect(args: argparse.Namespace, blas: Blas | None) -> list[dict[str, Any]]
         m, k = (sa[1], sa[0]) if ta else sa
         n = sb[0] if tb else sb[1]
         flop = 2.0 * m * k * n
-        steps = max(20, min(5000, int(FLOP_PER_SCAN / flop)))
+        steps = max(20, min(2000, int(FLOP_PER_SCAN / flop)))
         left, right = rng.random(sa, np.float32), rng.random(sb, np.float32)
         runs: dict[str, Any] = {}
         for key, opts in (("xla", options), ("xla-ynn", ynn_options(options))):
