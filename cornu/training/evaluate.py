@@ -13,6 +13,7 @@ import math
 import time
 from typing import Any
 
+import jax
 import numpy as np
 
 from cornu import devices
@@ -91,7 +92,8 @@ def evaluate(model: Any, x: Any, y: Any, *, batch_size: int, verbose: int,
         sums, state = engine.evaluate_all(model._params, model._state, *batches)
         model._keep_carried(state)  # a stateful RNN's states, from batch to batch
         logs = engine.logs(sums)
-    staging.release_freed(batches)  # the padded batches XLA read in place
+    # the padded batches XLA read in place
+    staging.release_freed(batches, _nbytes(batches))
     if verbose:
         n = xs[0].shape[0]
         print(progbar.format_epoch_end(math.ceil(n / batch_size),
@@ -151,10 +153,14 @@ def predict(model: Any, x: Any, *, batch_size: int, verbose: int, steps: int | N
         model._keep_carried(state)
         result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
                   else unbatch(outs))
-    staging.release_freed(padded)  # the padded batches XLA read in place
+    staging.release_freed(padded, _nbytes(padded))  # the padded batches XLA read in place
     result = model._as_output_struct(result)
     if verbose:
         print(progbar.format_epoch_end(math.ceil(n / batch_size),
                                        time.perf_counter() - start, n, {}), flush=True)
     cbs.on_predict_end()
     return result
+
+
+def _nbytes(tree: Any) -> int:
+    return sum(int(getattr(leaf, "nbytes", 0)) for leaf in jax.tree.leaves(tree))

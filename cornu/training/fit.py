@@ -119,6 +119,7 @@ class ArrayFit:
             "verbose": verbose, "epochs": epochs, "steps": self.steps, "samples": self.n,
             "batch_size": batch_size}, verbose)
         # on the CPU read where they are, not copied (staging.py); dropped when run ends
+        self._nbytes = sum(a.nbytes for a in (*xs, *ys, sw) if a is not None)
         leaves = staging.device_put([*xs, *ys, sw])
         self.x, self.y, self.sw = (tuple(leaves[:len(xs)]), tuple(leaves[len(xs):-1]),
                                    leaves[-1])
@@ -128,7 +129,7 @@ class ArrayFit:
             return self._run()
         finally:  # the device's arrays of the data go with the run, however it ends
             self.x = self.y = self.sw = None
-            staging.release_freed()
+            staging.release_freed(nbytes=self._nbytes)
 
     def _run(self) -> History:
         model, engine, cbs = self.model, self.engine, self.cbs
