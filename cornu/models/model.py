@@ -197,6 +197,13 @@ class Model(Layer):
         return ([{k: v for k, v in entry if id(v) in trainable} for entry in slots],
                 [{k: v for k, v in entry if id(v) not in trainable} for entry in slots])
 
+    def _values(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(`_params`, `_state`) from one walk of the layers (evaluate, predict and calls
+        read both; each walk costs about as much as a small model's compiled call)."""
+        trainable, rest = self._engine_slots()
+        return ([{k: v._value for k, v in d.items()} for d in trainable],
+                [{k: v._value for k, v in d.items()} for d in rest])
+
     @property
     def _params(self) -> list[dict[str, Any]]:
         return [{k: v._value for k, v in d.items()} for d in self._engine_slots()[0]]
@@ -1023,7 +1030,7 @@ class Model(Layer):
             out, self._state, masks = self._predictor.call_training(
                 self._params, self._state, xs, global_rng.next_key())
         else:
-            out, state, masks = self._predictor.call(self._params, self._state, xs)
+            out, state, masks = self._predictor.call(*self._values(), xs)
             self._keep_carried(state)
         # outputs that carry a mask (Embedding(mask_zero=True) upstream) say so, as Keras'
         # `_keras_mask`: a loss or metric computed on them weighs their entries by it

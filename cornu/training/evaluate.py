@@ -89,7 +89,7 @@ def evaluate(model: Any, x: Any, y: Any, *, batch_size: int, verbose: int,
     model._place_weights()
     with model._padded.lease() as pad:
         batches = eval_batches(xs, ys, sw, batch_size, pad)
-        sums, state = engine.evaluate_all(model._params, model._state, *batches)
+        sums, state = engine.evaluate_all(*model._values(), *batches)
         model._keep_carried(state)  # a stateful RNN's states, from batch to batch
         logs = engine.logs(sums)
     # the padded batches XLA read in place
@@ -149,7 +149,7 @@ def predict(model: Any, x: Any, *, batch_size: int, verbose: int, steps: int | N
     with model._padded.lease() as pad:
         padded = devices.put_batch_sharded(tuple(pad(("x", i), a, batch_size)
                                                  for i, a in enumerate(xs)), axis=1)
-        outs, state = model._predictor.predict_all(model._params, model._state, padded)
+        outs, state = model._predictor.predict_all(*model._values(), padded)
         model._keep_carried(state)
         result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
                   else unbatch(outs))
