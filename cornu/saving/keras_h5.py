@@ -702,6 +702,14 @@ def restore_optimizer_datasets(model: Model, datasets: list[tuple[str, Any]],
         tree = trees.setdefault(field, [dict(d) for d in _get(rule, field)])
         want = np.asarray(tree[slot.index][slot.key]).dtype
         tree[slot.index][slot.key] = (value * np.asarray(sign, value.dtype)).astype(want)
+    install_optimizer_state(model, state, prefix, rule, trees, count)
+    return True
+
+
+def install_optimizer_state(model: Any, state: Any, prefix: str, rule: Any,
+                            trees: dict[str, Any], count: Any) -> None:
+    """Put slot values read from a file (`trees`, per field of the update rule) and the
+    step count into the model's optimizer state (Keras 3 and Keras 2 files alike)."""
     for field, tree in trees.items():
         rule = _set(rule, field, tree)
     if "count" in getattr(rule, "_fields", ()):
@@ -710,4 +718,3 @@ def restore_optimizer_datasets(model: Model, datasets: list[tuple[str, Any]],
     opt_state = jax.device_put(state._replace(inner_state=inner))
     model.train_state = model.train_state._replace(opt_state=opt_state)
     model.optimizer._sync_iterations(opt_state)
-    return True

@@ -564,8 +564,8 @@ def restore_keras2_optimizer(model: Model, datasets: list[tuple[str, Any]],
         _check_dataset,
         _get,
         _rule_path,
-        _set,
         _variables,
+        install_optimizer_state,
     )
 
     def afresh(why: str) -> bool:
@@ -638,14 +638,7 @@ def restore_keras2_optimizer(model: Model, datasets: list[tuple[str, Any]],
         tree = trees.setdefault(field, [dict(d) for d in _get(rule, field)])
         want = np.asarray(tree[index][key]).dtype
         tree[index][key] = (value * np.asarray(signs[field], value.dtype)).astype(want)
-    for field, tree in trees.items():
-        rule = _set(rule, field, tree)
-    if "count" in getattr(rule, "_fields", ()):
-        rule = rule._replace(count=count.astype(np.asarray(rule.count).dtype))
-    inner = _set(state.inner_state, prefix, rule) if prefix else rule
-    opt_state = jax.device_put(state._replace(inner_state=inner))
-    model.train_state = model.train_state._replace(opt_state=opt_state)
-    model.optimizer._sync_iterations(opt_state)
+    install_optimizer_state(model, state, prefix, rule, trees, count)
     return True
 
 
