@@ -84,8 +84,10 @@ _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_we
                         "history", "_callbacks", "_staging", "_padded", "_heads",
                         "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
                         "_opt_state", "_train_rng", "_build_shapes", "_output_shapes",
-                        "_slots_cache", "_slots_versioned", "_steps_programs",
-                        "_carried"})
+                        "_slots_cache", "_slots_versioned", "_carries_versioned",
+                        "_steps_programs", "_carried"})
+#: of those, the ones that hold weights all the same (set: the model's weights may change)
+_HOLDS_WEIGHTS = frozenset({"_carried"})
 
 
 def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[Any]:
@@ -234,12 +236,12 @@ class Layer:
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if name not in _UNTRACKED:  # a sublayer or weight may have come or gone
-            structure_changed()
+        if name not in _UNTRACKED or name in _HOLDS_WEIGHTS:  # a sublayer or weight may
+            structure_changed()  # have come or gone
 
     def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)
-        if name not in _UNTRACKED:
+        if name not in _UNTRACKED or name in _HOLDS_WEIGHTS:
             structure_changed()
 
     def _tracked(self, kind: type) -> list[Any]:

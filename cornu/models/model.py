@@ -1047,7 +1047,12 @@ class Model(Layer):
 
     def _keep_carried(self, state: Any) -> None:
         """Keep the state a prediction left when a layer carries one (stateful RNNs)."""
-        if any(layer._carried for layer in self._flatten_layers()):
+        version = variables.structure_version()
+        kept = self.__dict__.get("_carries_versioned")
+        if kept is None or kept[0] != version:
+            kept = (version, any(layer._carried for layer in self._flatten_layers()))
+            self.__dict__["_carries_versioned"] = kept
+        if kept[1]:
             self._state = state
 
     # -- weights and summary --------------------------------------------------------------------
