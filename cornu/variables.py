@@ -222,6 +222,23 @@ def _standard_dtype(dtype: Any) -> str:
                          f"Received: dtype={dtype!r}") from None
 
 
+# -- the structure version --------------------------------------------------------------------
+# A count that moves whenever the weights a model holds, or which of them train, may have
+# changed: a layer attribute set or deleted, a weight added, `trainable` set on a layer or a
+# variable, a layer added to or taken from a Sequential. Models keep the lists of their weights
+# between predict, evaluate and call for as long as it stands still (walking the layers costs
+# more than a small model's compiled call).
+_structure = [0]
+
+
+def structure_changed() -> None:
+    _structure[0] += 1
+
+
+def structure_version() -> int:
+    return _structure[0]
+
+
 class Variable:
     """One array of a layer, model or metric (Keras 3's `keras.Variable`).
 
@@ -243,7 +260,7 @@ class Variable:
         Variable._ids += 1
         self.name = name if name is not None else f"variable_{Variable._ids}"
         self.path = self.name
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)
         self.autocast = bool(autocast)
         self.aggregation = aggregation
         self.synchronization = synchronization
@@ -279,6 +296,15 @@ class Variable:
             with jax.ensure_compile_time_eval():
                 self._value = jax.device_put(np.asarray(value, dtype=dtype)) \
                     if not isinstance(value, jax.Array) else value.astype(dtype)
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        structure_changed()
 
     # -- reading ---------------------------------------------------------------------------
     @property

@@ -38,7 +38,7 @@ from cornu.layers._tracing import (
     _trace_output_spec,
 )
 from cornu.layers.keras_tensor import KerasTensor, Node
-from cornu.variables import Variable
+from cornu.variables import Variable, structure_changed
 
 Shape = tuple[int | None, ...]
 ShapeOrShapes = Shape | list[Shape]
@@ -84,7 +84,10 @@ _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_we
                         "history", "_callbacks", "_staging", "_padded", "_heads",
                         "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
                         "_opt_state", "_train_rng", "_build_shapes", "_output_shapes",
-                        "_slots_cache", "_steps_programs", "_carried"})
+                        "_slots_cache", "_slots_versioned", "_carries_versioned",
+                        "_steps_programs", "_carried"})
+#: of those, the ones that hold weights all the same (set: the model's weights may change)
+_HOLDS_WEIGHTS = frozenset({"_carried"})
 
 
 def _walk(value: Any, kind: type, seen: set[int], depth: int = 0) -> Iterator[Any]:
@@ -221,6 +224,7 @@ class Layer:
         variable.regularizer = regularizers.get(regularizer, "regularizer")
         variable.constraint = constraints.get(constraint, "constraint")
         self._own_weights.append(variable)
+        structure_changed()
         return variable
 
     def add_variable(self, shape: Any, initializer: Any, dtype: Any = None,
@@ -230,11 +234,27 @@ class Layer:
                                trainable=trainable, autocast=autocast,
                                regularizer=regularizer, constraint=constraint, name=name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name not in _UNTRACKED or name in _HOLDS_WEIGHTS:  # a sublayer or weight may
+            structure_changed()  # have come or gone
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name not in _UNTRACKED or name in _HOLDS_WEIGHTS:
+            structure_changed()
+
     def _tracked(self, kind: type) -> list[Any]:
         seen: set[int] = {id(self)}
         found = []
         for key, value in vars(self).items():
-            if key not in _UNTRACKED:
+            if key in _UNTRACKED:
+                continue
+            if isinstance(value, kind):  # most attributes: no generator to walk them
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    found.append(value)
+            elif isinstance(value, list | tuple | dict):
                 found.extend(_walk(value, kind, seen))
         return found
 
@@ -362,6 +382,7 @@ class Layer:
         as in Keras; cornu also picks it up at the next fit)."""
         for layer in self._flatten_layers():
             object.__setattr__(layer, "_trainable", bool(value))
+        structure_changed()
 
     def get_build_config(self) -> dict[str, Any] | None:
         """What rebuilds this layer after loading: {"input_shape": ...} once built (a file

@@ -192,10 +192,16 @@ class Model(Layer):
         cached = self.__dict__.get("_slots_cache")
         if cached is not None:
             return cached
+        version = variables.structure_version()
+        kept = self.__dict__.get("_slots_versioned")
+        if kept is not None and kept[0] == version:
+            return kept[1]
         trainable = {id(v) for v in self.trainable_weights}
         slots = self._weight_slots()
-        return ([{k: v for k, v in entry if id(v) in trainable} for entry in slots],
-                [{k: v for k, v in entry if id(v) not in trainable} for entry in slots])
+        found = ([{k: v for k, v in entry if id(v) in trainable} for entry in slots],
+                 [{k: v for k, v in entry if id(v) not in trainable} for entry in slots])
+        self.__dict__["_slots_versioned"] = (version, found)
+        return found
 
     def _values(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(`_params`, `_state`) from one walk of the layers (evaluate, predict and calls
@@ -1041,7 +1047,12 @@ class Model(Layer):
 
     def _keep_carried(self, state: Any) -> None:
         """Keep the state a prediction left when a layer carries one (stateful RNNs)."""
-        if any(layer._carried for layer in self._flatten_layers()):
+        version = variables.structure_version()
+        kept = self.__dict__.get("_carries_versioned")
+        if kept is None or kept[0] != version:
+            kept = (version, any(layer._carried for layer in self._flatten_layers()))
+            self.__dict__["_carries_versioned"] = kept
+        if kept[1]:
             self._state = state
 
     # -- weights and summary --------------------------------------------------------------------

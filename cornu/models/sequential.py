@@ -60,6 +60,7 @@ class Sequential(Model):
             self._input_named_by = layer  # errors about the input name this layer
         self._stack.append(layer)
         self._engine = None
+        variables.structure_changed()
         if rebuild and self._input is not None:
             if self._output is not None:  # extend the built graph by the new layer
                 self._output = layer(self._output)
@@ -72,6 +73,7 @@ class Sequential(Model):
             raise ValueError("There are no layers to pop.")
         layer = self._stack.pop()
         self._engine = None
+        variables.structure_changed()
         if self._output is not None:
             self._output = None
             if self._stack:
