@@ -209,3 +209,36 @@ def test_the_next_epochs_first_chunk_is_read_ahead_only_for_side_effect_free_sou
     assert in_turn == [("read", 0), ("end", 0), ("read", 0), ("end", 1), ("read", 0),
                        ("end", 2)], in_turn
     np.testing.assert_allclose(h_ahead.history["loss"], h_in_turn.history["loss"], rtol=1e-6)
+
+
+def test_a_grain_map_dataset_is_read_by_index_as_grain_iterates_it(monkeypatch):
+    """A MapDataset of known length is read by index (grain's own iteration starts read-ahead
+    threads that cost more than the training on two cores): the same batches in the same
+    order as iterating it, elements a filter dropped skipped, and evaluate, predict too."""
+    grain = pytest.importorskip("grain")
+    x, y = _data(80)
+    rows = grain.MapDataset.source(list(range(8))).filter(lambda i: i != 3).map(
+        lambda i: (x[i * 10:(i + 1) * 10], y[i * 10:(i + 1) * 10]))
+    iterated = list(rows)  # grain's order, the filtered batch left out
+    assert len(iterated) == 7
+
+    def no_iteration(self):
+        raise AssertionError("the MapDataset was iterated, not read by index")
+
+    expected = _model()
+    h1 = expected.fit(_batches(np.concatenate([b[0] for b in iterated]),
+                               np.concatenate([b[1] for b in iterated]), 10),
+                      epochs=1, verbose=0, steps_per_epoch=7)
+    monkeypatch.setattr(type(rows), "__iter__", no_iteration)
+    model = _model()
+    h2 = model.fit(rows, epochs=1, verbose=0)
+    np.testing.assert_allclose(h2.history["loss"], h1.history["loss"], rtol=1e-6)
+    for a, b in zip(_weights(model), _weights(expected), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(model.predict(rows, verbose=0),
+                               model.predict(np.concatenate([b[0] for b in iterated]),
+                                             verbose=0), rtol=1e-6, atol=1e-7)
+    assert model.evaluate(rows, verbose=0)[0] == pytest.approx(
+        model.evaluate(np.concatenate([b[0] for b in iterated]),
+                       np.concatenate([b[1] for b in iterated]), batch_size=10,
+                       verbose=0)[0], rel=1e-6)
