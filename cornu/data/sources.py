@@ -326,7 +326,7 @@ class GrainBatches:
         return {"kind": "grain", "state": state}
 
     def resume(self, position: dict[str, Any], seen: int) -> Iterator[Any]:
-        if self.indexed:
+        if self.indexed and "index" in position:
             index = position.get("index")
             if isinstance(index, bool) or not isinstance(index, int) or not \
                     0 <= index <= (self.num_batches or 0):
@@ -335,7 +335,7 @@ class GrainBatches:
                                  f"{str(position)[:80]!r}): resume with the data of the "
                                  "interrupted run.")
             return self._from_index(index)
-        iterator = iter(self.source)
+        iterator = iter(self.source)  # (a MapDataset too, from an earlier cornu's backup)
         state = position.get("state")
         if "text" in position:
             state = str(position["text"]).encode("utf-8")
