@@ -26,9 +26,19 @@ _WORKER = Path(__file__).with_name("two_process_worker.py")
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
+    return _free_ports(1)[0]
+
+
+def _free_ports(n: int) -> list[int]:
+    """`n` distinct free ports (for jobs that run side by side): all bound at once."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("localhost", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def _env(port: int, rank: int) -> dict:
@@ -41,10 +51,19 @@ def _env(port: int, rank: int) -> dict:
 
 def _job(*args: str) -> list[dict]:
     """Run the worker as a job of two processes; their RESULT lines, by rank."""
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, str(_WORKER), *args], env=_env(port, rank),
-                              cwd=_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for rank in range(2)]
+    return _results(_start(*args))
+
+
+def _start(*args: str, port: int | None = None) -> list[subprocess.Popen]:
+    """The worker's two processes, started as a job (collect them with _results)."""
+    port = _free_port() if port is None else port
+    return [subprocess.Popen([sys.executable, str(_WORKER), *args], env=_env(port, rank),
+                             cwd=_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for rank in range(2)]
+
+
+def _results(procs: list[subprocess.Popen]) -> list[dict]:
+    """The RESULT lines of a job's processes, by rank, once each has ended (status 0)."""
     results = []
     try:
         for proc in procs:
@@ -138,25 +157,29 @@ def test_a_killed_process_stops_the_other_with_a_clear_error():
 def test_a_killed_job_restarted_with_its_backup_ends_as_an_unbroken_one(tmp_path):
     # BackupAndRestore (process 0 writes, both read); process 1 is killed with SIGKILL
     # mid-training, process 0 then stops (watchdog), the job is started again and goes on
-    # from the backup: the weights of the same job run without a break
-    unbroken = _job("backup", str(tmp_path / "unbroken"))
-    port = _free_port()
+    # from the backup: the weights of the same job run without a break (that job runs
+    # alongside the one that is killed: independent processes, their own port and folder)
+    port, unbroken_port = _free_ports(2)
+    unbroken_job = _start("backup", str(tmp_path / "unbroken"), port=unbroken_port)
     folder = str(tmp_path / "broken")
     procs = [subprocess.Popen([sys.executable, str(_WORKER), "backup", folder],
                               env={**_env(port, rank), "WORKER_TIMEOUT": "5"}, cwd=_ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for rank in range(2)]
+    broken_ended = False
     try:
         for line in procs[1].stdout:
             if line.startswith("EPOCH 3"):
                 break
         procs[1].send_signal(signal.SIGKILL)
         procs[0].communicate(timeout=60)
-    finally:
-        for proc in procs:  # only the processes this test started
-            if proc.poll() is None:
+        broken_ended = True
+    finally:  # (and the unbroken job's where this failed)
+        for proc in procs if broken_ended else procs + unbroken_job:
+            if proc.poll() is None:  # only the processes this test started
                 proc.kill()
             proc.communicate()
+    unbroken = _results(unbroken_job)  # (kills its processes where it fails)
     assert procs[0].returncode == 75
     assert (tmp_path / "broken" / "backup" / "backup.cornu-backup").exists()
     resumed = _job("backup", folder)
