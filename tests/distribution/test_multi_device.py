@@ -1,6 +1,6 @@
 """DataParallel and ModelParallel on 4 CPU devices (a subprocess with
-JAX_NUM_CPU_DEVICES=4): the same numbers as one device with the same global batch and
-seed; only the order of the sums over the devices differs."""
+JAX_NUM_CPU_DEVICES=4, one for the three tests): the same numbers as one device with the
+same global batch and seed; only the order of the sums over the devices differs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def fit_evaluate_predict(m, x, y, distribution, batch_size, epochs):
     return m, h.history, e, p, m._engine.traces["train"]
 """
 
-_DATA_PARALLEL = _COMMON + """
+_DATA_PARALLEL = """
 def lecture_net(distribution, batch_size):
     # the lecture's 784-500-500-10 sigmoid net, smaller
     cornu.utils.set_random_seed(1)
@@ -114,10 +115,10 @@ with dist.DataParallel().scope():
         model.fit(np.ones((203, 48), np.float32), np.eye(10, dtype=np.float32)[[0] * 203],
                   batch_size=12, epochs=1, verbose=0)
 out["refit"] = [model._engine.traces["train"], len(model._engine._placed_programs)]
-print("RESULT", json.dumps(out))
+loop.Engine.train_chunk = train_chunk  # (the next sections run unspied)
 """
 
-_MODEL_PARALLEL = _COMMON + """
+_MODEL_PARALLEL = """
 def conv_embed_dense(distribution):
     cornu.utils.set_random_seed(2)
     rng = np.random.default_rng(0)
@@ -140,10 +141,9 @@ layout_map[".*conv2d.*kernel"] = (None, None, None, "model")
 layout_map[".*embedding.*embeddings"] = (None, "model")
 out = compare(conv_embed_dense, dist.ModelParallel(layout_map=layout_map,
                                                    batch_dim_name="batch"))
-print("RESULT", json.dumps(out))
 """
 
-_STREAMS = _COMMON + """
+_STREAMS = """
 import grain
 
 rng = np.random.default_rng(0)
@@ -212,18 +212,50 @@ def steps(distribution):
 
 out = {"pydataset": compare(pydataset, dist.DataParallel()),
        "steps": compare(steps, dist.DataParallel())}
-print("RESULT", json.dumps(out))
 """
 
 
-def _run(code: str) -> dict:
+_SECTIONS = {"data_parallel": _DATA_PARALLEL, "model_parallel": _MODEL_PARALLEL,
+             "streams": _STREAMS}
+
+
+def _child_code() -> str:
+    """One child runs every section (one start of Python, JAX and cornu instead of
+    three): each is the body of its own function, which returns its `out`; a section
+    that raises prints its traceback for its test, and the next one runs."""
+    code = [_COMMON, "import traceback", "from cornu.utils import clear_session"]
+    for name, body in _SECTIONS.items():
+        code.append(f"def _{name}():\n{textwrap.indent(body, '    ')}\n    return out\n")
+        code.append(f"""
+clear_session()
+try:
+    print("RESULT", json.dumps({{"{name}": _{name}()}}), flush=True)
+except Exception:
+    print("FAILED", json.dumps({{"{name}": traceback.format_exc()}}), flush=True)
+""")
+    return "\n".join(code)
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    """Each section's `out`, or its traceback (a str under "FAILED")."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "4",
            "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=600, cwd=_ROOT)
+    done = subprocess.run([sys.executable, "-c", _child_code()], capture_output=True,
+                          text=True, env=env, timeout=900, cwd=_ROOT)
     assert done.returncode == 0, done.stderr[-4000:]
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    out = {"FAILED": {}}
+    for line in done.stdout.splitlines():
+        for tag, into in (("RESULT ", out), ("FAILED ", out["FAILED"])):
+            if line.startswith(tag):
+                into.update(json.loads(line[len(tag):]))
+    return out
+
+
+def _run(results: dict, name: str) -> dict:
+    assert name not in results["FAILED"], results["FAILED"][name]
+    assert name in results, f"the child printed nothing for {name}"
+    return results[name]
 
 
 def _assert_same(result: dict) -> None:
@@ -240,8 +272,8 @@ def _assert_same(result: dict) -> None:
 
 
 @pytest.mark.slow
-def test_data_parallel_on_4_devices_equals_one_device():
-    results = _run(_DATA_PARALLEL)
+def test_data_parallel_on_4_devices_equals_one_device(results):
+    results = _run(results, "data_parallel")
     # the resident rows and each step's indices split over the batch axis, the weights
     # whole on every device, and one program whose gradient sum XLA made an all-reduce
     assert results.pop("refit") == [1, 1]  # one trace, one placed program for 3 fits
@@ -256,8 +288,8 @@ def test_data_parallel_on_4_devices_equals_one_device():
 
 
 @pytest.mark.slow
-def test_model_parallel_mesh_2x2_equals_unsharded():
-    result = _run(_MODEL_PARALLEL)
+def test_model_parallel_mesh_2x2_equals_unsharded(results):
+    result = _run(results, "model_parallel")
     _assert_same(result)
     by_kind = {}  # the second model's layers are named conv2d_1, dense_2, ...
     for path, spec in result["specs"].items():
@@ -270,10 +302,10 @@ def test_model_parallel_mesh_2x2_equals_unsharded():
 
 
 @pytest.mark.slow
-def test_streams_under_data_parallel_equal_one_device():
+def test_streams_under_data_parallel_equal_one_device(results):
     # a PyDataset (batches of 10 over 4 devices: padded to 12, masked), a validation
     # PyDataset, steps_per_epoch, a validation generator, grain, steps= of evaluate and
     # predict: the weights, logs and outputs of one device
-    for name, result in _run(_STREAMS).items():
+    for name, result in _run(results, "streams").items():
         _assert_same(result)
         assert set(result["specs"].values()) <= {"P(None, None)", "P(None,)", "P()"}, name

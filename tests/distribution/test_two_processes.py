@@ -4,12 +4,14 @@ the global batch), or each passing its own rows (auto_shard_dataset=False, batch
 per process; without the flag too: the processes see that their arrays differ) trains
 as one process does with all the rows and the global batch. A
 killed or stuck process stops the other (cornu's watchdog, exit status 75), and a job
-killed mid-training and started again goes on from its backup (written by process 0)."""
+killed mid-training and started again goes on from its backup (written by process 0).
+The whole, own-rows and model-parallel runs are phases of one job (one fixture)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,9 +28,19 @@ _WORKER = Path(__file__).with_name("two_process_worker.py")
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
+    return _free_ports(1)[0]
+
+
+def _free_ports(n: int) -> list[int]:
+    """`n` distinct free ports (for jobs that run side by side): all bound at once."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("localhost", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def _env(port: int, rank: int) -> dict:
@@ -39,25 +51,59 @@ def _env(port: int, rank: int) -> dict:
             "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
-def _job(*args: str) -> list[dict]:
-    """Run the worker as a job of two processes; their RESULT lines, by rank."""
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, str(_WORKER), *args], env=_env(port, rank),
-                              cwd=_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for rank in range(2)]
+def _job(mode: str, *args: str) -> list[dict]:
+    """Run the worker as a job of two processes in one mode; its results, by rank."""
+    return _phase(_results(_start(mode, *args)), mode)
+
+
+def _start(*args: str, port: int | None = None) -> list[subprocess.Popen]:
+    """The worker's two processes, started as a job (collect them with _results)."""
+    port = _free_port() if port is None else port
+    return [subprocess.Popen([sys.executable, str(_WORKER), *args], env=_env(port, rank),
+                             cwd=_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for rank in range(2)]
+
+
+def _results(procs: list[subprocess.Popen]) -> list[dict]:
+    """By rank, once each process has ended (status 0): each phase's RESULT line (its
+    stderr, from its "PHASE" mark to the next, under "stderr"), or its FAILED line."""
     results = []
     try:
         for proc in procs:
             stdout, stderr = proc.communicate(timeout=300)
             assert proc.returncode == 0, stderr[-4000:]
-            line = [x for x in stdout.splitlines() if x.startswith("RESULT ")][-1]
-            results.append({**json.loads(line[len("RESULT "):]), "stderr": stderr})
+            said = {}
+            for part in re.split(r"(?m)^PHASE ", stderr)[1:]:
+                mode, _, text = part.partition("\n")
+                said[mode] = text
+            phases = {}
+            for line in stdout.splitlines():
+                if line.startswith(("RESULT ", "FAILED ")):
+                    out = json.loads(line.partition(" ")[2])
+                    phases[out["mode"]] = {**out, "stderr": said.get(out["mode"], "")}
+            results.append(phases)
     finally:
         for proc in procs:  # only the processes this test started
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
     return results
+
+
+def _phase(results: list[dict], mode: str) -> list[dict]:
+    """The results of one phase, by rank (its failure, where it failed)."""
+    for rank, phases in enumerate(results):
+        assert mode in phases, f"process {rank} printed no result for {mode}"
+        assert "error" not in phases[mode], f"process {rank}: {phases[mode]['error']}"
+    return [phases[mode] for phases in results]
+
+
+@pytest.fixture(scope="module")
+def one_job(tmp_path_factory) -> tuple[list[dict], Path]:
+    """One job for four tests, its phases one after the other in the same two processes:
+    whole, own, own-auto, then model (and the path of the file it saved)."""
+    path = tmp_path_factory.mktemp("split") / "split.cornu"
+    return _results(_start("whole", "own", "own-auto", "model", str(path))), path
 
 
 def _assert_trains_as(result: dict, expected: dict, rows=None) -> None:
@@ -74,8 +120,8 @@ def _assert_trains_as(result: dict, expected: dict, rows=None) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_data_parallel_equals_one_device():
-    results = _job("whole")
+def test_two_processes_data_parallel_equals_one_device(one_job):
+    results = _phase(one_job[0], "whole")
     # without set_random_seed before initialize, the processes took process 0's seed
     assert results[0]["seed"] is not None and results[0]["seed"] == results[1]["seed"]
     expected = train(*build())  # the same run on this process's one device
@@ -89,12 +135,12 @@ def test_two_processes_data_parallel_equals_one_device():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["own", "own-auto"])
-def test_two_processes_each_with_its_own_rows_equal_one_process_with_all(mode):
+def test_two_processes_each_with_its_own_rows_equal_one_process_with_all(mode, one_job):
     # each process passes half the rows and batch_size=5: the global batches of 10 are
     # the one-process run's; the logs (loss, metrics, validation) are the global ones,
     # and predict gives each process the outputs of its own rows. "own" says so with
     # auto_shard_dataset=False; "own-auto" does not: the processes' arrays differ
-    results = _job(mode)
+    results = _phase(one_job[0], mode)
     expected = train_own(*build())
     for rank, result in enumerate(results):
         _assert_trains_as(result, expected, own_rows(70, rank))
@@ -138,25 +184,29 @@ def test_a_killed_process_stops_the_other_with_a_clear_error():
 def test_a_killed_job_restarted_with_its_backup_ends_as_an_unbroken_one(tmp_path):
     # BackupAndRestore (process 0 writes, both read); process 1 is killed with SIGKILL
     # mid-training, process 0 then stops (watchdog), the job is started again and goes on
-    # from the backup: the weights of the same job run without a break
-    unbroken = _job("backup", str(tmp_path / "unbroken"))
-    port = _free_port()
+    # from the backup: the weights of the same job run without a break (that job runs
+    # alongside the one that is killed: independent processes, their own port and folder)
+    port, unbroken_port = _free_ports(2)
+    unbroken_job = _start("backup", str(tmp_path / "unbroken"), port=unbroken_port)
     folder = str(tmp_path / "broken")
     procs = [subprocess.Popen([sys.executable, str(_WORKER), "backup", folder],
                               env={**_env(port, rank), "WORKER_TIMEOUT": "5"}, cwd=_ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for rank in range(2)]
+    broken_ended = False
     try:
         for line in procs[1].stdout:
             if line.startswith("EPOCH 3"):
                 break
         procs[1].send_signal(signal.SIGKILL)
         procs[0].communicate(timeout=60)
-    finally:
-        for proc in procs:  # only the processes this test started
-            if proc.poll() is None:
+        broken_ended = True
+    finally:  # (and the unbroken job's where this failed)
+        for proc in procs if broken_ended else procs + unbroken_job:
+            if proc.poll() is None:  # only the processes this test started
                 proc.kill()
             proc.communicate()
+    unbroken = _phase(_results(unbroken_job), "backup")  # (kills its processes if it fails)
     assert procs[0].returncode == 75
     assert (tmp_path / "broken" / "backup" / "backup.cornu-backup").exists()
     resumed = _job("backup", folder)
@@ -202,14 +252,13 @@ def test_a_stuck_process_and_the_others_stop():
 
 
 @pytest.mark.slow
-def test_a_model_split_over_two_processes_saves_a_file_one_process_loads(tmp_path):
+def test_a_model_split_over_two_processes_saves_a_file_one_process_loads(one_job):
     # ModelParallel over a (1, 2) mesh: the Dense kernels split over the two processes'
     # devices; model.save gathers them (every process) and process 0 writes the file,
     # which one process loads and predicts with as the split model did
     import cornu
 
-    path = tmp_path / "split.cornu"
-    results = _job("model", str(path))
+    results, path = _phase(one_job[0], "model"), one_job[1]
     for result in results:
         assert result["mesh"] == [1, 2]
         assert result["split"] == [True, False, True, False]  # kernels, biases

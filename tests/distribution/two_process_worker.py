@@ -1,5 +1,7 @@
 """One process of test_two_processes.py: joins the job (KERAS_DISTRIBUTION_* variables),
-trains `build()` under DataParallel over all the job's devices and prints its results.
+trains `build()` under DataParallel over all the job's devices and prints its results;
+several modes in one call run one after the other in the same processes (one start of the
+job for them all).
 
 `python two_process_worker.py whole`: every process passes all the rows, batch_size is
 the global batch. `... own`: each process passes its own rows (auto_shard_dataset=False),
@@ -103,20 +105,15 @@ def train_with_backup(backup_dir: str):
     return {"weights": [w.tolist() for w in m.get_weights()], "epochs": epochs}
 
 
-if __name__ == "__main__":
-    dist.initialize(process_timeout_seconds=float(os.environ.get("WORKER_TIMEOUT", 30)),
-                    stall_timeout_seconds=float(os.environ.get("WORKER_STALL", 1800)))
-    from cornu.random import keys
-
-    seed = keys.get_state()["seed"]  # agreed by initialize (no seed was set yet)
-    mode = sys.argv[1] if len(sys.argv) > 1 else "whole"
+def run(mode: str, path: str | None) -> dict:
+    """One phase of the job: `mode` (whole, own, own-auto, model PATH, backup FOLDER)."""
     if mode == "backup":
         dist.set_distribution(dist.DataParallel())
-        out = train_with_backup(sys.argv[2])
-    elif mode in ("forever", "stuck"):
+        return train_with_backup(path)
+    if mode in ("forever", "stuck"):
         dist.set_distribution(dist.DataParallel())
         train_until_killed(stuck=mode == "stuck")
-    elif mode == "model":  # kernels split over the processes' devices; saved gathered
+    if mode == "model":  # kernels split over the processes' devices; saved gathered
         mesh = dist.DeviceMesh((1, 2), ("batch", "model"))
         layout_map = dist.LayoutMap(mesh)
         layout_map[".*dense.*kernel"] = (None, "model")
@@ -125,16 +122,42 @@ if __name__ == "__main__":
         m, x, y = build()
         out = train(m, x, y)
         out["split"] = ["model" in tuple(v._value.sharding.spec) for v in m.weights]
-        m.save(sys.argv[2])  # every process gathers, process 0 writes
-    elif mode == "whole":
+        m.save(path)  # every process gathers, process 0 writes
+        return out
+    if mode == "whole":
         dist.set_distribution(dist.DataParallel())
-        out = train(*build())
-    else:  # "own": the flag says so; "own-auto": the processes' arrays differ
-        dist.set_distribution(dist.DataParallel(auto_shard_dataset=mode != "own"))
-        m, x, y = build()
-        out = train_own(m, x, y, own_rows(len(x), cornu.distribution.distribution()
-                                          .data_shard_id))
-    out["seed"] = seed
-    out["processes"] = dist.distribution().num_processes
-    out["mesh"] = list(dist.distribution().device_mesh.shape)
-    print("RESULT", json.dumps(out), flush=True)
+        return train(*build())
+    # "own": the flag says so; "own-auto": the processes' arrays differ
+    dist.set_distribution(dist.DataParallel(auto_shard_dataset=mode != "own"))
+    m, x, y = build()
+    return train_own(m, x, y, own_rows(len(x), cornu.distribution.distribution()
+                                       .data_shard_id))
+
+
+if __name__ == "__main__":
+    dist.initialize(process_timeout_seconds=float(os.environ.get("WORKER_TIMEOUT", 30)),
+                    stall_timeout_seconds=float(os.environ.get("WORKER_STALL", 1800)))
+    import traceback
+
+    from cornu.random import keys
+
+    seed = keys.get_state()["seed"]  # agreed by initialize (no seed was set yet)
+    # phases: `whole own model PATH ...` (a phase that takes a path is followed by it);
+    # each marks its start on stderr ("PHASE mode") and prints "RESULT {...}" (its mode
+    # under "mode"), or "FAILED {...}" with its traceback, and the next phase runs
+    args = sys.argv[1:] or ["whole"]
+    while args:
+        mode = args.pop(0)
+        path = args.pop(0) if mode in ("model", "backup") else None
+        print("PHASE", mode, file=sys.stderr, flush=True)
+        try:
+            out = run(mode, path)
+        except Exception:
+            print("FAILED", json.dumps({"mode": mode, "error": traceback.format_exc()}),
+                  flush=True)
+            continue
+        out["mode"] = mode
+        out["seed"] = seed
+        out["processes"] = dist.distribution().num_processes
+        out["mesh"] = list(dist.distribution().device_mesh.shape)
+        print("RESULT", json.dumps(out), flush=True)
