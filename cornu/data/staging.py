@@ -176,7 +176,7 @@ class Batches:
         full = rows.shape[0] // self.size
         read = jax.lax.dynamic_slice_in_dim(rows, jnp.minimum(i, full - 1) * self.size,
                                             self.size)
-        return jnp.where(i < full, read, self.tail)
+        return jnp.where(i < full, read, whole(self.tail))
 
 
 def _is_batches(leaf: Any) -> bool:
@@ -208,11 +208,12 @@ def put_batches(leaves: Sequence[np.ndarray | None], batch_size: int) -> list[An
             [None if a is None else pad_batches(a, batch_size) for a in leaves], axis=1)
     n = next(a for a in leaves if a is not None).shape[0]
     full = n // batch_size * batch_size
-    rows = device_put([None if a is None else a[:full] for a in leaves])
-    tails = devices.put([None if a is None or full == n else _padded_tail(a[full:], batch_size)
-                         for a in leaves])
+    placed = device_put([*(None if a is None else a[:full] for a in leaves),
+                         *(None if a is None or full == n else _padded_tail(a[full:], batch_size)
+                           for a in leaves)])  # one call: a call costs more than a small copy
     return [None if a is None else Batches(r, t, batch_size)
-            for a, r, t in zip(leaves, rows, tails, strict=True)]
+            for a, r, t in zip(leaves, placed[:len(leaves)], placed[len(leaves):],
+                               strict=True)]
 
 
 def _padded_tail(rows: np.ndarray, batch_size: int) -> np.ndarray:

@@ -102,7 +102,7 @@ def seen(leaf):
     return {"size": leaf.size, "shape": rows.shape, "in_place": isinstance(rows, staging.InPlace),
             "memory": (rows.flat if isinstance(rows, staging.InPlace) else rows
                        ).unsafe_buffer_pointer(),
-            "tail": None if leaf.tail is None else np.asarray(leaf.tail)}
+            "tail": None if leaf.tail is None else np.asarray(staging.whole(leaf.tail))}
 
 
 def spy(monkeypatch, owner, name):
