@@ -3,10 +3,10 @@
 This project's VM changes speed from minute to minute, so one checkout's run after the
 other's can disagree more than the checkouts do. Here each round runs one child process
 per checkout, in turns (A B, B A, ...); a child builds the lecture's net, makes 10,000
-MNIST-shaped rows (float32 in [0, 1), 784 features; the speed does not depend on the
-values), calls evaluate and predict at each batch size once to compile, then times
-`--calls` calls of each, and `predict(x[:1])` `--latency-calls` times. The table gives
-the medians over all rounds' calls.
+(`--rows`) MNIST-shaped rows (float32 in [0, 1), 784 features; the speed does not depend
+on the values), calls evaluate and predict at batch 32 and 1000 once to compile, then
+times `--calls` calls of each, and `predict(x[:1])` `--latency-calls` times. The table
+gives the medians over all rounds' calls.
 
     python benchmarks/inference_ab.py /work/main /work/wt-mybranch --rounds 4
 """
@@ -25,11 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROWS = 10_000
 BATCHES = (32, 1000)
 
 
-def child(calls: int, latency_calls: int) -> dict[str, Any]:
+def child(rows: int, calls: int, latency_calls: int) -> dict[str, Any]:
     import numpy as np
     from _shared import lecture_net
 
@@ -39,8 +38,8 @@ def child(calls: int, latency_calls: int) -> dict[str, Any]:
     model = lecture_net(cornu)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(0)
-    x = rng.random((ROWS, 784), np.float32)
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, ROWS)]
+    x = rng.random((rows, 784), np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, rows)]
     times: dict[str, list[float]] = {}
 
     def timed(name: str, call, repeats: int) -> None:
@@ -64,12 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkouts", nargs=2, type=Path, help="the two repositories (A, B)")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rows", type=int, default=10_000,
+                   help="rows of x (default 10,000: 31 MB, read in place on the CPU; under "
+                        "16 MiB, 5,350 rows, jax.device_put copies them)")
     p.add_argument("--calls", type=int, default=6)
     p.add_argument("--latency-calls", type=int, default=50)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.calls, args.latency_calls)))
+        print(json.dumps(child(args.rows, args.calls, args.latency_calls)))
         return 0
     names = [str(c.resolve()) for c in args.checkouts]
     results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
                        PYTHONPATH=name)
             done = subprocess.run(
-                [sys.executable, __file__, "--child", "--calls", str(args.calls),
+                [sys.executable, __file__, "--child", "--rows", str(args.rows),
+                 "--calls", str(args.calls),
                  "--latency-calls", str(args.latency_calls), *names],
                 env=env, capture_output=True, text=True, cwd=name)
             if done.returncode:
