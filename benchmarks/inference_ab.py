@@ -6,7 +6,8 @@ per checkout, in turns (A B, B A, ...); a child builds the lecture's net, makes 
 (`--rows`) MNIST-shaped rows (float32 in [0, 1), 784 features; the speed does not depend
 on the values), calls evaluate and predict at batch 32 and 1000 once to compile, then
 times `--calls` calls of each, and `predict(x[:1])` `--latency-calls` times. The table
-gives the medians over all rounds' calls.
+gives the medians and the best of all rounds' calls, and the median of the rounds' ratios
+(the other workers' load changes from round to round more than within one).
 
     python benchmarks/inference_ab.py /work/main /work/wt-mybranch --rounds 4
 """
@@ -93,11 +94,21 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             for key, values in out["times"].items():
                 results[name].setdefault(key, []).extend(values)
-    print(f"| call (median of {args.rounds} rounds) | A: {names[0]} | B: {names[1]} | B / A |")
+            print(f"round {r + 1}, {name}: " + ", ".join(
+                f"{key} {statistics.median(values) * 1e3:.2f} ms"
+                for key, values in out["times"].items()), file=sys.stderr, flush=True)
+    print(f"| call ({args.rounds} rounds) | A: {names[0]}, median (best) | "
+          f"B: {names[1]}, median (best) | B / A: median of the rounds' ratios (best / best) |")
     print("|---|---|---|---|")
     for key in results[names[0]]:
-        a, b = (statistics.median(results[n][key]) for n in names)
-        print(f"| {key} | {a * 1e3:.2f} ms | {b * 1e3:.2f} ms | {b / a:.2f} |")
+        a, b = (results[n][key] for n in names)
+        # the rounds' medians, paired: each round ran A and B one after the other
+        per = len(a) // args.rounds
+        ratios = [statistics.median(b[i:i + per]) / statistics.median(a[i:i + per])
+                  for i in range(0, len(a), per)]
+        print(f"| {key} | {statistics.median(a) * 1e3:.2f} ({min(a) * 1e3:.2f}) ms | "
+              f"{statistics.median(b) * 1e3:.2f} ({min(b) * 1e3:.2f}) ms | "
+              f"{statistics.median(ratios):.2f} ({min(b) / min(a):.2f}) |")
     return 0
 
 
