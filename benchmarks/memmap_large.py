@@ -3,10 +3,10 @@
 Writes a float32 .npy file of `--gb` GB (rows of 784 features, written in slices, never
 whole in memory) and its int32 labels into a temporary folder, maps it with
 `np.load(mmap_mode="r")` and fits one epoch of a small Dense model over it (shuffle=False:
-the file is read in order). The peak resident memory of the fit (VmHWM, reset through
-/proc/self/clear_refs before it; the process's whole-life peak too) is the number the
-issue asks to keep under 2 GB for an 8 GB file. Needs 1.5x the file's size free on disk
-(it says so and stops otherwise).
+the file is read in order; `--shuffle`: rows in a random order, fit's default). The peak
+resident memory of the fit (VmHWM, reset through /proc/self/clear_refs before it; the
+process's whole-life peak too) is the number the issue asks to keep under 2 GB for an
+8 GB file. Needs 1.5x the file's size free on disk (it says so and stops otherwise).
 
     python benchmarks/memmap_large.py --gb 8 --out benchmarks/results
 """
@@ -60,7 +60,7 @@ def write(folder: Path, rows: int) -> tuple[Path, Path]:
     return x_path, y_path
 
 
-def run(folder: Path, rows: int, batch_size: int) -> dict[str, Any]:
+def run(folder: Path, rows: int, batch_size: int, shuffle: bool) -> dict[str, Any]:
     import cornu
     from cornu.layers import Dense
 
@@ -80,10 +80,11 @@ def run(folder: Path, rows: int, batch_size: int) -> dict[str, Any]:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # VmHWM starts again from the memory held now
     began = time.perf_counter()
-    history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=shuffle)
     seconds = time.perf_counter() - began
     after = status()
     return {"file_gb": x.nbytes / 1e9, "rows": rows, "batch_size": batch_size,
+            "shuffle": shuffle,
             "write_s": written, "epoch_s": seconds, "rows_per_s": rows / seconds,
             "loss": history.history["loss"][0],
             "rss_before_mib": before["VmRSS"], "fit_peak_mib": after["VmHWM"],
@@ -99,7 +100,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{m['jax_device_kind']}, {m['sched_getaffinity'] or m['os_cpu_count']} cores, "
         f"jax {m['jax']}, load {m['loadavg_at_start']}, {m['date']}; "
         f"{r['rows']:,} rows of {FEATURES} float32, batch {r['batch_size']}, "
-        "Dense(32, relu) -> Dense(10, softmax), shuffle=False", "",
+        f"Dense(32, relu) -> Dense(10, softmax), shuffle={r.get('shuffle', False)}", "",
         "| file | epoch | rows/s | peak RSS during fit | RSS before fit | process peak |",
         "|---|---|---|---|---|---|",
         f"| {r['file_gb']:.1f} GB | {r['epoch_s']:.1f} s | {r['rows_per_s']:,.0f} | "
@@ -113,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=1000)
     p.add_argument("--dir", type=Path, default=None, help="where to write (default: temp)")
     p.add_argument("--out", type=Path, default=None, help="folder for .json and .md")
+    p.add_argument("--shuffle", action="store_true",
+                   help="read the rows in a random order (fit's default) instead of in order")
     args = p.parse_args(argv)
     rows = int(args.gb * 1e9) // (FEATURES * 4)
     parent = args.dir or Path(tempfile.gettempdir())
@@ -123,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
               f"for a {args.gb} GB file (pass --dir or a smaller --gb)", file=sys.stderr)
         return 0
     with tempfile.TemporaryDirectory(dir=parent) as folder:
-        result = run(Path(folder), rows, args.batch_size)
+        result = run(Path(folder), rows, args.batch_size, args.shuffle)
     report = {"machine": machine_info(None), "result": result}
     print(markdown(report))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         stem = (f"memmap_large-{report['machine']['slug']}-{time.strftime('%Y%m%d')}-"
-                f"{args.gb:g}gb")
+                f"{args.gb:g}gb{'-shuffled' if args.shuffle else ''}")
         (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1))
         (args.out / f"{stem}.md").write_text(markdown(report))
     return 0

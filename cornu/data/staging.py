@@ -1,5 +1,5 @@
-"""Host memory for the compiled programs: the training arrays read where numpy put them,
-and evaluate's and predict's padded batches.
+"""Host memory for the compiled programs: fit's, evaluate's and predict's arrays read where
+numpy put them.
 
 XLA:CPU uses a host array in place when its data starts on a 64-byte boundary; numpy starts
 large arrays 16 bytes past a page boundary (after its allocator's header), so
@@ -12,30 +12,29 @@ fused into the gather of each batch). Nothing is copied and nothing is kept afte
 returns. Only on the CPU, for arrays of at least IN_PLACE_MIN_BYTES (smaller ones are cheap
 to copy, and their place in memory varies from call to call, which would change the
 program's shapes), and not with CORNU_HOST_BUFFERS=0.
+
+evaluate and predict read their arrays the same way, batch by batch (`Batches`): the whole
+batches from the caller's array, the last, partial batch from a copy of its rows padded to
+a batch, so they hold no padded copy of the data either.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
-import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from cornu import _settings, devices
-from cornu.data.arrays import empty_aligned, pad_batches
+from cornu.data.arrays import pad_batches
 
 #: arrays smaller than this are copied by jax.device_put (glibc serves allocations of up to
 #: 32 MiB from its heap at any 16-byte offset, larger ones from fresh pages at +16 bytes)
 IN_PLACE_MIN_BYTES = 16 << 20
-#: what evaluate's and predict's kept buffers may hold between calls, per model: a bound
-#: that does not grow with the data (issue 17: a call on larger inputs keeps nothing of
-#: them); 10,000 MNIST images padded to batches (31 MB) fit
-PADDED_LIMIT_BYTES = 64 << 20
 _ALIGN = 64
 
 
@@ -145,50 +144,79 @@ def device_put(leaves: Sequence[np.ndarray | None]) -> list[Any]:
     return devices.put(out)
 
 
-class PaddedBuffers:
-    """Aligned buffers for evaluate's and predict's padded batches, kept between calls.
+@jax.tree_util.register_pytree_node_class
+class Batches:
+    """An array of n rows as a compiled program reads it, batch by batch of `size` rows
+    (`batch_at`), without a padded copy of it: `rows`, its whole batches (its first
+    n // size * size rows, on the CPU read in place where they are large: InPlace), and
+    `tail`, the rows of the last, partial batch padded with zeros to a batch (a copy of
+    less than one batch), or None where n is a multiple of `size`."""
 
-    `pad_batches` writes each call's (n, ...) array into a (steps, batch, ...) buffer that
-    XLA:CPU reads in place; a fresh buffer per call cost 2 ms when memory had just been
-    freed and 17-60 ms when the system had to provide fresh pages (predict of 10,000 MNIST
-    images at batch 1000 on this project's machine). One call at a time uses the kept
-    buffers (`lease`); a call made while another holds them (another thread) pads into
-    fresh ones. Up to PADDED_LIMIT_BYTES in all (larger inputs pad into fresh buffers that
-    go with the call); on a GPU, or with CORNU_HOST_BUFFERS=0, every call
-pads into fresh buffers."""
+    def __init__(self, rows: Any, tail: Any, size: int) -> None:
+        self.rows, self.tail, self.size = rows, tail, size
 
-    def __init__(self) -> None:
-        self._kept: dict[Hashable, np.ndarray] = {}
-        self._lock = threading.Lock()
+    def tree_flatten(self) -> tuple[tuple[Any, Any], int]:
+        return (self.rows, self.tail), self.size
 
-    def __deepcopy__(self, memo: dict) -> PaddedBuffers:
-        return PaddedBuffers()
+    @classmethod
+    def tree_unflatten(cls, size: int, children: Any) -> Batches:
+        return cls(*children, size)
 
-    @contextlib.contextmanager
-    def lease(self) -> Iterator[Callable[[Hashable, np.ndarray, int], np.ndarray]]:
-        """A `pad(key, array, batch_size)` function for the duration of one call, whose
-        results must be read back before the block ends."""
-        owned = _enabled() and self._lock.acquire(blocking=False)
-        try:
-            yield self._pad if owned else fresh_batches
-        finally:
-            if owned:
-                self._lock.release()
+    @property
+    def steps(self) -> int:
+        return self.rows.shape[0] // self.size + (self.tail is not None)
 
-    def _pad(self, key: Hashable, array: np.ndarray, batch_size: int) -> np.ndarray:
-        shape = (-(-array.shape[0] // batch_size) * batch_size, *array.shape[1:])
-        buffer = self._kept.pop(key, None)
-        if buffer is None or buffer.shape != shape or buffer.dtype != array.dtype:
-            buffer = None  # the old one goes before a new one is made
-            kept = sum(b.nbytes for b in self._kept.values())
-            nbytes = int(np.prod(shape, dtype=np.int64)) * array.dtype.itemsize
-            if kept + nbytes > PADDED_LIMIT_BYTES:
-                return fresh_batches(key, array, batch_size)
-            buffer = empty_aligned(shape, array.dtype)
-        self._kept[key] = buffer
-        return pad_batches(array, batch_size, out=buffer)
+    def batch(self, i: Any) -> Any:
+        """Batch `i` (a traced step number), inside a compiled program. The slice that
+        drops InPlace's leading elements is fused into the batch's read: the program
+        holds one batch, never a copy of the rows."""
+        rows = whole(self.rows)
+        if self.tail is None:
+            return jax.lax.dynamic_slice_in_dim(rows, i * self.size, self.size)
+        full = rows.shape[0] // self.size
+        read = jax.lax.dynamic_slice_in_dim(rows, jnp.minimum(i, full - 1) * self.size,
+                                            self.size)
+        return jnp.where(i < full, read, whole(self.tail))
 
 
-def fresh_batches(key: Hashable, array: np.ndarray, batch_size: int) -> np.ndarray:
-    """`pad` without kept buffers: a new aligned buffer per call."""
-    return pad_batches(array, batch_size)
+def _is_batches(leaf: Any) -> bool:
+    return isinstance(leaf, Batches)
+
+
+def batch_at(tree: Any, i: Any) -> Any:
+    """Inside a compiled program: batch `i` of each leaf of `tree`, a Batches or a
+    (steps, batch, ...) array (a stream's chunk, or batches padded for a distribution)."""
+    return jax.tree.map(lambda a: a.batch(i) if isinstance(a, Batches)
+                        else jax.lax.dynamic_index_in_dim(a, i, keepdims=False),
+                        tree, is_leaf=_is_batches)
+
+
+def steps_of(tree: Any) -> int:
+    """The number of batches in `tree` (see batch_at)."""
+    leaf = jax.tree.leaves(tree, is_leaf=_is_batches)[0]
+    return leaf.steps if isinstance(leaf, Batches) else leaf.shape[0]
+
+
+def put_batches(leaves: Sequence[np.ndarray | None], batch_size: int) -> list[Any]:
+    """evaluate's and predict's arrays (n rows each, or None) on the device as batches of
+    `batch_size` (see batch_at): Batches, read as fit reads its arrays (`device_put`: not
+    copied on the CPU where they are large), only the last, partial batch copied and
+    padded. Under a distribution, (steps, batch, ...) padded copies instead, the batch
+    axis split over the devices (devices.py)."""
+    if devices.active() is not None:
+        return devices.put_batch_sharded(
+            [None if a is None else pad_batches(a, batch_size) for a in leaves], axis=1)
+    n = next(a for a in leaves if a is not None).shape[0]
+    full = n // batch_size * batch_size
+    placed = device_put([*(None if a is None else a[:full] for a in leaves),
+                         *(None if a is None or full == n else _padded_tail(a[full:], batch_size)
+                           for a in leaves)])  # one call: a call costs more than a small copy
+    return [None if a is None else Batches(r, t, batch_size)
+            for a, r, t in zip(leaves, placed[:len(leaves)], placed[len(leaves):],
+                               strict=True)]
+
+
+def _padded_tail(rows: np.ndarray, batch_size: int) -> np.ndarray:
+    tail = np.zeros((batch_size, *rows.shape[1:]), rows.dtype)
+    tail[:rows.shape[0]] = rows
+    return tail

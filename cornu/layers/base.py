@@ -81,7 +81,7 @@ def current_training() -> Any:
 #: attributes that hold bookkeeping, not sublayers
 _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_weights",
                         "_tracker_parent", "_compiled", "_engine", "_predictor", "optimizer",
-                        "history", "_callbacks", "_staging", "_padded", "_heads",
+                        "history", "_callbacks", "_heads",
                         "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
                         "_opt_state", "_train_rng", "_build_shapes", "_output_shapes",
                         "_slots_cache", "_slots_versioned", "_carries_versioned",

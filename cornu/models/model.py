@@ -18,7 +18,7 @@ import numpy as np
 from cornu import _deprecation, devices, losses, metrics, optimizers, variables
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
-from cornu.data import arrays, sources, staging
+from cornu.data import arrays, sources
 from cornu.layers.base import Layer, _spec_from_shapes, _trace_output_spec
 from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor
@@ -130,7 +130,6 @@ class Model(Layer):
         self.nan_stop: tuple[int, int] | None = None
         self._resume: Position | None = None
         self._fit_position: Position | None = None
-        self._padded = staging.PaddedBuffers()  # evaluate's and predict's padded batches
         self._opt_state: Any = None
         self._train_rng: jax.Array | None = None
         self._engine_signature: Any = None
@@ -908,10 +907,9 @@ class Model(Layer):
             sources.ArrayBatches(xs, ys, sw, min(batch_size, xs[0].shape[0])), steps)
 
     # -- evaluate / predict -------------------------------------------------------------------
-    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int,
-                      pad=None):
-        """Padded batches on the device (training/evaluate.py)."""
-        return evaluate_run.eval_batches(xs, ys, sw, batch_size, pad)
+    def _eval_batches(self, xs: list[np.ndarray], ys: list[np.ndarray], sw, batch_size: int):
+        """The evaluation program's batches and mask on the device (training/evaluate.py)."""
+        return evaluate_run.eval_batches(xs, ys, sw, batch_size)
 
     def _sample_weights(self, sample_weight: Any, n: int, argument: str) -> np.ndarray | None:
         if sample_weight is None:

@@ -36,19 +36,16 @@ def refuse_distributed(what: str) -> None:
             "cornu.distribution.set_distribution(None) for this call.")
 
 
-def eval_batches(xs: list[np.ndarray], ys: list[np.ndarray], sw: Any, batch_size: int,
-                 pad: Any = None) -> tuple:
-    """Padded batches on the device; `pad(key, array, batch_size)` from
-    PaddedBuffers.lease, or fresh buffers (fit's validation data, which a callback's
-    evaluate must not overwrite)."""
-    pad = pad or staging.fresh_batches
+def eval_batches(xs: list[np.ndarray], ys: list[np.ndarray], sw: Any,
+                 batch_size: int) -> tuple:
+    """x, y and the sample weights as the evaluation program reads them, batch by batch
+    (staging.put_batches: on the CPU the caller's arrays, read in place, and a padded copy
+    of the last, partial batch), and the (steps, batch) mask of the real rows."""
     n = xs[0].shape[0]
     batch_size = min(batch_size, n)
-    return devices.put_batch_sharded((
-        tuple(pad(("x", i), a, batch_size) for i, a in enumerate(xs)),
-        tuple(pad(("y", i), a, batch_size) for i, a in enumerate(ys)),
-        arrays.batch_mask(n, batch_size),
-        None if sw is None else pad(("sw",), sw, batch_size)), axis=1)
+    leaves = staging.put_batches([*xs, *ys, sw], batch_size)
+    return (tuple(leaves[:len(xs)]), tuple(leaves[len(xs):-1]),
+            devices.put_batch_sharded(arrays.batch_mask(n, batch_size), axis=1), leaves[-1])
 
 
 def evaluate(model: Any, x: Any, y: Any, *, batch_size: int, verbose: int,
@@ -87,13 +84,11 @@ def evaluate(model: Any, x: Any, y: Any, *, batch_size: int, verbose: int,
     cbs.on_test_begin()
     start = time.perf_counter()
     model._place_weights()
-    with model._padded.lease() as pad:
-        batches = eval_batches(xs, ys, sw, batch_size, pad)
-        sums, state = engine.evaluate_all(*model._values(), *batches)
-        model._keep_carried(state)  # a stateful RNN's states, from batch to batch
-        logs = engine.logs(sums)
-    # the padded batches XLA read in place
-    staging.release_freed(batches, _nbytes(batches))
+    batches = eval_batches(xs, ys, sw, batch_size)
+    sums, state = engine.evaluate_all(*model._values(), *batches)
+    model._keep_carried(state)  # a stateful RNN's states, from batch to batch
+    logs = engine.logs(sums)
+    staging.release_freed(batches, _nbytes(batches))  # the arrays XLA read in place
     if verbose:
         n = xs[0].shape[0]
         print(progbar.format_epoch_end(math.ceil(n / batch_size),
@@ -146,14 +141,11 @@ def predict(model: Any, x: Any, *, batch_size: int, verbose: int, steps: int | N
         return o.reshape(-1, *o.shape[2:])[:n]
 
     model._place_weights()
-    with model._padded.lease() as pad:
-        padded = devices.put_batch_sharded(tuple(pad(("x", i), a, batch_size)
-                                                 for i, a in enumerate(xs)), axis=1)
-        outs, state = model._predictor.predict_all(*model._values(), padded)
-        model._keep_carried(state)
-        result = ([unbatch(o) for o in outs] if isinstance(outs, list | tuple)
-                  else unbatch(outs))
-    staging.release_freed(padded, _nbytes(padded))  # the padded batches XLA read in place
+    batches = tuple(staging.put_batches(xs, batch_size))
+    outs, state = model._predictor.predict_all(*model._values(), batches)
+    model._keep_carried(state)
+    result = [unbatch(o) for o in outs] if isinstance(outs, list | tuple) else unbatch(outs)
+    staging.release_freed(batches, _nbytes(batches))  # the arrays XLA read in place
     result = model._as_output_struct(result)
     if verbose:
         print(progbar.format_epoch_end(math.ceil(n / batch_size),

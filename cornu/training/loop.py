@@ -474,15 +474,16 @@ class Engine:
         return ts, sums
 
     def _evaluate_all(self, params, state, xs, ys, mask, sw=None) -> tuple[Sums, Any]:
-        """xs, ys: tuples of (steps, batch, ...) padded arrays; one call evaluates all.
+        """xs, ys: tuples of batches (staging.batch_at: an array's Batches, or a chunk's
+        (steps, batch, ...) arrays), mask: (steps, batch); one call evaluates all.
         (sums, the layer state after the last step): as in predict, the state goes from
         batch to batch, so a stateful RNN's states carry over (Keras' documented meaning;
         inference changes no other state)."""
         self.traces["evaluate"] += 1
 
-        def step(carry, batch):
+        def step(carry, i):
             sums, state = carry
-            xb, yb, m, wb = devices.constrain_batch(batch)
+            xb, yb, m, wb = devices.constrain_batch(staging.batch_at((xs, ys, mask, sw), i))
             outs, per_head, total, new, penalty, masks = self._per_sample(
                 params, state, xb, yb, training=False, rng=None, rows=m)
             real = jnp.any(m > 0)  # a stream's empty filler steps leave the state
@@ -490,7 +491,8 @@ class Engine:
             return (self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
                                      masks), state), None
 
-        (sums, state), _ = jax.lax.scan(step, (self.zero_sums(), state), (xs, ys, mask, sw))
+        (sums, state), _ = jax.lax.scan(step, (self.zero_sums(), state),
+                                        jnp.arange(mask.shape[0], dtype=jnp.int32))
         return sums, state
 
 
@@ -506,14 +508,15 @@ class Predictor:
         self.call_training = jax.jit(self._call_training, **options)
 
     def _predict_all(self, params, state, xs, mask=None):
-        """xs: tuple of (steps, batch, ...) arrays -> (outputs stacked per step, the state
-        after the last step: a stateful RNN's states go from batch to batch). mask: None,
-        or the (steps, batch) rows of a stream's chunk, whose empty filler steps leave the
+        """xs: tuple of batches (staging.batch_at: an array's Batches, or a chunk's
+        (steps, batch, ...) arrays) -> (outputs stacked per step, the state after the last
+        step: a stateful RNN's states go from batch to batch). mask: None, or the
+        (steps, batch) rows of a stream's chunk, whose empty filler steps leave the
         state."""
         self.traces["predict"] += 1
 
-        def step(state, batch):
-            xb, m = batch
+        def step(state, i):
+            xb, m = staging.batch_at((xs, mask), i)
             xb = devices.constrain_batch(xb)
             out, _, new, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
                                           training=False, rng=None, logits=False)
@@ -522,7 +525,8 @@ class Predictor:
                 new = jax.tree.map(lambda n, o: jnp.where(real, n, o), new, state)
             return new, jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
-        state, outs = jax.lax.scan(step, state, (xs, mask))
+        state, outs = jax.lax.scan(step, state,
+                                   jnp.arange(staging.steps_of(xs), dtype=jnp.int32))
         return outs, state
 
     def _call(self, params, state, x):

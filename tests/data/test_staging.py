@@ -1,8 +1,9 @@
-"""Host memory for the compiled programs: fit reads its training arrays in place (no copy,
-nothing kept), evaluate and predict pad into bounded kept buffers; the values are always
-the caller's current ones."""
+"""Host memory for the compiled programs: fit, evaluate and predict read the caller's arrays
+in place (no copy, nothing kept; evaluate and predict copy only the last, partial batch);
+the values are always the caller's current ones."""
 
 import gc
+import tracemalloc
 
 import jax
 import numpy as np
@@ -92,59 +93,129 @@ def test_in_place_is_cpu_only_and_can_be_turned_off(monkeypatch):
     assert not isinstance(staging.device_put([unaligned((30, 4))])[0], staging.InPlace)
 
 
-def test_copies_of_a_model_and_the_opt_out(monkeypatch, small_net):
+def seen(leaf):
+    """What a program is handed for one array (read at the call: the arrays are deleted
+    when the call returns)."""
+    if not isinstance(leaf, staging.Batches):
+        return np.asarray(leaf)
+    rows = leaf.rows
+    return {"size": leaf.size, "shape": rows.shape, "in_place": isinstance(rows, staging.InPlace),
+            "memory": (rows.flat if isinstance(rows, staging.InPlace) else rows
+                       ).unsafe_buffer_pointer(),
+            "tail": None if leaf.tail is None else np.asarray(staging.whole(leaf.tail))}
+
+
+def spy(monkeypatch, owner, name):
+    """What each call of `owner.name` (a compiled program) is handed (`seen`)."""
+    calls = []
+    program = getattr(owner, name)
+
+    def record(*args):
+        calls.append(jax.tree.map(seen, args[2:], is_leaf=lambda a: isinstance(
+            a, staging.Batches)))
+        return program(*args)
+
+    monkeypatch.setattr(owner, name, record)
+    return calls
+
+
+def assert_read_in_place(batches, array, size):
+    """A program read `array`'s whole batches from its memory and had a copy of its last,
+    partial batch alone, padded with zeros."""
+    full = array.shape[0] // size * size
+    assert batches["size"] == size and batches["in_place"]
+    assert batches["shape"] == (full, *array.shape[1:])
+    assert batches["memory"] == array.ctypes.data - 16  # from the 64-byte boundary
+    tail = batches["tail"]
+    assert tail.shape == (size, *array.shape[1:])
+    np.testing.assert_array_equal(tail[:array.shape[0] - full], array[full:])
+    np.testing.assert_array_equal(tail[array.shape[0] - full:], 0)
+
+
+def test_predict_and_evaluate_read_the_callers_arrays_in_place(monkeypatch, small_net):
+    """The programs get the caller's memory for the whole batches and a padded copy of the
+    last, partial one, and give what copies of the arrays give (the padding rows are
+    neither predicted into the output nor counted in the metrics)."""
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 64)  # the 8 rows of x and y
+    model = small_net()
+    x, y, w = unaligned((10, 7), seed=1), unaligned((10, 3)), unaligned((10,), seed=2)
+    y[...] = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
+    w[...] = np.abs(w)
+    predicted = spy(monkeypatch, model._predictor, "predict_all")
+    evaluated = spy(monkeypatch, model._engine, "evaluate_all")
+    out = model.predict(x, batch_size=4, verbose=0)
+    logs = model.evaluate(x, y, batch_size=4, sample_weight=w, verbose=0, return_dict=True)
+    ((xb,),), = predicted
+    assert_read_in_place(xb, x, 4)
+    ((xe,), (ye,), mask, we), = evaluated
+    assert_read_in_place(xe, x, 4)
+    assert_read_in_place(ye, y, 4)
+    assert not we["in_place"]  # 32 bytes: copied
+    np.testing.assert_array_equal(mask.ravel(), np.arange(12) < 10)
+    np.testing.assert_allclose(out, np.asarray(model(x)), rtol=1e-6, atol=1e-7)
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 1 << 30)  # copied
+    np.testing.assert_array_equal(model.predict(x, batch_size=4, verbose=0), out)
+    assert model.evaluate(x, y, batch_size=4, sample_weight=w, verbose=0,
+                          return_dict=True) == pytest.approx(logs, rel=1e-6)
+    assert not evaluated[-1][0][0]["in_place"]
+
+
+def test_predict_and_evaluate_allocate_no_padded_copy_of_the_data(monkeypatch, classifier):
+    """Host memory numpy and Python allocate during a call (tracemalloc), its compilation
+    included: the outputs and the last, partial batch, not the data padded to whole
+    batches."""
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 1000)
+    x = unaligned((40_000, 64), seed=1)  # 10 MB
+    y = np.eye(3, dtype=np.float32)[np.arange(40_000) % 3]  # 0.5 MB, as predict's outputs
+    other = classifier(64, 6, 3, "sigmoid", seed=5)  # the modules a compilation imports
+    other.predict(x[:5], verbose=0)
+    other.evaluate(x[:5], y[:5], verbose=0)
+    model = classifier(64, 6, 3, "sigmoid", seed=5)
+    for call in (lambda: model.predict(x, batch_size=300, verbose=0),
+                 lambda: model.evaluate(x, y, batch_size=300, verbose=0)):
+        tracemalloc.start()
+        try:
+            call()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < x.nbytes / 4, peak
+
+
+def test_a_second_call_of_the_same_size_compiles_nothing(monkeypatch, small_net):
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 100)
+    model = small_net()
+    y = np.eye(3, dtype=np.float32)[np.arange(30) % 3]
+    for seed in range(3):  # new arrays each time, read in place
+        x = unaligned((30, 7), seed=seed)
+        model.predict(x, batch_size=8, verbose=0)
+        model.evaluate(x, y, batch_size=8, verbose=0)
+    assert model._predictor.traces["predict"] == 1
+    assert model._engine.traces["evaluate"] == 1
+
+
+def test_predict_and_evaluate_use_the_current_values_and_keep_nothing(monkeypatch, small_net):
     import copy
 
+    monkeypatch.setattr(staging, "IN_PLACE_MIN_BYTES", 100)
     model = small_net()
-    x = unaligned((10, 7))
-    model.predict(x, batch_size=4, verbose=0)
-    twin = copy.deepcopy(model)  # the kept buffers and the lock are not copied
-    assert twin._padded._kept == {}
-    np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0))
-    monkeypatch.setenv("CORNU_HOST_BUFFERS", "0")
-    fresh = small_net()
-    fresh.predict(x, batch_size=4, verbose=0)
-    assert fresh._padded._kept == {}
-
-
-def test_predict_and_evaluate_reuse_their_padded_buffers_with_current_values(small_net):
-    model = small_net()
-    x1, x2 = unaligned((10, 7), seed=1), unaligned((10, 7), seed=2)
+    x = unaligned((10, 7), seed=1)
     y = np.eye(3, dtype=np.float32)[np.arange(10) % 3]
-    first = model.predict(x1, batch_size=4, verbose=0)
-    kept = model._padded._kept[("x", 0)]  # evaluate and predict share the inputs' buffers
-    assert kept.shape == (12, 7) and is_aligned(kept)
-    second = model.predict(x2, batch_size=4, verbose=0)
-    assert model._padded._kept[("x", 0)] is kept  # the same buffer, refilled
-    np.testing.assert_allclose(first, np.asarray(model(x1)), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(second, np.asarray(model(x2)), rtol=1e-6, atol=1e-7)
-    np.testing.assert_array_equal(kept[10:], 0)  # the padding rows are zeros again
-    one = model.evaluate(x1, y, batch_size=4, verbose=0)
-    again = model.evaluate(x2, y, batch_size=4, verbose=0)
-    model._padded = staging.PaddedBuffers()
-    with model._padded._lock:  # held elsewhere: this call pads into fresh buffers
-        fresh = model.evaluate(x2, y, batch_size=4, verbose=0)
-    assert model._padded._kept == {}
-    assert again == fresh and one != again
-
-
-def test_padded_buffers_respect_the_limit_and_are_cpu_only(monkeypatch):
-    buffers = staging.PaddedBuffers()
-    with buffers.lease() as pad:
-        pad("a", unaligned((10, 7)), 4)
-    assert list(buffers._kept) == ["a"]
-    monkeypatch.setattr(staging, "PADDED_LIMIT_BYTES", 12 * 7 * 4 + 10)
-    with buffers.lease() as pad:
-        out = pad("b", unaligned((10, 7)), 4)  # would exceed the limit with "a"
-    assert list(buffers._kept) == ["a"] and out.shape == (3, 4, 7)
-    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    with buffers.lease() as pad:
-        assert pad is staging.fresh_batches
+    first = model.predict(x, batch_size=4, verbose=0)
+    one = model.evaluate(x, y, batch_size=4, verbose=0)
+    x *= 2  # in place, between calls
+    second = model.predict(x, batch_size=4, verbose=0)
+    np.testing.assert_allclose(second, np.asarray(model(x)), rtol=1e-6, atol=1e-7)
+    assert not np.allclose(first, second)
+    assert model.evaluate(x, y, batch_size=4, verbose=0) != one
+    assert not [a for a in jax.live_arrays() if a.shape in ((8, 7), (8 * 7 + 4,), (4, 7))]
+    twin = copy.deepcopy(model)
+    np.testing.assert_allclose(twin.predict(x, verbose=0), second)
 
 
 def test_an_evaluate_in_a_callback_leaves_fit_validation_data_alone(small_net):
-    """Validation batches are padded into fresh buffers: a callback that evaluates other
-    data during fit (into the kept buffers) does not change what fit validates on."""
+    """A callback that evaluates other data during fit does not change what fit validates
+    on."""
     x, xv, other = unaligned((40, 7), 1), unaligned((12, 7), 2), unaligned((12, 7), 3)
     y = np.eye(3, dtype=np.float32)[np.arange(40) % 3]
     yv = y[:12]

@@ -1,6 +1,5 @@
 """evaluate and predict hold nothing of their inputs once they return: no device array, no
-padded host copy beyond the model's bounded scratch buffers (staging.PADDED_LIMIT_BYTES;
-on the CPU, XLA reads the padded batches in place, so those are the device's copy).
+padded host copy (on the CPU, XLA reads the caller's arrays in place, data/staging.py).
 Measured in a child process: its resident memory after a call on 160 MB of inputs, once
 they are deleted, against before they were made."""
 
