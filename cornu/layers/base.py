@@ -20,9 +20,11 @@ layer's too. The engine reads `call` as a pure function: it traces it in a
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,6 +80,23 @@ def current_training() -> Any:
     return stack[-1] if stack else None
 
 
+@contextlib.contextmanager
+def masks_hidden() -> Iterator[None]:
+    """Layer calls inside see no mask on their inputs (an explicit mask= still goes to
+    `call`) and warn of none dropped: for a layer that handles its inputs' masks itself and
+    calls sublayers on them, as Keras' MultiHeadAttention takes the masks off before its
+    projections and TimeDistributed calls its layer's `call` with the steps' mask."""
+    _context.hidden = getattr(_context, "hidden", 0) + 1
+    try:
+        yield
+    finally:
+        _context.hidden -= 1
+
+
+def _masks_hidden() -> bool:
+    return getattr(_context, "hidden", 0) > 0
+
+
 #: attributes that hold bookkeeping, not sublayers
 _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_weights",
                         "_tracker_parent", "_compiled", "_engine", "_predictor", "optimizer",
@@ -110,6 +129,9 @@ class Layer:
     # variables the engine carries from call to call that are not weights (Keras leaves
     # them out of `weights`): a stateful RNN's states
     _carried: tuple = ()
+    # a Keras operation rather than a layer (OpLayer): as Keras, no mask is handed to its
+    # call and none is warned of
+    _keras_operation = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -185,7 +207,10 @@ class Layer:
         self.autocast = bool(autocast)
         self.activity_regularizer = regularizers.get(activity_regularizer,
                                                      "activity_regularizer")
-        self.supports_masking = getattr(self, "supports_masking", False)
+        # as Keras 3: a layer whose class writes its own compute_mask supports masking
+        # unless it says otherwise
+        self.supports_masking = getattr(self, "supports_masking",
+                                        type(self).compute_mask is not Layer.compute_mask)
 
     # -- weights ---------------------------------------------------------------------------
     def add_weight(
@@ -515,16 +540,19 @@ class Layer:
             return self._traced_call(scope, args, kwargs)
         # eagerly, an array that carries a mask (an eager Embedding(mask_zero=True) output)
         # hands it to `mask` and on to the output, as Keras' `_keras_mask` does
-        in_mask = variables.output_mask(args[0]) if isinstance(args[0], jax.Array) else None
+        in_mask = None if _masks_hidden() else _eager_mask(args[0])
         first = jax.tree.map(self._convert_input, args[0], is_leaf=_is_array_like)
         args = (first, *args[1:])
         self._maybe_build(first)
-        if in_mask is not None and "mask" in _call_arguments(type(self)) \
+        if in_mask is not None and _takes_mask(self) \
                 and kwargs.get("mask") is None:
             kwargs = {**kwargs, "mask": in_mask}
+        if kwargs.get("mask") is not None:
+            in_mask = kwargs["mask"]
         outputs = self._call_built(args, kwargs)
-        if (in_mask is not None or getattr(self, "_makes_masks", False)) \
-                and isinstance(outputs, jax.Array) and not isinstance(outputs, jax.core.Tracer):
+        _warn_dropped_mask(self, in_mask)
+        if _computes_mask(self, in_mask) and isinstance(outputs, jax.Array) \
+                and not isinstance(outputs, jax.core.Tracer):
             out_mask = self.compute_mask(first, in_mask)
             if out_mask is not None:
                 variables.set_output_mask(outputs, out_mask)
@@ -537,9 +565,9 @@ class Layer:
         in the scope by the traced arrays' identity (tracers take no attributes), so they
         live for one trace only."""
         first = args[0]
-        if scope.has_masks():
+        if scope.has_masks() and not _masks_hidden():
             in_mask = _scope_mask(scope, first)
-            if in_mask is not None and "mask" in _call_arguments(type(self)) \
+            if in_mask is not None and _takes_mask(self) \
                     and kwargs.get("mask") is None:
                 kwargs = {**kwargs, "mask": in_mask}
             named = argument_masks(self, args, kwargs, scope.mask_of)
@@ -554,7 +582,8 @@ class Layer:
         args = (first, *args[1:])
         self._maybe_build(first)
         outputs = self._call_built(args, kwargs)
-        if in_mask is None and not getattr(self, "_makes_masks", False):
+        _warn_dropped_mask(self, in_mask)
+        if not _computes_mask(self, in_mask):
             return outputs
         out_mask = self.compute_mask(first, in_mask)
         if out_mask is None:
@@ -628,8 +657,10 @@ class Layer:
         # the symbolic mask the inputs carry (Embedding(mask_zero=True) upstream): traced
         # calls that take `mask` see it, as in Keras; the graph passes real masks at run time
         in_mask = _symbolic_mask(first)
+        if isinstance(kwargs.get("mask"), KerasTensor | list | tuple):
+            in_mask = kwargs["mask"]  # an explicit mask=, as Keras' previous mask
         trace_kwargs = kwargs
-        if in_mask is not None and "mask" in _call_arguments(type(self)) and "mask" not in kwargs:
+        if in_mask is not None and _takes_mask(self) and "mask" not in kwargs:
             trace_kwargs = {**kwargs, "mask": in_mask}
         if type(self).compute_output_shape is not Layer.compute_output_shape:
             shapes = jax.tree.map(lambda t: tuple(t.shape), first,
@@ -640,6 +671,7 @@ class Layer:
             specs = _trace_output_spec(self, args, trace_kwargs)
         node = Node(self, args, kwargs, inputs)
         outputs = node.make_outputs(specs)
+        _warn_dropped_mask(self, in_mask)
         self._set_symbolic_masks(first, in_mask, node.flat_outputs)
         self._inbound_nodes.append(node)
         self._output_shapes = jax.tree.map(lambda t: tuple(t.shape), outputs,
@@ -649,7 +681,7 @@ class Layer:
     # -- masks ----------------------------------------------------------------------------------
     def _set_symbolic_masks(self, first: Any, in_mask: Any, outputs: list) -> None:
         """Give the output tensors the abstract mask compute_mask makes from the inputs'."""
-        if in_mask is None and not getattr(self, "_makes_masks", False):
+        if not _computes_mask(self, in_mask):
             return
         def spec_of(t: Any, dtype: Any = None) -> Any:
             return jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in t.shape),
@@ -821,6 +853,44 @@ def _call_arguments(cls: type) -> frozenset[str]:
     return found
 
 
+def _computes_mask(layer: Layer, in_mask: Any) -> bool:
+    """Whether `layer`'s output gets its mask from compute_mask: as in Keras, only when the
+    layer supports masking; without a mask coming in, only when its class writes its own
+    compute_mask (one that may make a mask: Embedding(mask_zero=True), Masking, a user's
+    layer), since the default one hands the incoming mask on."""
+    if not layer.supports_masking:
+        return False
+    return in_mask is not None or type(layer).compute_mask is not Layer.compute_mask
+
+
+def _takes_mask(layer: Layer) -> bool:
+    """Whether masks are handed to `layer`'s call (as Keras: when its call takes `mask`)."""
+    return not layer._keras_operation and "mask" in _call_arguments(type(layer))
+
+
+def _warn_dropped_mask(layer: Layer, in_mask: Any) -> None:
+    """Keras' warning when a mask reaches a layer that does not support masking: the mask
+    stops there."""
+    if layer.supports_masking or layer._keras_operation or _masks_hidden() \
+            or not _leaves(in_mask):
+        return
+    warnings.warn(
+        f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a "
+        "mask attached to it. However, this layer does not support masking and will "
+        "therefore destroy the mask information. Downstream layers will not see the mask.",
+        UserWarning, stacklevel=3)
+
+
+def _eager_mask(first: Any) -> Any:
+    """The mask an eager call's first argument carries (a list of masks for a list of
+    arrays that carries any), or None."""
+    if isinstance(first, list | tuple):
+        found = [variables.output_mask(t) if isinstance(t, jax.Array) else None
+                 for t in first]
+        return found if any(m is not None for m in found) else None
+    return variables.output_mask(first) if isinstance(first, jax.Array) else None
+
+
 def _scope_mask(scope: variables.StatelessScope, first: Any) -> Any:
     """The mask a traced call's first argument carries in `scope` (a list of masks for a
     list of arrays that carries any), or None."""
@@ -866,13 +936,13 @@ def call_with_mask(layer: Layer, args: tuple, kwargs: dict, mask: Any,
     """(outputs, output mask): the layer called with `mask=` when its call takes one and
     there is a mask (as Keras passes masks along a model), and with the `<argument>_mask`
     keywords in `named`; and the mask it hands on (from the first argument's mask)."""
-    if mask is not None and "mask" in _call_arguments(type(layer)) and "mask" not in kwargs:
+    if mask is not None and _takes_mask(layer) and "mask" not in kwargs:
         kwargs = {**kwargs, "mask": mask}
     if named:
         kwargs = {**kwargs, **named}
     outputs = layer(*args, **kwargs)
     symbolic = any(isinstance(t, KerasTensor) for t in _leaves(args))
-    if symbolic or (mask is None and not getattr(layer, "_makes_masks", False)):
+    if symbolic or not _computes_mask(layer, mask):
         return outputs, None
     return outputs, layer.compute_mask(args[0] if args else None, mask)
 

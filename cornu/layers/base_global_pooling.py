@@ -11,6 +11,7 @@ from cornu.layers.base import Layer, Shape
 
 
 class BaseGlobalPooling(Layer):
+    supports_masking = False  # as Keras: only GlobalAveragePooling1D reads a mask
     rank: int = 2
     mode: str = "average"  # or "max"
 

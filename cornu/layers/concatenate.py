@@ -7,7 +7,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from cornu.layers.base import Shape
-from cornu.layers.base_merge import BaseMerge
+from cornu.layers.base_merge import BaseMerge, input_masks
 
 
 class Concatenate(BaseMerge):
@@ -38,6 +38,18 @@ class Concatenate(BaseMerge):
 
     def call(self, xs):
         return jnp.concatenate(list(xs), axis=self.axis)
+
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """The inputs' masks joined along `axis` (an input without one is unmasked), then a
+        position is masked where all its features are, as in Keras 3."""
+        if previous_mask is None:
+            return None
+        masks = input_masks(inputs, previous_mask)
+        if all(m is None for m in masks):
+            return None
+        full = [jnp.ones(jnp.shape(x), bool) if m is None else m
+                for x, m in zip(inputs, masks, strict=True)]
+        return jnp.any(jnp.concatenate(full, axis=self.axis), axis=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -35,6 +35,7 @@ class Embedding(Layer):
         self.output_dim = _args.positive_int(output_dim, "output_dim")
         self.mask_zero = bool(mask_zero)
         self._makes_masks = self.mask_zero
+        self.supports_masking = self.mask_zero  # as Keras
         self.embeddings_initializer = initializers.get(
             embeddings_initializer, "embeddings_initializer")
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer,

@@ -6,5 +6,6 @@ from cornu.layers.base_global_pooling import BaseGlobalPooling
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
+    supports_masking = True  # the mean over the unmasked steps, as Keras
     rank = 1
     mode = "average"

@@ -47,8 +47,6 @@ def _function_from_config(spec: Any) -> Any:
 
 
 class Lambda(Layer):
-    supports_masking = True
-
     def __init__(self, function: Any, output_shape: Any = None, mask: Any = None,
                  arguments: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -62,6 +60,9 @@ class Lambda(Layer):
         self.arguments = dict(arguments or {})
         self._output_shape = output_shape
         self._mask = mask
+        # as Keras: only a Lambda given mask= (a mask, or a function of (inputs, mask))
+        # hands a mask on; others drop it, with Keras' warning
+        self.supports_masking = mask is not None
         params = inspect.signature(function).parameters if _has_signature(function) else {}
         self._passes = {k for k in ("mask", "training") if k in params}
 
@@ -76,7 +77,7 @@ class Lambda(Layer):
     def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
         if callable(self._mask):
             return self._mask(inputs, previous_mask)
-        return self._mask if self._mask is not None else previous_mask
+        return self._mask
 
     def get_config(self) -> dict[str, Any]:
         shape = self._output_shape

@@ -1,15 +1,13 @@
-"""Maximum: the elementwise maximum of a list of inputs of the same shape."""
+"""Maximum: the elementwise maximum of a list of inputs of the same shape; an
+input's masked entries are left out (as Keras 3)."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from cornu.layers.base_merge import BaseElementwise
+from cornu.layers.base_merge import BaseElementwise, masked_extreme
 
 
 class Maximum(BaseElementwise):
-    def call(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = jnp.maximum(out, x)
-        return out
+    def call(self, xs, mask=None):
+        return masked_extreme(jnp.maximum, xs, mask)

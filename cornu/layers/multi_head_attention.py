@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cornu import constraints, initializers, random, regularizers
-from cornu.layers.base import Layer
+from cornu.layers.base import Layer, masks_hidden
 from cornu.layers.einsum_dense import EinsumDense
 
 
@@ -282,10 +282,11 @@ class MultiHeadAttention(Layer):
                  and not return_attention_scores and self.dropout == 0)
         mask = self._mask(query, value, attention_mask, query_mask, value_mask, key_mask,
                           causal=use_causal_mask and not fused)
-        gate = self._gate_dense(query) if self.use_gate else None
-        q = self._query_dense(query)
-        k = self._key_dense(key)
-        v = self._value_dense(value)
+        with masks_hidden():  # read above (Keras takes them off the inputs here)
+            gate = self._gate_dense(query) if self.use_gate else None
+            q = self._query_dense(query)
+            k = self._key_dense(key)
+            v = self._value_dense(value)
         scale = 1.0 / math.sqrt(float(self.key_dim))
         scores = None
         if fused:

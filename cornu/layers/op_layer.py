@@ -22,6 +22,8 @@ def op_table() -> dict[str, Any]:
 
 
 class OpLayer(Layer):
+    _keras_operation = True  # as Keras' operations: no mask goes in, none is warned of
+
     def __init__(self, op: str, **kwargs: Any) -> None:
         table = op_table()
         if not isinstance(op, str) or op not in table:

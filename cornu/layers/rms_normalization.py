@@ -14,8 +14,6 @@ from cornu.layers.base import Layer, Shape
 
 
 class RMSNormalization(Layer):
-    supports_masking = True
-
     def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, epsilon: float = 1e-6,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)

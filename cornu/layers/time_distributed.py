@@ -13,7 +13,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from cornu.layers import _nested
-from cornu.layers.base import Layer, _call_arguments
+from cornu.layers.base import Layer, _call_arguments, masks_hidden
 
 
 class TimeDistributed(Layer):
@@ -53,7 +53,8 @@ class TimeDistributed(Layer):
                     f"shape {tuple(getattr(mask, 'shape', ()))}.")
             if "mask" in _call_arguments(type(self.layer)):
                 kwargs["mask"] = jnp.reshape(mask, (batch * steps, *mask.shape[2:]))
-        y = self.layer(jnp.reshape(inputs, (batch * steps, *inputs.shape[2:])), **kwargs)
+        with masks_hidden():  # as Keras: the layer is given the mask, no warning
+            y = self.layer(jnp.reshape(inputs, (batch * steps, *inputs.shape[2:])), **kwargs)
         return jnp.reshape(y, (batch, steps, *y.shape[1:]))
 
     def get_config(self) -> dict[str, Any]:
