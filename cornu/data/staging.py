@@ -167,16 +167,10 @@ class Batches:
         return self.rows.shape[0] // self.size + (self.tail is not None)
 
     def batch(self, i: Any) -> Any:
-        """Batch `i` (a traced step number), inside a compiled program. The slice that
-        drops InPlace's leading elements is fused into the batch's read: the program
-        holds one batch, never a copy of the rows."""
-        rows = whole(self.rows)
-        if self.tail is None:
-            return jax.lax.dynamic_slice_in_dim(rows, i * self.size, self.size)
-        full = rows.shape[0] // self.size
-        read = jax.lax.dynamic_slice_in_dim(rows, jnp.minimum(i, full - 1) * self.size,
-                                            self.size)
-        return jnp.where(i < full, read, whole(self.tail))
+        """Whole batch `i` (a traced step number below rows' batches), inside a compiled
+        program. The slice that drops InPlace's leading elements is fused into the
+        batch's read: the program holds one batch, never a copy of the rows."""
+        return jax.lax.dynamic_slice_in_dim(whole(self.rows), i * self.size, self.size)
 
 
 def _is_batches(leaf: Any) -> bool:
@@ -184,8 +178,9 @@ def _is_batches(leaf: Any) -> bool:
 
 
 def batch_at(tree: Any, i: Any) -> Any:
-    """Inside a compiled program: batch `i` of each leaf of `tree`, a Batches or a
-    (steps, batch, ...) array (a stream's chunk, or batches padded for a distribution)."""
+    """Inside a compiled program: batch `i` of each leaf of `tree`, a Batches (one of its
+    whole batches) or a (steps, batch, ...) array (a stream's chunk, or batches padded for
+    a distribution)."""
     return jax.tree.map(lambda a: a.batch(i) if isinstance(a, Batches)
                         else jax.lax.dynamic_index_in_dim(a, i, keepdims=False),
                         tree, is_leaf=_is_batches)
@@ -195,6 +190,31 @@ def steps_of(tree: Any) -> int:
     """The number of batches in `tree` (see batch_at)."""
     leaf = jax.tree.leaves(tree, is_leaf=_is_batches)[0]
     return leaf.steps if isinstance(leaf, Batches) else leaf.shape[0]
+
+
+def scan_batches(step: Callable[[Any, Any, Any], tuple[Any, Any]], carry: Any,
+                 tree: Any) -> tuple[Any, Any]:
+    """Inside a compiled program: `step(carry, i, batch) -> (carry, out)` over every batch
+    of `tree` (see batch_at), the outs stacked, as `lax.scan`. A Batches' padded last batch
+    is stepped once after the loop, so that the loop reads whole batches straight from
+    the rows (a choice between the rows and the last batch in every step cost evaluate
+    and predict at batch 32 up to a fifth of their time)."""
+    leaves = jax.tree.leaves(tree, is_leaf=_is_batches)
+    steps = steps_of(tree)
+    tailed = any(isinstance(a, Batches) and a.tail is not None for a in leaves)
+    looped = steps - 1 if tailed else steps
+    outs = None
+    if looped:
+        carry, outs = jax.lax.scan(lambda c, i: step(c, i, batch_at(tree, i)), carry,
+                                   jnp.arange(looped, dtype=jnp.int32))
+    if not tailed:
+        return carry, outs
+    last = jax.tree.map(lambda a: whole(a.tail) if isinstance(a, Batches) else a[looped],
+                        tree, is_leaf=_is_batches)
+    carry, out = step(carry, jnp.int32(looped), last)
+    if outs is None:
+        return carry, jax.tree.map(lambda o: o[None], out)
+    return carry, jax.tree.map(lambda a, o: jnp.concatenate([a, o[None]]), outs, out)
 
 
 def put_batches(leaves: Sequence[np.ndarray | None], batch_size: int) -> list[Any]:

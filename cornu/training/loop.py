@@ -481,9 +481,9 @@ class Engine:
         inference changes no other state)."""
         self.traces["evaluate"] += 1
 
-        def step(carry, i):
+        def step(carry, i, batch):
             sums, state = carry
-            xb, yb, m, wb = devices.constrain_batch(staging.batch_at((xs, ys, mask, sw), i))
+            xb, yb, m, wb = devices.constrain_batch(batch)
             outs, per_head, total, new, penalty, masks = self._per_sample(
                 params, state, xb, yb, training=False, rng=None, rows=m)
             real = jnp.any(m > 0)  # a stream's empty filler steps leave the state
@@ -491,8 +491,8 @@ class Engine:
             return (self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
                                      masks), state), None
 
-        (sums, state), _ = jax.lax.scan(step, (self.zero_sums(), state),
-                                        jnp.arange(mask.shape[0], dtype=jnp.int32))
+        (sums, state), _ = staging.scan_batches(step, (self.zero_sums(), state),
+                                                (xs, ys, mask, sw))
         return sums, state
 
 
@@ -515,8 +515,8 @@ class Predictor:
         state."""
         self.traces["predict"] += 1
 
-        def step(state, i):
-            xb, m = staging.batch_at((xs, mask), i)
+        def step(state, i, batch):
+            xb, m = batch
             xb = devices.constrain_batch(xb)
             out, _, new, _ = self.forward(params, state, xb if len(xb) > 1 else xb[0],
                                           training=False, rng=None, logits=False)
@@ -525,8 +525,7 @@ class Predictor:
                 new = jax.tree.map(lambda n, o: jnp.where(real, n, o), new, state)
             return new, jax.tree.map(lambda o: o.astype(jnp.float32), out)
 
-        state, outs = jax.lax.scan(step, state,
-                                   jnp.arange(staging.steps_of(xs), dtype=jnp.int32))
+        state, outs = staging.scan_batches(step, state, (xs, mask))
         return outs, state
 
     def _call(self, params, state, x):
