@@ -104,6 +104,7 @@ _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_losses", "_own_we
                         "_loss_spec", "_metric_specs", "loss", "_resume", "_fit_position",
                         "_opt_state", "_train_rng", "_build_shapes", "_output_shapes",
                         "_slots_cache", "_slots_versioned", "_carries_versioned",
+                        "_signature_versioned",
                         "_steps_programs", "_carried"})
 #: of those, the ones that hold weights all the same (set: the model's weights may change)
 _HOLDS_WEIGHTS = frozenset({"_carried"})

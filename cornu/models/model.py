@@ -475,7 +475,13 @@ class Model(Layer):
         return any(getattr(layer, "_library_dots", False) for layer in self._flatten_layers())
 
     def _trainable_signature(self) -> tuple:
-        return tuple(id(v) for v in self.trainable_weights)
+        """Which weights train now (kept per structure version: a stream's batches ask)."""
+        version = variables.structure_version()
+        kept = self.__dict__.get("_signature_versioned")
+        if kept is None or kept[0] != version:
+            kept = (version, tuple(id(v) for v in self.trainable_weights))
+            self.__dict__["_signature_versioned"] = kept
+        return kept[1]
 
     def _constraints(self):
         """Per-entry dicts of the trainable weights' constraints (None where there are
