@@ -56,3 +56,12 @@ def classifier():
         return model
 
     return make
+
+
+@pytest.fixture
+def user_broadcasting():
+    """Keras' code and the users' layers broadcast as NumPy does (the suite is strict for
+    cornu's own code): a test module asks for it with
+    `pytestmark = pytest.mark.usefixtures("user_broadcasting")`."""
+    with jax.numpy_rank_promotion("allow"):
+        yield

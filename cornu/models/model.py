@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -191,16 +191,23 @@ class Model(Layer):
         cached = self.__dict__.get("_slots_cache")
         if cached is not None:
             return cached
-        version = variables.structure_version()
-        kept = self.__dict__.get("_slots_versioned")
-        if kept is not None and kept[0] == version:
-            return kept[1]
+        return self._per_structure("_slots_versioned", self._walk_slots)
+
+    def _walk_slots(self):
         trainable = {id(v) for v in self.trainable_weights}
         slots = self._weight_slots()
-        found = ([{k: v for k, v in entry if id(v) in trainable} for entry in slots],
-                 [{k: v for k, v in entry if id(v) not in trainable} for entry in slots])
-        self.__dict__["_slots_versioned"] = (version, found)
-        return found
+        return ([{k: v for k, v in entry if id(v) in trainable} for entry in slots],
+                [{k: v for k, v in entry if id(v) not in trainable} for entry in slots])
+
+    def _per_structure(self, key: str, make: Callable[[], Any]) -> Any:
+        """`make()`, kept under `key` while variables.structure_version() stands still
+        (walking the layers costs more than a small model's compiled call)."""
+        version = variables.structure_version()
+        kept = self.__dict__.get(key)
+        if kept is None or kept[0] != version:
+            kept = (version, make())
+            self.__dict__[key] = kept
+        return kept[1]
 
     def _values(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(`_params`, `_state`) from one walk of the layers (evaluate, predict and calls
@@ -476,12 +483,8 @@ class Model(Layer):
 
     def _trainable_signature(self) -> tuple:
         """Which weights train now (kept per structure version: a stream's batches ask)."""
-        version = variables.structure_version()
-        kept = self.__dict__.get("_signature_versioned")
-        if kept is None or kept[0] != version:
-            kept = (version, tuple(id(v) for v in self.trainable_weights))
-            self.__dict__["_signature_versioned"] = kept
-        return kept[1]
+        return self._per_structure("_signature_versioned",
+                                   lambda: tuple(id(v) for v in self.trainable_weights))
 
     def _constraints(self):
         """Per-entry dicts of the trainable weights' constraints (None where there are
@@ -1051,12 +1054,8 @@ class Model(Layer):
 
     def _keep_carried(self, state: Any) -> None:
         """Keep the state a prediction left when a layer carries one (stateful RNNs)."""
-        version = variables.structure_version()
-        kept = self.__dict__.get("_carries_versioned")
-        if kept is None or kept[0] != version:
-            kept = (version, any(layer._carried for layer in self._flatten_layers()))
-            self.__dict__["_carries_versioned"] = kept
-        if kept[1]:
+        if self._per_structure("_carries_versioned", lambda: any(
+                layer._carried for layer in self._flatten_layers())):
             self._state = state
 
     # -- weights and summary --------------------------------------------------------------------

@@ -14,17 +14,13 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "jax")
 keras = pytest.importorskip("keras")
 
-import jax  # noqa: E402
 
 import cornu  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-@pytest.fixture(autouse=True)
-def _user_broadcasting():
-    with jax.numpy_rank_promotion("allow"):
-        yield
+pytestmark = pytest.mark.usefixtures("user_broadcasting")
 
 
 def _ids():
