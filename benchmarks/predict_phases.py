@@ -67,7 +67,7 @@ def main():
             lambda: jax.block_until_ready(staging.put_batches([x], batch)), args.repeats),
         "program ms": median_ms(program, args.repeats),
         "program and outputs to host ms": median_ms(
-            lambda: np.asarray(run(model._params, model._state, on_device)), args.repeats),
+            lambda: jax.device_get(run(model._params, model._state, on_device)), args.repeats),
     }
     if keras is not None:
         keras.utils.set_random_seed(0)

@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smoke test: fewer rows and rounds")
     p.add_argument("--rows", type=int, default=None, help="MNIST training images (default 6400)")
     p.add_argument("--rounds", type=int, default=None, help="timed rounds (default 3)")
+    p.add_argument("--transformer-rows", type=int, default=None,
+                   help="random sequences for the transformer block (default 1024)")
     p.add_argument("--only", default="lstm,gru,transformer",
                    help="comma-separated subset of lstm,gru,transformer")
     p.add_argument("--no-keras", action="store_true", help="run cornu alone")
@@ -155,7 +157,7 @@ def run(kind: str, libs: dict[str, Any], data: tuple, args: argparse.Namespace) 
 def load(kind: str, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     if kind == "transformer":
         rng = np.random.default_rng(0)
-        n = 32 * (8 if args.quick else 32)
+        n = args.transformer_rows or 32 * (8 if args.quick else 32)
         return rng.normal(size=(n, 64, 64)).astype(np.float32), rng.integers(0, 10, n)
     import cornu
 
