@@ -427,9 +427,12 @@ def put_variable(value: jax.Array, variable: Any) -> jax.Array:
     if _ACTIVE is None:
         return value
     sharding = variable_sharding(variable)
-    if isinstance(value, jax.Array) and value.sharding.is_equivalent_to(sharding, value.ndim):
+    if (isinstance(value, jax.Array) and value.committed
+            and value.sharding.is_equivalent_to(sharding, value.ndim)):
         return value  # placed already (a replicated P() is P(None, None))
-    return jax.device_put(value, sharding)
+    # (an uncommitted array on a one-device mesh's device is placed too: the programs'
+    # outputs are committed, and jit compiles again when that changes between calls)
+    return jax.device_put(value, canonical(sharding))  # spelled as the programs return it
 
 
 def shard_params(trees: Any, variables: Any) -> Any:
@@ -451,7 +454,7 @@ def on_mesh(tree: Any) -> Any:
     devices = set(mesh().devices.flat)
 
     def place(a):
-        if isinstance(a, jax.Array) and set(a.sharding.device_set) == devices:
+        if isinstance(a, jax.Array) and a.committed and set(a.sharding.device_set) == devices:
             return a
         return jax.device_put(a, replicated())
 

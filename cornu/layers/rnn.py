@@ -23,6 +23,7 @@ states, and does not write them back.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import jax
@@ -65,6 +66,23 @@ def sequence_shape(shape: Any) -> tuple:
 def project_before_loop() -> bool:
     """Whether the input product of all steps runs before the scan (see the docstring)."""
     return jax.default_backend() != "cpu"
+
+
+def time_unroll(steps: int) -> int:
+    """Time steps written out per iteration of the scan over time (`unroll=False`): 1, or
+    CORNU_RNN_UNROLL (a whole number; values above `steps` write the whole loop out)."""
+    setting = os.environ.get("CORNU_RNN_UNROLL")
+    if not setting:
+        return 1
+    try:
+        value = int(setting)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError("CORNU_RNN_UNROLL must be a positive whole number of time steps. "
+                         f"Received: CORNU_RNN_UNROLL={setting!r}; set it to e.g. 1 or 4, "
+                         "or unset it.")
+    return min(value, max(steps, 1))
 
 
 def _flag(value: Any, argument: str) -> bool:
@@ -239,7 +257,7 @@ class RNN(Layer):
                 outputs.append(y)
             ys = jnp.stack(outputs) if self.return_sequences else None
         else:
-            carry, ys = ops.scan(body, (states, last), (xs, keeps))
+            carry, ys = ops.scan(body, (states, last), (xs, keeps), unroll=time_unroll(steps))
         states = carry[0]
         if carried:
             for variable, value in zip(carried, jax.tree.leaves(states), strict=True):
