@@ -124,7 +124,7 @@ def modules(dump: Path) -> list[dict]:
     return out
 
 
-def run(lib: str, batch: int) -> dict:
+def run(lib: str, batch: int, save_hlo: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ,
                "XLA_FLAGS": (os.environ.get("XLA_FLAGS", "")
@@ -138,6 +138,12 @@ def run(lib: str, batch: int) -> dict:
         if done.returncode:
             return {"library": lib, "error": done.stderr[-2000:]}
         found = modules(Path(tmp))
+        if save_hlo is not None:  # the busiest program's optimised HLO, for reading
+            texts = sorted(Path(tmp).glob("*after_optimizations.txt"),
+                           key=lambda f: f.stat().st_size)
+            if texts:
+                save_hlo.mkdir(parents=True, exist_ok=True)
+                (save_hlo / f"{lib}-step-b{batch}.hlo.txt").write_text(texts[-1].read_text())
     # the step: cornu's largest loop body; Keras' busiest program without a loop
     step = None
     if lib == "cornu":
@@ -161,9 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--out", type=Path, default=None, help="write the JSON here too")
+    p.add_argument("--save-hlo", type=Path, default=None,
+                   help="folder for each library's largest optimised program (text)")
     args = p.parse_args(argv)
     libs = ["cornu"] + ([] if args.no_keras else ["keras"])
-    result = {"batch_size": args.batch, "libraries": {lib: run(lib, args.batch) for lib in libs}}
+    result = {"batch_size": args.batch, "libraries": {lib: run(lib, args.batch, args.save_hlo)
+                                                        for lib in libs}}
     line = json.dumps(result)
     print(line)
     if args.out:

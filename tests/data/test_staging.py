@@ -231,3 +231,21 @@ def test_an_evaluate_in_a_callback_leaves_fit_validation_data_alone(small_net):
         return history.history["val_loss"]
 
     assert run(True) == run(False)
+
+
+def test_large_arrays_go_to_an_accelerator_in_pieces_joined_on_the_device(monkeypatch):
+    joined = []
+    join = staging._join
+    monkeypatch.setattr(staging, "_join", lambda pieces: joined.append(len(pieces))
+                        or join(pieces))
+    rng = np.random.default_rng(0)
+    big = rng.random((1000, 30), dtype=np.float32)  # 120 kB: pieces of 16 kB below
+    small = rng.random((3, 2), dtype=np.float32)
+    labels = rng.integers(0, 5, 1000).astype(np.int32)
+    out = staging.put_in_pieces([big, None, small, labels], piece_bytes=16 << 10)
+    assert out[1] is None
+    for got, want in zip([out[0], out[2], out[3]], [big, small, labels], strict=True):
+        assert isinstance(got, jax.Array)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), want)
+    assert joined == [8]  # 120,000 bytes in pieces of at most 16 KiB; the others whole

@@ -43,3 +43,12 @@ def test_a_bad_setting_is_refused_naming_it(monkeypatch, bad):
     layer = cornu.layers.SimpleRNN(3)
     with pytest.raises(ValueError, match=f"CORNU_RNN_UNROLL={bad!r}"):
         layer(np.zeros((2, 4, 3), "float32"))
+
+
+def test_an_accelerator_writes_short_sequences_out_whole(monkeypatch):
+    from cornu.layers import rnn
+
+    monkeypatch.delenv("CORNU_RNN_UNROLL", raising=False)
+    monkeypatch.setattr(rnn.jax, "default_backend", lambda: "gpu")
+    assert time_unroll(28) == 28
+    assert time_unroll(500) == rnn.ACCELERATOR_UNROLL
