@@ -1,7 +1,8 @@
 #!/bin/bash
 # The third, short GPU run of 2026-12-04 (issue 24): after the recurrent layers' time loop
 # is written out on accelerators and large arrays go to the device in pieces, LSTM/GRU
-# side by side with Keras, and the lecture net at batch 1000 with evaluate/predict.
+# side by side with Keras, the lecture net at batch 1000 with evaluate/predict, and (after
+# the NaN marker joined the step's sums) batch 100's steady epoch and kernels per step.
 set -u
 export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
 export CORNU_DATA=${CORNU_DATA:-$PWD/.bench/data}
@@ -15,4 +16,8 @@ echo "== rnn_speed $(date +%T)"
 timeout 75 $PY benchmarks/rnn_speed.py --only lstm,gru --rows 60000 --rounds 2 --out "$OUT" 2>&1 | quiet | grep "^|"
 echo "== fit_speed $(date +%T)"
 timeout 70 $PY benchmarks/fit_speed.py --sizes 1000 --no-convnet --epochs 1 --out "$OUT" 2>&1 | quiet | tail -30
+echo "== lecture net, 20 epochs at batch 100 $(date +%T)"
+CORNU_COMPILATION_CACHE=0 timeout 30 $PY benchmarks/gpu_levers.py verify 100:60000:20 2>&1 | quiet
+echo "== step kernels $(date +%T)"
+timeout 30 $PY benchmarks/step_kernels.py --no-keras 2>&1 | quiet | cut -c1-300
 echo "done $(date +%T)"

@@ -344,14 +344,15 @@ class Engine:
                 for p, c in zip(params, self.constraints, strict=True)]
 
     def _batch_sums(self, sums: Sums, y, outs, per_head, total, mask, weight, penalty,
-                    masks=None) -> Sums:
+                    masks=None, marker=None) -> Sums:
         """`weight` (sample weights, or None) scales the loss only, as Keras' `metrics`;
         the batch's regularization penalty counts once per sample in the loss. A masked
         output's metrics sum their values over its unmasked entries, and the mask's
         weights beside them (their means: one over the other, as Keras' Mean), where
         `masks` gives the masks: evaluate does; fit's steps do not, as in Keras (its JAX
         trainer's metrics see the outputs that jax.value_and_grad hands back, which no
-        longer carry their masks), so the training metrics are plain means."""
+        longer carry their masks), so the training metrics are plain means. `marker(loss)`
+        (fit's steps): the third sum's increment, given the batch's loss sum."""
         lw = mask if weight is None else mask * weight
         rows = [total * lw, mask]
         weights = []
@@ -372,7 +373,8 @@ class Engine:
         # separately, and a dozen of them cost a third of the training program's compile
         values = jnp.sum(jnp.stack(rows + weights), axis=1)
         loss = values[0] + penalty * values[1]
-        return sums + jnp.concatenate([loss[None], values[1:2], jnp.zeros(1, jnp.float32),
+        third = jnp.zeros((), jnp.float32) if marker is None else marker(loss)
+        return sums + jnp.concatenate([loss[None], values[1:2], third[None].astype(jnp.float32),
                                        values[2:]])
 
     def logs(self, sums: Sums) -> dict[str, float]:
@@ -452,12 +454,15 @@ class Engine:
             updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
             params = self._constrain(optax.apply_updates(ts.params, updates))
             del masks  # the loss is masked; the training metrics are not, as in Keras
-            new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty)
             # the first step whose loss is not finite is recorded (sums[2] = step + 1); the
             # host then replays the epoch up to the step before it (Model._rewind), so the
-            # normal path pays nothing for keeping the last finite weights
-            first_bad = ~jnp.isfinite(new_sums[0]) & (sums[2] == 0)
-            new_sums = new_sums.at[2].set(jnp.where(first_bad, number + 1.0, sums[2]))
+            # normal path pays nothing for keeping the last finite weights. Added to the
+            # sums with the batch's (sums[2] is 0 until then): an update of one element
+            # costs a GPU two more kernels a step
+            new_sums = self._batch_sums(
+                sums, yb, outs, per_head, total, m, wb, penalty,
+                marker=lambda loss: jnp.where(~jnp.isfinite(sums[0] + loss) & (sums[2] == 0),
+                                              number + 1.0, 0.0))
             return (TrainState(params, new_state, opt_state, ts.rng), new_sums), None
 
         if skip_empty:
