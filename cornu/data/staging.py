@@ -41,9 +41,10 @@ _ALIGN = 64
 #: H200, the same rows as eight pieces 2.63 ms with the join (benchmarks/gpu_probe.py put;
 #: copying into the transfer buffers overlaps the transfers of the pieces before)
 PIECE_BYTES = 4 << 20
-#: ...and only up to this size: the join holds the pieces and the whole array at once on
-#: the device, which larger arrays (closer to filling the device) are spared
-PIECES_MAX_BYTES = 1 << 30
+#: ...and only up to this size: fit's 188 MB of MNIST images in 47 such pieces took
+#: longer than as one (a fit call's work before its first step 0.07 -> 0.13 s on the same
+#: H200), and the join holds the pieces and the whole array at once on the device
+PIECES_MAX_BYTES = 64 << 20
 
 
 def _enabled() -> bool:
