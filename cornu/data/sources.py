@@ -272,20 +272,23 @@ class FileRows:
 
     def read(self, fd: int, idx: np.ndarray) -> np.ndarray:
         """Rows `idx` (in that order), read in the file's order."""
-        count = len(idx)
-        out = np.empty((count, *self.shape), self.dtype)
-        raw = out.reshape(count, -1).view(np.uint8)
+        idx = np.asarray(idx)
+        out = np.empty((len(idx), *self.shape), self.dtype)
+        flat = memoryview(out.reshape(-1).view(np.uint8))
         size = self.row_bytes
-        for k, row in sorted(enumerate(np.asarray(idx).tolist()), key=lambda kr: kr[1]):
-            target = memoryview(raw[k])
-            got = os.preadv(fd, [target], self.position + row * size)
+        order = np.argsort(idx, kind="stable")
+        offsets = (idx[order].astype(np.int64) * size + self.position).tolist()
+        for k, offset in zip(order.tolist(), offsets, strict=True):
+            target = flat[k * size:(k + 1) * size]
+            got = os.preadv(fd, [target], offset)
             while got < size:  # a short read (not seen on regular files): the rest
-                more = os.preadv(fd, [target[got:]], self.position + row * size + got)
+                more = os.preadv(fd, [target[got:]], offset + got)
                 if not more:
                     raise OSError(
-                        f"The file {self.filename!r} ended before row {row} of the array "
-                        "that maps it: it was truncated while fit read it. Restore the "
-                        "file, or pass the array in memory.")
+                        f"The file {self.filename!r} ended before row "
+                        f"{(offset - self.position) // size} of the array that maps it: "
+                        "it was truncated while fit read it. Restore the file, or pass the "
+                        "array in memory.")
                 got += more
         return out
 
