@@ -265,7 +265,7 @@ class Reader:
         if self._active is not None:
             self._active.close()
         if self._items is None or not self._between:
-            self.close()
+            self._stop()
             self.data.deferred = []
             self._items = prefetch(self._produce)
         self._between = False
@@ -274,7 +274,12 @@ class Reader:
 
     def close(self) -> None:
         """Stop the reading thread, however the consumer's loop ended (a callback's
-        exception too, whose traceback would otherwise keep the reader alive)."""
+        exception too, whose traceback would otherwise keep the reader alive), and let go
+        of the chunks' host arrays (before the run hands freed memory back)."""
+        self._stop()
+        self.stacker.buffers = _Buffers()
+
+    def _stop(self) -> None:
         for name in ("_active", "_items"):
             running = getattr(self, name)
             setattr(self, name, None)
@@ -647,6 +652,7 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        logs), flush=True)
     cbs.on_test_end(logs)
+    reader.close()
     staging.release_freed()
     return logs
 
@@ -695,5 +701,6 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        {}), flush=True)
     cbs.on_predict_end()
+    reader.close()
     staging.release_freed()
     return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)
