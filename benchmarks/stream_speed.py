@@ -136,8 +136,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['rows']:,} rows", "",
              f"{m['jax_device_kind']}, {m['sched_getaffinity'] or m['os_cpu_count']} cores, "
              f"jax {m['jax']}, keras {m['keras']}, load {m['loadavg_at_start']}, "
-             f"{m['date']}" + (f", load at the end {report['load_at_end']}"
-                               if report.get("load_at_end") else ""), "",
+             f"{m['date']}" + (f" (load at the start {report['load_at_start']})"
+                               if report.get("load_at_start") else ""), "",
              "| source | cornu epoch | vs cornu arrays | cornu min epoch | min vs arrays "
              "| cornu CPU s / epoch | CPU vs arrays "
              "| Keras epoch | vs Keras arrays | cornu vs Keras |",
@@ -165,6 +165,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # (machine_info's load is read when the report is written, at the end)
+    load_at_start = [round(v, 2) for v in os.getloadavg()]
     locate_data(args.data)
     keras, note = import_keras(not args.no_keras)
     import cornu
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{kind:10s} {name:6s} {time.perf_counter() - began:6.1f} s "
                       f"{merged.get('median_epoch_s', merged.get('error'))}",
                       file=sys.stderr, flush=True)
-    report = {"load_at_end": [round(v, 2) for v in os.getloadavg()], "rows": args.rows,
+    report = {"load_at_start": load_at_start, "rows": args.rows,
               "batch_size": BATCH, "epochs": args.epochs,
               "rounds": args.rounds,
               "machine": machine_info(keras), "note": note, "results": results}
