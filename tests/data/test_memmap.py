@@ -139,7 +139,7 @@ def test_shuffled_mapped_rows_are_read_from_the_file_in_the_shuffled_order(tmp_p
     elif opened == "view":  # a view of the mapping, from row 10 on
         x, y, mx, my = x[10:], y[10:], np.asarray(mx)[10:], my[10:]
     mapped = sources.MappedBatches([mx], [my], None, 16, shuffle=True, seed=[3, 4])
-    assert set(mapped.file_rows) == {id(mx), id(my)}  # os.preadv, not the mapping
+    assert set(mapped.file_rows) == {id(mx), id(my)}  # os.pread, not the mapping
     memory = sources.ArrayBatches([x], [y], None, 16, shuffle=True, seed=[3, 4])
     expected = _batches_of(memory)
     got = _batches_of(mapped)
