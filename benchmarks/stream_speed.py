@@ -6,7 +6,9 @@ one warm-up epoch per source (compilation), then `--epochs` timed epochs; the ta
 the median epoch, each source's epoch against the arrays' epoch of the same library, and
 cornu's speed against Keras on the same source. With `--rounds N` the sources alternate N
 times (arrays, grain, ..., arrays, grain, ...: a noisy neighbour slows all of them) and
-the median and the minimum are over every round's timed epochs.
+the median and the minimum are over every round's timed epochs. The CPU columns give the
+process's CPU seconds per epoch (every thread: the training's and the reading thread's),
+which other processes on a busy machine change much less than the wall-clock epoch.
 
     CORNU_DATA=../shared/data python benchmarks/stream_speed.py --rows 30000 --epochs 3
 """
@@ -86,17 +88,35 @@ def make_source(lib: Any, kind: str, x: np.ndarray, y: np.ndarray) -> tuple[Any,
     return endless(), {"steps_per_epoch": steps}
 
 
+def cpu_timer(lib: Any) -> Any:
+    """A callback of `lib` whose `cpu` lists each epoch's process CPU seconds."""
+
+    class CpuTimer(lib.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.cpu = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.process_time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.cpu.append(time.process_time() - self.start)
+
+    return CpuTimer()
+
+
 def run(lib: Any, kind: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict[str, Any]:
     lib.utils.set_random_seed(0)
     net = lecture_net(lib)
     net.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    timer = epoch_timer(lib)
+    timer, cpu = epoch_timer(lib), cpu_timer(lib)
     source, kwargs = make_source(lib, kind, x, y)
     extra = {"shuffle": False} if kind in ("arrays", "pydataset") else {}
-    net.fit(source, epochs=epochs + 1, verbose=0, callbacks=[timer], **extra, **kwargs)
-    times = timer.times[1:]
+    net.fit(source, epochs=epochs + 1, verbose=0, callbacks=[cpu, timer], **extra, **kwargs)
+    times, cpus = timer.times[1:], cpu.cpu[1:]
     return {"first_epoch_s": timer.times[0], "epochs_s": times,
-            "median_epoch_s": statistics.median(times), "min_epoch_s": min(times)}
+            "median_epoch_s": statistics.median(times), "min_epoch_s": min(times),
+            "cpu_s": cpus, "median_cpu_s": statistics.median(cpus)}
 
 
 def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
@@ -104,8 +124,10 @@ def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
     if previous is None or "error" in previous or "error" in new:
         return new
     times = previous["epochs_s"] + new["epochs_s"]
+    cpus = previous["cpu_s"] + new["cpu_s"]
     return {"first_epoch_s": previous["first_epoch_s"], "epochs_s": times,
-            "median_epoch_s": statistics.median(times), "min_epoch_s": min(times)}
+            "median_epoch_s": statistics.median(times), "min_epoch_s": min(times),
+            "cpu_s": cpus, "median_cpu_s": statistics.median(cpus)}
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -114,21 +136,26 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['rows']:,} rows", "",
              f"{m['jax_device_kind']}, {m['sched_getaffinity'] or m['os_cpu_count']} cores, "
              f"jax {m['jax']}, keras {m['keras']}, load {m['loadavg_at_start']}, "
-             f"{m['date']}", "",
+             f"{m['date']}" + (f" (load at the start {report['load_at_start']})"
+                               if report.get("load_at_start") else ""), "",
              "| source | cornu epoch | vs cornu arrays | cornu min epoch | min vs arrays "
+             "| cornu CPU s / epoch | CPU vs arrays "
              "| Keras epoch | vs Keras arrays | cornu vs Keras |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|"]
     res = report["results"]
     base_c = res.get("arrays", {}).get("cornu", {}).get("median_epoch_s")
     base_k = res.get("arrays", {}).get("keras", {}).get("median_epoch_s")
     min_c = res.get("arrays", {}).get("cornu", {}).get("min_epoch_s")
+    cpu_c = res.get("arrays", {}).get("cornu", {}).get("median_cpu_s")
     for kind, entry in res.items():
         c = entry.get("cornu", {}).get("median_epoch_s")
         k = entry.get("keras", {}).get("median_epoch_s")
         cm = entry.get("cornu", {}).get("min_epoch_s")
+        cc = entry.get("cornu", {}).get("median_cpu_s")
         row = [kind, f"{c:.3f} s" if c else "-",
                f"{c / base_c:.2f}x" if c and base_c else "-",
                f"{cm:.3f} s" if cm else "-", f"{cm / min_c:.2f}x" if cm and min_c else "-",
+               f"{cc:.3f}" if cc else "-", f"{cc / cpu_c:.2f}x" if cc and cpu_c else "-",
                f"{k:.3f} s" if k else entry.get("keras", {}).get("error", "-"),
                f"{k / base_k:.2f}x" if k and base_k else "-",
                f"{k / c:.2f}x faster" if c and k else "-"]
@@ -138,6 +165,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # (machine_info's load is read when the report is written, at the end)
+    load_at_start = [round(v, 2) for v in os.getloadavg()]
     locate_data(args.data)
     keras, note = import_keras(not args.no_keras)
     import cornu
@@ -159,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{kind:10s} {name:6s} {time.perf_counter() - began:6.1f} s "
                       f"{merged.get('median_epoch_s', merged.get('error'))}",
                       file=sys.stderr, flush=True)
-    report = {"rows": args.rows, "batch_size": BATCH, "epochs": args.epochs,
+    report = {"load_at_start": load_at_start, "rows": args.rows,
+              "batch_size": BATCH, "epochs": args.epochs,
               "rounds": args.rounds,
               "machine": machine_info(keras), "note": note, "results": results}
     args.out.mkdir(parents=True, exist_ok=True)

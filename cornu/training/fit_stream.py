@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import queue
+import sys
 import threading
 import time
 import warnings
@@ -55,6 +56,9 @@ class Batch:
     ys: tuple[np.ndarray, ...]
     sw: np.ndarray | None
     rows: int
+    #: the source's batch, where its values are still to be checked (with its chunk's,
+    #: `Preparer.check`); None: checked
+    raw: Any = None
 
 
 @dataclasses.dataclass
@@ -79,13 +83,19 @@ class Stacker:
     """Batches -> chunks of `k` steps (k fixed by the first batch's bytes and `limit`). A
     batch larger than the first one starts a chunk of its own size (one more compile).
     Each step's rows are padded to a multiple of `multiple` (the devices a distribution
-    splits the batch over; 1 on one device), the padding masked."""
+    splits the batch over; 1 on one device), the padding masked. `check(x, y, sw,
+    batches)` checks the values of a chunk's batches that were not checked one by one
+    (Preparer.check). The chunks' host arrays are reused (`_Buffers`): a fresh 8 MB
+    array per chunk cost page faults that doubled the stacking's time."""
 
-    def __init__(self, limit: int | None, multiple: int = 1) -> None:
+    def __init__(self, limit: int | None, multiple: int = 1,
+                 check: Callable[..., None] | None = None) -> None:
         self.limit = limit
         self.multiple = multiple
+        self.check = check
         self.k: int | None = None
         self.batch_size: int | None = None
+        self.buffers = _Buffers()
 
     def chunks(self, batches: Iterator[Batch]) -> Iterator[Chunk]:
         pending: list[Batch] = []
@@ -113,16 +123,18 @@ class Stacker:
         mask = np.zeros((k, b), np.float32)
         for i, batch in enumerate(batches):
             mask[i, :batch.rows] = 1.0
+        buffers = self.buffers
 
         def stack(parts: list[np.ndarray]) -> np.ndarray:
             # on a 64-byte boundary: XLA:CPU reads the chunk in place, without a copy
-            out = empty_aligned((k * b, *parts[0].shape[1:]), parts[0].dtype)
-            for i in range(k):
-                # empty steps repeat the first batch; short batches their own first row
-                part = parts[i] if i < len(parts) else parts[0]
+            out = buffers.take((k * b, *parts[0].shape[1:]), parts[0].dtype)
+            for i, part in enumerate(parts):
                 rows = part.shape[0]
                 out[i * b:i * b + rows] = part
-                out[i * b + rows:(i + 1) * b] = part[:1]
+                if rows < b:  # a short batch: its own first row, masked
+                    out[i * b + rows:(i + 1) * b] = part[:1]
+            for i in range(len(parts), k):  # empty steps repeat the first batch
+                out[i * b:(i + 1) * b] = out[:b]
             return out
 
         first = batches[0]
@@ -132,7 +144,49 @@ class Stacker:
         if first.sw is not None:
             sw = stack([bt.sw if bt.sw is not None else np.ones(bt.rows, np.float32)
                         for bt in batches])
+        if self.check is not None and any(bt.raw is not None for bt in batches):
+            self.check(x, y, sw, batches)
         return Chunk(x, y, sw, mask, len(batches), sum(bt.rows for bt in batches), b)
+
+
+class _Buffers:
+    """Host arrays for chunks, reused once nothing holds them any more. A chunk's array
+    is read in place by XLA:CPU (or copied from by a transfer) for as long as jax holds a
+    reference to it; the array is reused only when this pool holds the last reference to
+    its memory (sys.getrefcount), so a chunk still on the device, waiting in the queue or
+    kept for a rewind is never written over. At most PER_SHAPE arrays are kept per shape;
+    when all are in use a fresh one is made, as without the pool."""
+
+    PER_SHAPE = 4
+
+    def __init__(self) -> None:
+        self._pool: dict[tuple, list[np.ndarray]] = {}
+
+    def take(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        kept = self._pool.setdefault((shape, dtype.str), [])
+        for memory in kept:
+            # references: the list, this loop's variable, getrefcount's argument
+            if sys.getrefcount(memory) <= 3:
+                return _view(memory, shape, dtype)
+        out = empty_aligned(shape, dtype)
+        if len(kept) < self.PER_SHAPE:
+            kept.append(_owner(out))
+        return out
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns `array`'s memory (numpy's views name it as their base)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _view(memory: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An aligned array of `shape` over `memory` (an empty_aligned array's owner)."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    start = -memory.ctypes.data % 64
+    return memory[start:start + nbytes].view(dtype).reshape(shape)
 
 
 class _Failed:
@@ -196,7 +250,8 @@ class Reader:
                  limit: int | None, blocks: bool = False, passes: int = 1) -> None:
         self.data = data
         self.prepare = prepare
-        self.stacker = Stacker(limit, devices.batch_multiple())
+        self.stacker = Stacker(limit, devices.batch_multiple(),
+                               getattr(prepare, "check", None))
         self.blocks = blocks  # the rows as (K, batch, ...) blocks (evaluate, predict)
         self.samples = 0
         self.passes = passes if getattr(data.batches, "read_ahead", False) else 1
@@ -210,7 +265,7 @@ class Reader:
         if self._active is not None:
             self._active.close()
         if self._items is None or not self._between:
-            self.close()
+            self._stop()
             self.data.deferred = []
             self._items = prefetch(self._produce)
         self._between = False
@@ -219,7 +274,12 @@ class Reader:
 
     def close(self) -> None:
         """Stop the reading thread, however the consumer's loop ended (a callback's
-        exception too, whose traceback would otherwise keep the reader alive)."""
+        exception too, whose traceback would otherwise keep the reader alive), and let go
+        of the chunks' host arrays (before the run hands freed memory back)."""
+        self._stop()
+        self.stacker.buffers = _Buffers()
+
+    def _stop(self) -> None:
         for name in ("_active", "_items"):
             running = getattr(self, name)
             setattr(self, name, None)
@@ -271,23 +331,120 @@ _EPOCH_END = object()
 
 
 def batch_preparer(model: Any, argument: str, method: str, targets: bool = True
-                   ) -> Callable[[Any], Batch]:
+                   ) -> Preparer:
     """A source's batch (x, (x, y) or (x, y, sample_weight)) -> Batch, checked and
     converted by the model's rules for arrays; the first batch builds an unbuilt model."""
+    return Preparer(model, argument, method, targets)
 
-    def prepare(raw: Any) -> Batch:
+
+class Preparer:
+    """A source's batches -> Batch, by the model's rules for arrays (errors name the
+    batch). The first batch of each structure (its containers, dict keys, dtypes and
+    per-sample shapes: its `_signature`) takes the model's full checks; where they gave
+    the source's own arrays back unchanged, later batches of that structure skip them
+    (their rows are only counted) and their values (finite numbers, labels in range) are
+    checked once per chunk, on the stacked arrays (`check`). Should a chunk fail, its
+    batches are checked one by one again, so the error names the batch as before (and
+    where they all pass, the chunk is as good as theirs)."""
+
+    #: structures remembered (a source whose batches change structure more often than
+    #: this is checked batch by batch)
+    MAX_SIGNATURES = 8
+
+    def __init__(self, model: Any, argument: str, method: str, targets: bool) -> None:
+        self.model, self.argument, self.method, self.targets = model, argument, method, targets
+        self._plans: dict[Any, tuple[tuple[int, ...], tuple[int, ...], int | None]] = {}
+
+    def __call__(self, raw: Any) -> Batch:
+        leaves: list[np.ndarray] = []
+        signature = _signature(raw, leaves)
+        plan = self._plans.get(signature) if signature is not None else None
+        if plan is not None:
+            n = leaves[0].shape[0]
+            if n and all(a.shape[0] == n for a in leaves):
+                return Batch(tuple(leaves[i] for i in plan[0]),
+                             tuple(leaves[i] for i in plan[1]),
+                             None if plan[2] is None else leaves[plan[2]], n, raw)
+        batch = self.full(raw)
+        if signature is not None and len(self._plans) < self.MAX_SIGNATURES:
+            made = self._plan(batch, leaves)
+            if made is not None:
+                self._plans[signature] = made
+        return batch
+
+    def full(self, raw: Any) -> Batch:
+        """A batch through all of the model's checks and conversions."""
+        model, argument = self.model, self.argument
         x, y, sw = sources.unpack(sources.to_numpy(raw))
         if x is None:
             raise ValueError(f"A batch of {argument} holds no inputs (x is None).")
-        if not targets:
+        if not self.targets:
             xs = model._prepare_x(x, f"a batch of {argument}")
             return Batch(tuple(xs), (), None, int(xs[0].shape[0]))
-        xs, ys = model._prepare_xy(x, y, (f"a batch of {argument}", "its targets"), method)
+        xs, ys = model._prepare_xy(x, y, (f"a batch of {argument}", "its targets"),
+                                   self.method)
         n = int(xs[0].shape[0])
         weights = model._sample_weights(sw, n, "its sample weights")
         return Batch(tuple(xs), tuple(ys), weights, n)
 
-    return prepare
+    @staticmethod
+    def _plan(batch: Batch, leaves: list[np.ndarray]) -> Any:
+        """Where each of the batch's arrays lies among the source's leaves, if the checks
+        gave every one back unchanged (None otherwise)."""
+        def where(array: np.ndarray) -> int | None:
+            return next((i for i, leaf in enumerate(leaves) if leaf is array), None)
+
+        xs, ys = [where(a) for a in batch.xs], [where(a) for a in batch.ys]
+        sw = None if batch.sw is None else where(batch.sw)
+        if None in xs or None in ys or (batch.sw is not None and sw is None):
+            return None
+        return tuple(xs), tuple(ys), sw
+
+    def check(self, x: tuple, y: tuple, sw: Any, batches: list[Batch]) -> None:
+        """The values of a chunk's unchecked batches, checked on the chunk's stacked rows
+        (every row of which is a row of one of its batches); on an error, the batches one
+        by one, so that the error names the batch that holds the bad value."""
+        model, argument = self.model, self.argument
+        try:
+            xs = x[0] if len(x) == 1 else list(x)
+            if not self.targets:
+                model._prepare_x(xs, f"a batch of {argument}")
+                return
+            model._prepare_xy(xs, y[0] if len(y) == 1 else list(y),
+                              (f"a batch of {argument}", "its targets"), self.method)
+            model._sample_weights(sw, x[0].shape[0], "its sample weights")
+        except Exception:  # noqa: BLE001 - each batch's own check says what is wrong
+            for batch in batches:
+                if batch.raw is not None:
+                    self.full(batch.raw)  # raises for the first bad batch
+
+
+def _signature(tree: Any, leaves: list[np.ndarray]) -> Any:
+    """A batch's structure (containers, dict keys, dtypes, per-sample shapes), its numpy
+    arrays appended to `leaves`; None for a batch holding anything else (a tensor, a
+    list of numbers, a scalar), which takes the full checks every time."""
+    if type(tree) is np.ndarray:
+        if not tree.ndim:
+            return None
+        leaves.append(tree)
+        return tree.dtype, tree.shape[1:]
+    if type(tree) is tuple or type(tree) is list:
+        parts = []
+        for part in tree:
+            made = _signature(part, leaves)
+            if made is None:
+                return None
+            parts.append(made)
+        return type(tree), tuple(parts)
+    if type(tree) is dict:
+        parts = []
+        for key, part in tree.items():
+            made = _signature(part, leaves)
+            if made is None or not isinstance(key, str):
+                return None
+            parts.append((key, made))
+        return dict, tuple(parts)
+    return None
 
 
 class StreamFit:
@@ -495,6 +652,7 @@ def evaluate(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        logs), flush=True)
     cbs.on_test_end(logs)
+    reader.close()
     staging.release_freed()
     return logs
 
@@ -543,5 +701,6 @@ def predict(model: Any, data: sources.EpochIterator, *, callbacks: Any = None,
         print(progbar.format_epoch_end(steps, time.perf_counter() - began, reader.samples,
                                        {}), flush=True)
     cbs.on_predict_end()
+    reader.close()
     staging.release_freed()
     return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)

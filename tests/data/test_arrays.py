@@ -95,3 +95,14 @@ def test_bfloat16_arrays_are_numbers_and_train_as_their_float32_values(classifie
     bad[4, 1] = np.nan
     with pytest.raises(ValueError, match=r"x contains NaN or infinity \(first at index \(4, 1\)"):
         arrays.as_numeric(bad, "x")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_non_finite_by_the_dot_product_and_its_overflow(dtype):
+    x = np.ones((6, 5), dtype)
+    x[1, 1] = np.finfo(dtype).max / 2  # squares overflow: the values are searched instead
+    assert arrays._first_non_finite(x) is None
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[4, 3] = bad
+        assert arrays._first_non_finite(y) == (4, 3)

@@ -124,3 +124,59 @@ def test_a_file_larger_than_the_budget_trains_in_bounded_memory(tmp_path):
     # fit the file's pages are handed back
     assert peak - before < 100, (before, peak, after)
     assert after - before < 40, (before, peak, after)
+
+
+def _batches_of(stream, position=None, seen=0):
+    batches = stream.resume(position or {"pass": 0}, seen)
+    return [[np.array(a) for a in (b[0], b[1])] for b in batches]
+
+
+@pytest.mark.parametrize("opened", ["load", "memmap", "view"])
+def test_shuffled_mapped_rows_are_read_from_the_file_in_the_shuffled_order(tmp_path, opened):
+    x, y, mx, my = _files(tmp_path)
+    if opened == "memmap":
+        mx = np.memmap(tmp_path / "x.npy", np.float32, "r", shape=x.shape, offset=128)
+    elif opened == "view":  # a view of the mapping, from row 10 on
+        x, y, mx, my = x[10:], y[10:], np.asarray(mx)[10:], my[10:]
+    mapped = sources.MappedBatches([mx], [my], None, 16, shuffle=True, seed=[3, 4])
+    assert set(mapped.file_rows) == {id(mx), id(my)}  # os.pread, not the mapping
+    memory = sources.ArrayBatches([x], [y], None, 16, shuffle=True, seed=[3, 4])
+    expected = _batches_of(memory)
+    got = _batches_of(mapped)
+    assert len(got) == len(expected) == -(-len(x) // 16)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g[0], e[0])
+        np.testing.assert_array_equal(g[1], e[1])
+    # resumed at the third batch of the same pass: the same rows from there on
+    resumed = _batches_of(mapped, {"pass": 0}, 2)
+    for g, e in zip(resumed, expected[2:], strict=True):
+        np.testing.assert_array_equal(g[0], e[0])
+    # in order, rows are read through the mapping
+    assert not sources.MappedBatches([mx], [my], None, 16).file_rows
+
+
+def test_copy_on_write_and_fortran_files_are_read_through_the_mapping(tmp_path):
+    x, y, _, my = _files(tmp_path)
+    np.save(tmp_path / "f.npy", np.asfortranarray(x))
+    cow = np.load(tmp_path / "x.npy", mmap_mode="c")
+    cow[0, 0] = 99.0  # in this process only: the file still holds x[0, 0]
+    fortran = np.load(tmp_path / "f.npy", mmap_mode="r")
+    assert not fortran.flags.c_contiguous
+    for mx, want in ((cow, np.where(np.arange(6) == 0, 99.0, x[0])), (fortran, x[0])):
+        mapped = sources.MappedBatches([mx], [my], None, 16, shuffle=True, seed=[1])
+        assert id(mx) not in mapped.file_rows
+        rows = np.concatenate([b[0] for b in _batches_of(mapped)])
+        order = np.random.default_rng([1, 0]).permutation(len(x))
+        np.testing.assert_array_equal(rows[np.argsort(order)][0], want)
+
+
+def test_a_shuffled_fit_reads_the_same_rows_from_the_file_as_through_the_mapping(tmp_path):
+    _, _, mx, my = _files(tmp_path)
+    by_file = _model()
+    by_file.fit(mx, my, batch_size=16, epochs=2, verbose=0)
+    through_mapping = _model()  # copy-on-write mappings are read through the mapping
+    through_mapping.fit(np.load(tmp_path / "x.npy", mmap_mode="c"),
+                        np.memmap(tmp_path / "y.bin", np.float32, "c", shape=my.shape),
+                        batch_size=16, epochs=2, verbose=0)
+    for a, b in zip(by_file.get_weights(), through_mapping.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -242,3 +242,70 @@ def test_a_grain_map_dataset_is_read_by_index_as_grain_iterates_it(monkeypatch):
         model.evaluate(np.concatenate([b[0] for b in iterated]),
                        np.concatenate([b[1] for b in iterated]), batch_size=10,
                        verbose=0)[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("nan", "a batch of x contains NaN or infinity \\(first at index \\(3, 2\\)"),
+    ("label", "its targets has labels out of range"),
+    ("rows", "must have the same number of samples"),
+])
+def test_a_bad_value_in_a_later_batch_is_named_as_in_the_first(bad, message):
+    # later batches of the first one's structure skip the per-batch checks; their values
+    # are checked with their chunk's, and a bad chunk is checked batch by batch again
+    x, y = _data(64)
+    x, y = x.copy(), y.copy()
+    if bad == "nan":
+        x[16 * 2 + 3, 2] = np.nan
+    elif bad == "label":
+        y[16 * 2 + 5, 0] = 2.0
+    seen = []
+
+    def batches():
+        for i in range(0, 64, 16):
+            seen.append(i)
+            yb = y[i:i + 16] if bad != "rows" or i != 32 else y[i:i + 15]
+            yield x[i:i + 16], yb
+
+    model = _model()
+    with pytest.raises(ValueError, match=message):
+        model.fit(batches(), epochs=1, verbose=0)
+
+
+def test_a_later_batch_of_another_structure_takes_the_full_checks():
+    x, y = _data(64)
+
+    def batches():  # float64 and a list batch: converted as the first batch was
+        yield x[:16], y[:16]
+        yield x[16:32].astype(np.float64), y[16:32]
+        yield [x[32:48], y[32:48]]
+        yield x[48:], y[48:].astype(np.float64)
+
+    arrays = _model()
+    arrays.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    stream = _model()
+    stream.fit(batches(), epochs=1, verbose=0)
+    for a, b in zip(_weights(arrays), _weights(stream), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_chunks_reuse_their_host_arrays_only_once_released(monkeypatch):
+    # many chunks of 2 steps: the pool's arrays are reused, and never while a chunk that
+    # reads them is still alive (the numbers equal the arrays' path)
+    monkeypatch.setattr(fit_stream, "MAX_CHUNK_STEPS", 2)
+    x, y = _data(400)
+    arrays = _model()
+    arrays.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0)
+    stream = _model()
+    stream.fit(Rows(x, y, 10), epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(_weights(arrays), _weights(stream), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(stream.predict(Rows(x, y, 10), verbose=0),
+                               stream.predict(x, batch_size=10, verbose=0), rtol=1e-6)
+    kept = fit_stream._Buffers()
+    first = kept.take((4, 3), np.float32)
+    second = kept.take((4, 3), np.float32)
+    assert not np.shares_memory(first, second)  # the first is still held
+    address = first.ctypes.data
+    del first
+    third = kept.take((4, 3), np.float32)
+    assert third.ctypes.data == address and third.ctypes.data % 64 == 0
