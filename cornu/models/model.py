@@ -19,6 +19,7 @@ from cornu import _deprecation, devices, losses, metrics, optimizers, variables
 from cornu.callbacks.base import CallbackList
 from cornu.callbacks.history import History
 from cornu.data import arrays, sources
+from cornu.distribution import split
 from cornu.layers.base import Layer, _spec_from_shapes, _trace_output_spec
 from cornu.layers.input_layer import InputLayer
 from cornu.layers.keras_tensor import KerasTensor
@@ -425,7 +426,9 @@ class Model(Layer):
             object.__setattr__(self, "_output_loss_trackers", [])
             self._engine = Engine(self._forward, [], self.optimizer.transform(),
                                   tx_key=self.optimizer.transform_key(),
-                                  library_dots=self._wants_library_dots())
+                                  library_dots=self._wants_library_dots(),
+                                  split_blocker=split.blocker(self, has_loss=False),
+                                  recurrent=split.is_recurrent(self))
             self._engine_signature = self._trainable_signature()
             return
         names = self.output_names
@@ -473,7 +476,9 @@ class Model(Layer):
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
                               constraints=self._constraints(),
-                              library_dots=self._wants_library_dots())
+                              library_dots=self._wants_library_dots(),
+                              split_blocker=split.blocker(self),
+                              recurrent=split.is_recurrent(self))
         self._engine_signature = self._trainable_signature()
 
     def _wants_library_dots(self) -> bool:

@@ -120,7 +120,10 @@ class ArrayFit:
             "batch_size": batch_size}, verbose)
         # on the CPU read where they are, not copied (staging.py); dropped when run ends
         self._nbytes = sum(a.nbytes for a in (*xs, *ys, sw) if a is not None)
-        leaves = staging.device_put([*xs, *ys, sw])
+        if engine.splits_batch():  # each device takes its rows of a batch from a whole copy
+            leaves = devices.put_replicated([*xs, *ys, sw])
+        else:
+            leaves = staging.device_put([*xs, *ys, sw])
         self.x, self.y, self.sw = (tuple(leaves[:len(xs)]), tuple(leaves[len(xs):-1]),
                                    leaves[-1])
 

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax import flatten_util
 
 from cornu import _settings, devices
 from cornu.data import staging
@@ -213,8 +214,14 @@ class Engine:
         tx_key: Hashable | None = None,
         constraints: Any = None,
         library_dots: bool = False,
+        split_blocker: str | None = "the model did not say",
+        recurrent: bool = False,
     ) -> None:
         self.forward = forward
+        #: why the training step may not split its batch with shard_map (None: it may;
+        #: cornu/distribution/split.py), and whether the model has a recurrent layer
+        self.split_blocker = split_blocker
+        self.recurrent = recurrent
         self.library_dots = library_dots  # compiler_options' choice for this model
         self.heads = list(heads)
         self.unroll = unroll  # None: default_unroll(batch size)
@@ -232,6 +239,7 @@ class Engine:
         self._train_programs: dict[tuple[str, bool], Callable] = {}
         self._train_program_of: dict[tuple[int, bool], Callable] = {}
         self._placed_programs: dict[Hashable, Callable] = {}  # under distributions
+        self._split_programs: dict[Hashable, Callable] = {}  # shard_map's, by mesh
         self.evaluate_all = jax.jit(self._evaluate_all, **options)
         # shared by the models of this process with the same optimizer configuration
         # (tx_key) and array shapes: a second model compiles neither
@@ -264,6 +272,10 @@ class Engine:
                     steps: int, first_number=None, skip_empty: bool = False):
         """`steps` optimizer steps (see _train_chunk), compiled for the batch size."""
         # a stream's program (skip_empty) keeps its inputs: see train_program
+        if devices.active() is not None and self.splits_batch():
+            program = self._split_program(order.shape[1], donate=not skip_empty)
+            return program(ts, sums, x, y, sw, order, mask, start, steps,
+                           start if first_number is None else first_number, skip_empty)
         program = self.train_program(order.shape[1], donate=not skip_empty)
         if devices.active() is not None:
             program = self._placed_program(program, order.shape[1],
@@ -286,6 +298,50 @@ class Engine:
                 in_shardings=(*shardings, whole), out_shardings=(shardings[0], whole),
                 **_jit_options(batch_size, self.library_dots))
         return placed
+
+    def splits_batch(self) -> bool:
+        """Whether the active distribution's training steps split each batch with
+        `shard_map` (`_split_chunk`) rather than XLA's partitioner: a distribution that
+        asks for it (DataParallel: every weight whole on every device), one process, a
+        model whose rows are independent (distribution/split.py), and CORNU_SHARD_MAP not
+        set to 0 (which keeps the partitioner's step, to compare)."""
+        return (getattr(devices.active(), "_split_by_shard_map", False)
+                and self.split_blocker is None and jax.process_count() == 1
+                and _settings.switch("CORNU_SHARD_MAP", True))
+
+    def _split_program(self, batch_size: int, donate: bool = True) -> Callable:
+        """The training program under a data-parallel distribution: `_train_chunk` inside
+        `jax.shard_map` over the mesh's batch axis. Each device takes its columns of the
+        epoch's order and mask (its rows of every batch) from its whole copy of the data
+        (fit puts the arrays replicated; rows that come split, a stream's chunk, are
+        gathered by the program), and the state and sums come back whole (replicated).
+        One per mesh, batch size and donation, kept."""
+        mesh = devices.mesh()
+        axis = devices.active().batch_dim_name
+        key = (id(mesh), mesh.shape_tuple, axis, batch_size, donate)
+        program = self._split_programs.get(key)
+        if program is None:
+            from jax.sharding import PartitionSpec as P
+
+            whole, cols = P(), P(None, axis)
+
+            def chunk(ts, sums, x, y, sw, order, mask, start, steps, first_number,
+                      skip_empty):
+                body = functools.partial(self._train_chunk, steps=steps,
+                                         skip_empty=skip_empty, axis=axis)
+                return _shard_map(
+                    lambda ts, sums, x, y, sw, order, mask, start, first, every: body(
+                        ts, sums, x, y, sw, order, mask, start, first_number=first,
+                        whole_mask=every),
+                    mesh=mesh, in_specs=(whole, whole, whole, whole, whole, cols, cols,
+                                         whole, whole, whole),
+                    out_specs=(whole, whole))(ts, sums, x, y, sw, order, mask, start,
+                                              first_number, mask)
+
+            program = self._split_programs[key] = jax.jit(
+                chunk, static_argnums=(8, 10), donate_argnums=(0, 1) if donate else (),
+                **_jit_options(batch_size, self.library_dots))
+        return program
 
     # -- pieces ----------------------------------------------------------------------------
     @property
@@ -421,59 +477,90 @@ class Engine:
         return devices.put_batch_sharded(order.reshape(steps, batch_size), axis=1)
 
     def _train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
-                     steps: int, first_number, skip_empty: bool):
+                     steps: int, first_number, skip_empty: bool, axis: str | None = None,
+                     whole_mask=None):
         """`steps` optimizer steps from batch `start` of the epoch's order; x, y: tuples;
         sw: per-sample loss weights or None. The steps are numbered from `first_number`
         (their keys and the NaN marker). With `skip_empty`, a step whose mask is all zero
         changes nothing (a stream's last chunk is filled with such steps, so that it has
-        the shape of the others); the arrays' program has no such steps."""
+        the shape of the others); the arrays' program has no such steps.
+
+        With `axis` (a mesh axis name: the body of `_split_program`'s shard_map), order
+        and mask are this device's columns, so each step sees this device's rows of the
+        batch: it takes the gradient of their loss sum over the whole batch's count, adds
+        the weight penalty on device 0 only, and one psum over `axis` sums the gradients
+        and the batch's sums before the update every device makes alike. The step's key
+        is folded with the device's index, so each device's rows draw their own
+        dropout."""
         self.traces["train"] += 1
         idx = jax.lax.dynamic_slice_in_dim(order, start, steps)
         msk = jax.lax.dynamic_slice_in_dim(mask, start, steps)
+        # the whole batches' mask (every device's columns), where the batch is split
+        every = msk if whole_mask is None else jax.lax.dynamic_slice_in_dim(
+            whole_mask, start, steps)
 
         def step(carry, batch):
             ts, sums = carry
-            i, m, number = batch
+            i, m, number, m_all = batch
+            batch = (_take(x, i), _take(y, i), _take(sw, i), m)
             # split over the devices under a distribution (devices.py); unchanged on one
-            xb, yb, wb, m = devices.constrain_batch((_take(x, i), _take(y, i), _take(sw, i), m))
+            # (and inside shard_map, where each device has its rows already)
+            xb, yb, wb, m = batch if axis else devices.constrain_batch(batch)
             # the step's key comes from the epoch's key (ts.rng, which Model.fit advances
             # between epochs) and the step number, so any chunking (and the NaN replay) draws
             # the same numbers; a model that draws none (no dropout) leaves it unused and
             # the compiler drops it from the loop
             sub = global_rng.step_key(ts.rng, number)
+            count = jnp.sum(m_all)  # the batch's rows (all devices'), without a collective
+            if axis:
+                sub = jax.random.fold_in(sub, jax.lax.axis_index(axis))
+                first = (jax.lax.axis_index(axis) == 0).astype(jnp.float32)
 
             def objective(params):
                 outs, per_head, total, new_state, penalty, masks = self._per_sample(
                     params, ts.state, xb, yb, training=True, rng=sub, mask=m, rows=m)
                 lw = m if wb is None else m * wb
-                value = jnp.sum(total * lw) / jnp.maximum(jnp.sum(m), 1.0)
-                return value + penalty, (outs, per_head, total, new_state, penalty, masks)
+                value = jnp.sum(total * lw) / jnp.maximum(count, 1.0)
+                # the weight penalty once: on device 0 where the batch is split
+                added = penalty * first if axis else penalty
+                return value + added, (outs, per_head, total, new_state, penalty, masks)
 
             grads, (outs, per_head, total, new_state, penalty, masks) = jax.grad(
                 objective, has_aux=True)(ts.params)
-            updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
-            params = self._constrain(optax.apply_updates(ts.params, updates))
             del masks  # the loss is masked; the training metrics are not, as in Keras
+
             # the first step whose loss is not finite is recorded (sums[2] = step + 1); the
             # host then replays the epoch up to the step before it (Model._rewind), so the
             # normal path pays nothing for keeping the last finite weights. Added to the
             # sums with the batch's (sums[2] is 0 until then): an update of one element
             # costs a GPU two more kernels a step
-            new_sums = self._batch_sums(
-                sums, yb, outs, per_head, total, m, wb, penalty,
-                marker=lambda loss: jnp.where(~jnp.isfinite(sums[0] + loss) & (sums[2] == 0),
-                                              number + 1.0, 0.0))
+            def marker(loss):
+                return jnp.where(~jnp.isfinite(sums[0] + loss) & (sums[2] == 0),
+                                 number + 1.0, 0.0)
+
+            if axis:  # the devices' sums added up first: the marker sees the batch's loss
+                batch_sums = self._batch_sums(jnp.zeros_like(sums), yb, outs, per_head,
+                                              total, m, wb, penalty)
+                grads, batch_sums = _psum_flat((grads, batch_sums), axis)
+                new_sums = (sums + batch_sums).at[2].add(marker(batch_sums[0]))
+            else:
+                new_sums = self._batch_sums(sums, yb, outs, per_head, total, m, wb, penalty,
+                                            marker=marker)
+            updates, opt_state = self.tx.update(grads, ts.opt_state, ts.params)
+            params = self._constrain(optax.apply_updates(ts.params, updates))
             return (TrainState(params, new_state, opt_state, ts.rng), new_sums), None
 
         if skip_empty:
             run = step
 
             def step(carry, batch):  # noqa: F811 - the same step, or none for an empty one
-                return jax.lax.cond(jnp.any(batch[1] > 0), run, lambda c, b: (c, None),
-                                    carry, batch)
+                # the whole batch's mask: every device takes the same branch (a psum
+                # inside waits for all)
+                live = jnp.any(batch[3] > 0)
+                return jax.lax.cond(live, run, lambda c, b: (c, None), carry, batch)
 
         numbers = first_number + jnp.arange(steps, dtype=jnp.int32)
-        (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers),
+        (ts, sums), _ = jax.lax.scan(step, (ts, sums), (idx, msk, numbers, every),
                                      unroll=min(self.unroll or default_unroll(order.shape[1]),
                                                 steps))
         return ts, sums
@@ -499,6 +586,28 @@ class Engine:
         (sums, state), _ = staging.scan_batches(step, (self.zero_sums(), state),
                                                 (xs, ys, mask, sw))
         return sums, state
+
+
+def _psum_flat(tree, axis: str):
+    """`jax.lax.psum(tree, axis)` as ONE all-reduce of the leaves laid end to end. XLA:CPU
+    (jaxlib 0.10.2) aborted in its in-process all-reduce ("Id can't be larger than the
+    number of participating threads") when a scanned step held several: a device that
+    left one rendezvous early joined the next while the other was still in the first."""
+    flat, unflatten = flatten_util.ravel_pytree(tree)
+    return unflatten(jax.lax.psum(flat, axis))
+
+
+def _shard_map(f, *, mesh, in_specs, out_specs):
+    """jax.shard_map (jax 0.6 on; earlier jax.experimental.shard_map) without its
+    replication check: the outputs (the state, after a psum of the gradients) are the
+    same on every device by construction."""
+    if hasattr(jax, "shard_map"):
+        return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
+                             check_vma=False)
+    from jax.experimental.shard_map import shard_map
+
+    return shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
+                     check_rep=False)
 
 
 class Predictor:

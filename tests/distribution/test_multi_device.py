@@ -1,6 +1,9 @@
 """DataParallel and ModelParallel on 4 CPU devices (a subprocess with
 JAX_NUM_CPU_DEVICES=4, one for the three tests): the same numbers as one device with the
-same global batch and seed; only the order of the sums over the devices differs."""
+same global batch and seed; only the order of the sums over the devices differs.
+DataParallel's steps split the batch with shard_map (each device draws its own dropout,
+so the models compared there have none), or, with CORNU_SHARD_MAP=0 and for models with
+BatchNormalization, with XLA's partitioner (dropout included)."""
 
 from __future__ import annotations
 
@@ -53,14 +56,16 @@ def fit_evaluate_predict(m, x, y, distribution, batch_size, epochs):
 """
 
 _DATA_PARALLEL = """
-def lecture_net(distribution, batch_size):
-    # the lecture's 784-500-500-10 sigmoid net, smaller
+def lecture_net(distribution, batch_size, dropout=False):
+    # the lecture's 784-500-500-10 sigmoid net, smaller; with dropout only where the
+    # partitioner splits the step (CORNU_SHARD_MAP=0): shard_map's devices draw their own
     cornu.utils.set_random_seed(1)
     rng = np.random.default_rng(0)
     x = rng.random((203, 48), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 203)]
     m = cornu.Sequential([layers.Input((48,)), layers.Dense(32, activation="sigmoid"),
-                          layers.Dropout(0.1), layers.Dense(32, activation="sigmoid"),
+                          *([layers.Dropout(0.1)] if dropout else []),
+                          layers.Dense(32, activation="sigmoid"),
                           layers.Dense(10, activation="softmax")])
     m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return fit_evaluate_predict(m, x, y, distribution, batch_size, 2)
@@ -75,12 +80,11 @@ def spy(self, ts, sums, x, y, sw, order, mask, start, steps, *rest):
     # the placement of the first distributed call, and its compiled program
     if dist.distribution() is not None and not seen:
         args = (ts, sums, x, y, sw, order, mask, start)
-        program = self._placed_program(self.train_program(order.shape[1]), order.shape[1],
-                                       args)
+        program = self._split_program(order.shape[1])
         text = program.lower(*args, steps, start, False).compile().as_text()
         seen.update(x=str(x[0].sharding.spec), order=str(order.sharding.spec),
                     params=str(ts.params[0]["kernel"].sharding.spec),
-                    all_reduce="all-reduce" in text)
+                    all_reduce="all-reduce" in text, split=self.splits_batch())
     return train_chunk(self, ts, sums, x, y, sw, order, mask, start, steps, *rest)
 
 
@@ -89,6 +93,13 @@ out = {}
 for batch_size in (12, 10):  # 10 does not divide over 4 devices: padded and masked
     out[batch_size] = compare(lambda d: lecture_net(d, batch_size), dist.DataParallel())
 out["placement"] = seen
+import os
+os.environ["CORNU_SHARD_MAP"] = "0"  # XLA's partitioner splits the step: dropout too
+try:
+    out["partitioner"] = compare(lambda d: lecture_net(d, 10, dropout=True),
+                                 dist.DataParallel())
+finally:
+    del os.environ["CORNU_SHARD_MAP"]
 
 
 def conv_batchnorm(distribution):
@@ -114,7 +125,7 @@ with dist.DataParallel().scope():
         model.optimizer.learning_rate = rate
         model.fit(np.ones((203, 48), np.float32), np.eye(10, dtype=np.float32)[[0] * 203],
                   batch_size=12, epochs=1, verbose=0)
-out["refit"] = [model._engine.traces["train"], len(model._engine._placed_programs)]
+out["refit"] = [model._engine.traces["train"], len(model._engine._split_programs)]
 loop.Engine.train_chunk = train_chunk  # (the next sections run unspied)
 """
 
@@ -168,7 +179,7 @@ class Rows(cornu.utils.PyDataset):
 def net():
     cornu.utils.set_random_seed(1)
     m = cornu.Sequential([layers.Input((48,)), layers.Dense(32, activation="sigmoid"),
-                          layers.Dropout(0.1), layers.Dense(10, activation="softmax")])
+                          layers.Dense(10, activation="softmax")])
     m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return m
 
@@ -274,13 +285,14 @@ def _assert_same(result: dict) -> None:
 @pytest.mark.slow
 def test_data_parallel_on_4_devices_equals_one_device(results):
     results = _run(results, "data_parallel")
-    # the resident rows and each step's indices split over the batch axis, the weights
-    # whole on every device, and one program whose gradient sum XLA made an all-reduce
-    assert results.pop("refit") == [1, 1]  # one trace, one placed program for 3 fits
+    # the resident rows whole on every device (each takes its rows of a batch), each
+    # step's indices split over the batch axis, the weights whole on every device, and
+    # one shard_map program whose psum of the gradients is an all-reduce
+    assert results.pop("refit") == [1, 1]  # one trace, one split program for 3 fits
     placement = results.pop("placement")
     assert placement.pop("params") in ("P()", "P(None, None)")  # replicated, both spellings
-    assert placement == {"x": "P('batch', None)", "order": "P(None, 'batch')",
-                         "all_reduce": True}
+    assert placement.pop("x") in ("P()", "P(None, None)")
+    assert placement == {"order": "P(None, 'batch')", "all_reduce": True, "split": True}
     for batch_size, result in results.items():
         _assert_same(result)
         assert set(result["specs"].values()) <= {"P(None, None)", "P(None,)", "P()"}, \
