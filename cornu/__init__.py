@@ -7,7 +7,8 @@
     model.fit(x_train, y_train, batch_size=100, epochs=20)
 """
 
-from cornu import (
+from cornu import (  # _cpu_devices first: the CPU's cores as devices, before JAX starts
+    _cpu_devices,  # noqa: F401
     activations,
     applications,
     backend,

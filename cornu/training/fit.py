@@ -120,7 +120,11 @@ class ArrayFit:
             "batch_size": batch_size}, verbose)
         # on the CPU read where they are, not copied (staging.py); dropped when run ends
         self._nbytes = sum(a.nbytes for a in (*xs, *ys, sw) if a is not None)
-        if engine.splits_batch():  # each device takes its rows of a batch from a whole copy
+        #: no distribution, a recurrent model: its batches split over the CPU's devices
+        self.auto = engine.auto_splits(batch_size)
+        if self.auto:
+            leaves = engine.auto_put([*xs, *ys, sw])
+        elif engine.splits_batch():  # each device takes its rows of a batch from a whole copy
             leaves = devices.put_replicated([*xs, *ys, sw])
         else:
             leaves = staging.device_put([*xs, *ys, sw])
@@ -178,7 +182,8 @@ class ArrayFit:
                 size = min(chunk, self.steps - first)
                 if batch_hooks:
                     cbs.on_train_batch_begin(first)
-                ts, sums = engine.train_chunk(ts, sums, *fit_data, np.int32(first), size)
+                ts, sums = engine.train_chunk(ts, sums, *fit_data, np.int32(first), size,
+                                              auto=self.auto)
                 model.train_state = ts
                 model.fit_position = Position(epoch, first + size, sums, shuffle_key)
                 if batch_hooks or chunk_hooks:
@@ -233,7 +238,7 @@ class ArrayFit:
         first_step, sums0, ts0 = snapshot
         if bad > first_step:
             ts, sums0 = engine.train_chunk(ts0, sums0, *fit_data, np.int32(first_step),
-                                           bad - first_step)
+                                           bad - first_step, auto=self.auto)
         else:
             ts = ts0
         self.model.train_state = ts

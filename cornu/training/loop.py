@@ -27,7 +27,7 @@ import numpy as np
 import optax
 from jax import flatten_util
 
-from cornu import _settings, devices
+from cornu import _cpu_devices, _settings, devices
 from cornu.data import staging
 from cornu.losses import Loss
 from cornu.metrics import Metric
@@ -269,8 +269,15 @@ class Engine:
         return program
 
     def train_chunk(self, ts: TrainState, sums: Sums, x, y, sw, order, mask, start,
-                    steps: int, first_number=None, skip_empty: bool = False):
-        """`steps` optimizer steps (see _train_chunk), compiled for the batch size."""
+                    steps: int, first_number=None, skip_empty: bool = False,
+                    auto: bool = False):
+        """`steps` optimizer steps (see _train_chunk), compiled for the batch size. With
+        `auto` (no distribution; `auto_splits` said yes), the batch is split over the CPU
+        devices cornu made (`_auto_call`)."""
+        if auto:
+            return self._auto_call(ts, sums, x, y, sw, order, mask, start, steps,
+                                   start if first_number is None else first_number,
+                                   skip_empty)
         # a stream's program (skip_empty) keeps its inputs: see train_program
         if devices.active() is not None and self.splits_batch():
             program = self._split_program(order.shape[1], donate=not skip_empty)
@@ -309,15 +316,63 @@ class Engine:
                 and self.split_blocker is None and jax.process_count() == 1
                 and _settings.switch("CORNU_SHARD_MAP", True))
 
-    def _split_program(self, batch_size: int, donate: bool = True) -> Callable:
+    def auto_splits(self, batch_size: int) -> bool:
+        """Whether fit, with no distribution set, splits each batch over the CPU devices
+        cornu made at import (cornu/_cpu_devices.py) with the shard_map step: a model with
+        a recurrent layer (their loops of small products are where a second device's
+        thread pays: docs/performance.md, session 12) whose rows are independent, a
+        batch that divides over the devices, the CPU backend, and CORNU_SHARD_MAP not 0.
+        Everything else runs on the first device as before."""
+        count = _cpu_devices.MADE
+        return bool(count and devices.active() is None and self.recurrent
+                    and self.split_blocker is None and batch_size % count == 0
+                    and jax.default_backend() == "cpu" and jax.process_count() == 1
+                    and _settings.switch("CORNU_SHARD_MAP", True))
+
+    @staticmethod
+    def auto_mesh() -> jax.sharding.Mesh:
+        """The mesh of the CPU devices cornu made (axis "batch")."""
+        made = _cpu_devices.MADE or 1
+        key = ("auto", made)
+        mesh = _AUTO_MESHES.get(key)
+        if mesh is None:
+            mesh = _AUTO_MESHES[key] = jax.sharding.Mesh(
+                np.array(jax.local_devices(backend="cpu")[:made]), ("batch",))
+        return mesh
+
+    @classmethod
+    def auto_put(cls, tree, spec=None):
+        """`tree` on the auto mesh: replicated, or as PartitionSpec `spec`."""
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        return jax.device_put(tree, NamedSharding(cls.auto_mesh(), spec or PartitionSpec()))
+
+    def _auto_call(self, ts, sums, x, y, sw, order, mask, start, steps, first_number,
+                   skip_empty):
+        """The split program over the auto mesh, called with the state and sums of the
+        first device (replicated for the call; the data, placed by fit, are whole on
+        every device) and giving them back on the first device: outside the training
+        call the model stays a one-device model (predict, evaluate, saving, callbacks)."""
+        from jax.sharding import PartitionSpec
+
+        program = self._split_program(order.shape[1], donate=not skip_empty,
+                                      mesh=self.auto_mesh(), axis="batch")
+        cols = PartitionSpec(None, "batch")
+        ts, sums, start = self.auto_put((ts, sums, start))
+        out = program(ts, sums, *self.auto_put((x, y, sw)), self.auto_put(order, cols),
+                      self.auto_put(mask, cols), start, steps, first_number, skip_empty)
+        return jax.tree.map(_first_device, out)
+
+    def _split_program(self, batch_size: int, donate: bool = True, mesh=None,
+                       axis: str | None = None) -> Callable:
         """The training program under a data-parallel distribution: `_train_chunk` inside
         `jax.shard_map` over the mesh's batch axis. Each device takes its columns of the
         epoch's order and mask (its rows of every batch) from its whole copy of the data
         (fit puts the arrays replicated; rows that come split, a stream's chunk, are
         gathered by the program), and the state and sums come back whole (replicated).
         One per mesh, batch size and donation, kept."""
-        mesh = devices.mesh()
-        axis = devices.active().batch_dim_name
+        if mesh is None:
+            mesh, axis = devices.mesh(), devices.active().batch_dim_name
         key = (id(mesh), mesh.shape_tuple, axis, batch_size, donate)
         program = self._split_programs.get(key)
         if program is None:
@@ -586,6 +641,14 @@ class Engine:
         (sums, state), _ = staging.scan_batches(step, (self.zero_sums(), state),
                                                 (xs, ys, mask, sw))
         return sums, state
+
+
+_AUTO_MESHES: dict[Hashable, jax.sharding.Mesh] = {}
+
+
+def _first_device(array: jax.Array) -> jax.Array:
+    """A replicated array's copy on its first device (no copy made)."""
+    return array.addressable_shards[0].data
 
 
 def _psum_flat(tree, axis: str):

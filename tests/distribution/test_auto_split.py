@@ -1,0 +1,130 @@
+"""The CPU's cores as devices at `import cornu` (cornu/_cpu_devices.py) and fit's
+automatic split of a recurrent model's batches over them (loop.Engine.auto_splits):
+subprocesses, since the devices are made before JAX's backend starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cornu import _cpu_devices
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+_CHILD = r"""
+import json
+import jax
+import numpy as np
+import cornu
+from cornu import layers
+
+rng = np.random.default_rng(0)
+X = rng.random((103, 7, 5), dtype=np.float32)
+Y = rng.integers(0, 4, 103)
+
+
+def fit(kind, batch_size, seed=1):
+    cornu.utils.set_random_seed(seed)
+    inner = {"lstm": [layers.LSTM(8)], "dropout": [layers.GRU(8, dropout=0.3)],
+             "dense": [layers.Flatten(), layers.Dense(8)],
+             "batchnorm": [layers.LSTM(8), layers.BatchNormalization()]}[kind]
+    m = cornu.Sequential([layers.Input((7, 5)), *inner,
+                          layers.Dense(4, activation="softmax")])
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
+              metrics=["accuracy"])
+    h = m.fit(X, Y, batch_size=batch_size, epochs=2, verbose=0,
+              validation_data=(X[:20], Y[:20]))
+    p = m.predict(X[:5], verbose=0)
+    return {"history": h.history, "weights": [w.tolist() for w in m.get_weights()],
+            "predict": p.tolist(), "split": len(m._engine._split_programs),
+            "weight_devices": sorted({len(v.value.sharding.device_set) for v in m.weights})}
+
+
+out = {"made": cornu._cpu_devices.MADE, "devices": len(jax.devices()),
+       "lstm_12": fit("lstm", 12), "lstm_9": fit("lstm", 9), "dense": fit("dense", 12),
+       "batchnorm": fit("batchnorm", 12), "dropout": [fit("dropout", 12) for _ in range(2)]}
+print("RESULT", json.dumps(out))
+"""
+
+
+def _child(**env_vars) -> dict:
+    env = {**os.environ, "JAX_PLATFORMS": "cpu",
+           "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
+    for name in ("JAX_NUM_CPU_DEVICES", "CORNU_CPU_DEVICES", "CORNU_SHARD_MAP", "XLA_FLAGS"):
+        env.pop(name, None)
+    env.update(env_vars)
+    done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=_ROOT)
+    assert done.returncode == 0, done.stderr[-4000:]
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise AssertionError(done.stdout[-2000:] + done.stderr[-2000:])
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict:
+    return {"two": _child(CORNU_CPU_DEVICES="2"), "off": _child(CORNU_CPU_DEVICES="1")}
+
+
+def _max_diff(a, b) -> float:
+    import numpy as np
+
+    return max(float(np.abs(np.asarray(u) - np.asarray(v)).max())
+               for u, v in zip(a, b, strict=True))
+
+
+@pytest.mark.slow
+def test_cores_made_devices_and_the_off_switch(runs):
+    assert (runs["two"]["made"], runs["two"]["devices"]) == (2, 2)
+    assert (runs["off"]["made"], runs["off"]["devices"]) == (None, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, split", [("lstm_12", 1), ("lstm_9", 0), ("dense", 0),
+                                         ("batchnorm", 0)])
+def test_recurrent_fit_splits_and_equals_one_device(runs, name, split):
+    two, off = runs["two"][name], runs["off"][name]
+    # only a recurrent model whose batch divides over the devices (and whose rows are
+    # independent) splits; the weights come back as one-device arrays
+    assert (two["split"], off["split"]) == (split, 0)
+    assert two["weight_devices"] == [1]
+    assert _max_diff(two["weights"], off["weights"]) < 1e-5
+    assert _max_diff(two["predict"], off["predict"]) < 1e-5
+    for key, values in off["history"].items():
+        assert two["history"][key] == pytest.approx(values, rel=1e-5, abs=1e-6), key
+
+
+@pytest.mark.slow
+def test_split_dropout_same_run_to_run(runs):
+    first, second = runs["two"]["dropout"]
+    assert first["split"] == 1
+    assert first["weights"] == second["weights"]
+    assert first["history"] == second["history"]
+
+
+def test_user_settings_win(monkeypatch):
+    import jax
+
+    jax.devices()  # JAX's backend has started in this process: nothing more is made
+    assert _cpu_devices.wanted() is None
+    monkeypatch.setenv("CORNU_CPU_DEVICES", "off")
+    assert _cpu_devices.wanted() is None
+    monkeypatch.setenv("CORNU_CPU_DEVICES", "two")
+    with pytest.warns(UserWarning, match="CORNU_CPU_DEVICES must be a whole number"):
+        assert _cpu_devices.wanted() is None
+
+
+@pytest.mark.slow
+def test_user_device_count_is_kept():
+    done = subprocess.run(
+        [sys.executable, "-c", "import cornu, jax; print(cornu._cpu_devices.MADE, "
+         "len(jax.devices()))"], capture_output=True, text=True, cwd=_ROOT, timeout=120,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "3",
+             "CORNU_CPU_DEVICES": "", "PYTHONPATH": str(_ROOT)})
+    assert done.stdout.split() == ["None", "3"], done.stderr[-2000:]
