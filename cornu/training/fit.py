@@ -122,6 +122,7 @@ class ArrayFit:
         self._nbytes = sum(a.nbytes for a in (*xs, *ys, sw) if a is not None)
         #: no distribution, a recurrent model: its batches split over the CPU's devices
         self.auto = engine.auto_splits(batch_size)
+        self.split = {"auto": True} if self.auto else {}  # train_chunk's keyword
         if self.auto:
             leaves = engine.auto_put([*xs, *ys, sw])
         elif engine.splits_batch():  # each device takes its rows of a batch from a whole copy
@@ -183,7 +184,7 @@ class ArrayFit:
                 if batch_hooks:
                     cbs.on_train_batch_begin(first)
                 ts, sums = engine.train_chunk(ts, sums, *fit_data, np.int32(first), size,
-                                              auto=self.auto)
+                                              **self.split)
                 model.train_state = ts
                 model.fit_position = Position(epoch, first + size, sums, shuffle_key)
                 if batch_hooks or chunk_hooks:
@@ -238,7 +239,7 @@ class ArrayFit:
         first_step, sums0, ts0 = snapshot
         if bad > first_step:
             ts, sums0 = engine.train_chunk(ts0, sums0, *fit_data, np.int32(first_step),
-                                           bad - first_step, auto=self.auto)
+                                           bad - first_step, **self.split)
         else:
             ts = ts0
         self.model.train_state = ts
