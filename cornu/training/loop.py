@@ -310,11 +310,15 @@ class Engine:
         """Whether the active distribution's training steps split each batch with
         `shard_map` (`_split_chunk`) rather than XLA's partitioner: a distribution that
         asks for it (DataParallel: every weight whole on every device), one process, a
-        model whose rows are independent (distribution/split.py), and CORNU_SHARD_MAP not
-        set to 0 (which keeps the partitioner's step, to compare)."""
-        return (getattr(devices.active(), "_split_by_shard_map", False)
-                and self.split_blocker is None and jax.process_count() == 1
-                and _settings.switch("CORNU_SHARD_MAP", True))
+        model whose rows are independent (distribution/split.py) and, by default, that
+        holds a recurrent layer. On 2 CPU devices the shard_map step ran the LSTM's and
+        GRU's epochs 1.6-1.7x faster than the partitioner's, but the lecture net's and a
+        convnet's 1.1-1.2x slower (docs/performance.md, session 12). CORNU_SHARD_MAP=1
+        splits every model that may, 0 none."""
+        if not (getattr(devices.active(), "_split_by_shard_map", False)
+                and self.split_blocker is None and jax.process_count() == 1):
+            return False
+        return _settings.switch("CORNU_SHARD_MAP", self.recurrent)
 
     def auto_splits(self, batch_size: int) -> bool:
         """Whether fit, with no distribution set, splits each batch over the CPU devices
@@ -322,7 +326,8 @@ class Engine:
         a recurrent layer (their loops of small products are where a second device's
         thread pays: docs/performance.md, session 12) whose rows are independent, a
         batch that divides over the devices, the CPU backend, and CORNU_SHARD_MAP not 0.
-        Everything else runs on the first device as before."""
+        Everything else runs on the first device as before (a second device made the
+        lecture net's and the convnet's steps slower: docs/performance.md, session 12)."""
         count = _cpu_devices.MADE
         return bool(count and devices.active() is None and self.recurrent
                     and self.split_blocker is None and batch_size % count == 0

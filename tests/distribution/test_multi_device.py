@@ -1,9 +1,10 @@
 """DataParallel and ModelParallel on 4 CPU devices (a subprocess with
 JAX_NUM_CPU_DEVICES=4, one for the three tests): the same numbers as one device with the
 same global batch and seed; only the order of the sums over the devices differs.
-DataParallel's steps split the batch with shard_map (each device draws its own dropout,
-so the models compared there have none), or, with CORNU_SHARD_MAP=0 and for models with
-BatchNormalization, with XLA's partitioner (dropout included)."""
+DataParallel's steps split the batch with shard_map (CORNU_SHARD_MAP=1 here, since these
+models have no recurrent layer; each device draws its own dropout, so the models compared
+there have none), or, with CORNU_SHARD_MAP=0 and for models with BatchNormalization, with
+XLA's partitioner (dropout included)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,9 @@ def fit_evaluate_predict(m, x, y, distribution, batch_size, epochs):
 """
 
 _DATA_PARALLEL = """
+import os
+os.environ["CORNU_SHARD_MAP"] = "1"  # the shard_map step for models without RNNs too
+
 def lecture_net(distribution, batch_size, dropout=False):
     # the lecture's 784-500-500-10 sigmoid net, smaller; with dropout only where the
     # partitioner splits the step (CORNU_SHARD_MAP=0): shard_map's devices draw their own
@@ -93,13 +97,12 @@ out = {}
 for batch_size in (12, 10):  # 10 does not divide over 4 devices: padded and masked
     out[batch_size] = compare(lambda d: lecture_net(d, batch_size), dist.DataParallel())
 out["placement"] = seen
-import os
 os.environ["CORNU_SHARD_MAP"] = "0"  # XLA's partitioner splits the step: dropout too
 try:
     out["partitioner"] = compare(lambda d: lecture_net(d, 10, dropout=True),
                                  dist.DataParallel())
 finally:
-    del os.environ["CORNU_SHARD_MAP"]
+    os.environ["CORNU_SHARD_MAP"] = "1"
 
 
 def conv_batchnorm(distribution):
@@ -127,6 +130,7 @@ with dist.DataParallel().scope():
                   batch_size=12, epochs=1, verbose=0)
 out["refit"] = [model._engine.traces["train"], len(model._engine._split_programs)]
 loop.Engine.train_chunk = train_chunk  # (the next sections run unspied)
+del os.environ["CORNU_SHARD_MAP"]
 """
 
 _MODEL_PARALLEL = """
@@ -155,7 +159,10 @@ out = compare(conv_embed_dense, dist.ModelParallel(layout_map=layout_map,
 """
 
 _STREAMS = """
+import os
 import grain
+
+os.environ["CORNU_SHARD_MAP"] = "1"  # the shard_map step: a chunk's rows gathered
 
 rng = np.random.default_rng(0)
 X = rng.random((203, 48), dtype=np.float32)
@@ -221,8 +228,11 @@ def steps(distribution):
         m._engine.traces["train"]
 
 
-out = {"pydataset": compare(pydataset, dist.DataParallel()),
-       "steps": compare(steps, dist.DataParallel())}
+try:
+    out = {"pydataset": compare(pydataset, dist.DataParallel()),
+           "steps": compare(steps, dist.DataParallel())}
+finally:
+    del os.environ["CORNU_SHARD_MAP"]
 """
 
 
