@@ -45,7 +45,44 @@ def fit(kind, batch_size, seed=1):
             "weight_devices": sorted({len(v.value.sharding.device_set) for v in m.weights})}
 
 
+class Stop(Exception):
+    pass
+
+
+STOPPED = []
+
+
+class StopAt(cornu.callbacks.Callback):
+    def on_chunk_end(self, step, logs=None):
+        if (self.model.fit_position.epoch, step) == (1, 4):
+            STOPPED.append(step)
+            raise Stop()
+
+
+def backed_up(folder, stop):
+    # BackupAndRestore every 2 steps; interrupted mid-epoch, then run again
+    cornu.utils.set_random_seed(3)
+    m = cornu.Sequential([layers.Input((7, 5)), layers.LSTM(8, dropout=0.2),
+                          layers.Dense(4, activation="softmax")])
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    backup = cornu.callbacks.BackupAndRestore(folder, save_freq=2)
+    try:
+        m.fit(X, Y, batch_size=12, epochs=3, verbose=0,
+              callbacks=[backup, *([StopAt()] if stop else [])])
+    except Stop:
+        m.fit(X, Y, batch_size=12, epochs=3, verbose=0, callbacks=[backup])
+    return m.get_weights()
+
+
+import tempfile  # noqa: E402
+
+with tempfile.TemporaryDirectory() as folder:
+    whole = backed_up(folder + "/a", False)
+    resumed = backed_up(folder + "/b", True)
+backup_diff = max(float(np.abs(a - b).max()) for a, b in zip(whole, resumed, strict=True))
+
 out = {"made": cornu._cpu_devices.MADE, "devices": len(jax.devices()),
+       "backup": [backup_diff, STOPPED],
        "lstm_12": fit("lstm", 12), "lstm_9": fit("lstm", 9), "dense": fit("dense", 12),
        "batchnorm": fit("batchnorm", 12), "dropout": [fit("dropout", 12) for _ in range(2)]}
 print("RESULT", json.dumps(out))
@@ -106,6 +143,13 @@ def test_split_dropout_same_run_to_run(runs):
     assert first["split"] == 1
     assert first["weights"] == second["weights"]
     assert first["history"] == second["history"]
+
+
+@pytest.mark.slow
+def test_backup_and_restore_resumes_bit_for_bit_when_split(runs):
+    # interrupted mid-epoch and run again: the weights of the unbroken fit, bit for bit
+    assert runs["two"]["backup"] == [0.0, [4]]
+    assert runs["off"]["backup"] == [0.0, [4]]
 
 
 def test_user_settings_win(monkeypatch):
