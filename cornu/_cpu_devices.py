@@ -5,7 +5,11 @@ starts), so that fit can split a recurrent model's batches over them
 On one CPU device XLA runs a recurrent layer's loop of small matrix products in one
 thread, the second core helping only inside each product; with the batch split over two
 CPU devices each device runs its rows' loop in its own thread (docs/performance.md,
-sessions 11 and 12). So cornu asks JAX for `min(cores, DEFAULT_CAP)` CPU devices when:
+sessions 11 and 12). It is opt-in: on this project's shared 2-core machine the split was
+1.31x faster than one device on a quiet moment and up to 2x slower when other work took a
+core (the devices wait for each other at every step's sum). With CORNU_CPU_DEVICES=N
+(N >= 2), or `auto` for `min(cores, DEFAULT_CAP)`, cornu asks JAX for that many CPU
+devices when:
 
 - the CPU is the platform (JAX_PLATFORMS / jax_platforms is unset or starts with "cpu",
   and where it is unset no GPU or TPU plugin of JAX is installed);
@@ -13,8 +17,7 @@ sessions 11 and 12). So cornu asks JAX for `min(cores, DEFAULT_CAP)` CPU devices
   its devices);
 - the user set neither `jax_num_cpu_devices` (JAX_NUM_CPU_DEVICES) nor XLA's
   `--xla_force_host_platform_device_count`;
-- CORNU_CPU_DEVICES is not 1 (or off/0/false/no): that turns the whole thing off, and a
-  number N >= 2 asks for N devices whatever the cores.
+- (unset, 1, off, 0, false or no: nothing is made.)
 
 Every array is still made on the first device, and everything but the training steps of
 recurrent models runs there, as before: the other devices are used only by fit's split
@@ -52,10 +55,10 @@ def wanted() -> int | None:
     from jax._src import xla_bridge
 
     setting = os.environ.get("CORNU_CPU_DEVICES", "").strip().lower()
-    if setting in _OFF:
+    if not setting or setting in _OFF:  # opt-in: see the module's docstring
         return None
     count = None
-    if setting:
+    if setting != "auto":
         try:
             count = int(setting)
         except ValueError:

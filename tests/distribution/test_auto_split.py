@@ -172,3 +172,15 @@ def test_user_device_count_is_kept():
         env={**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "3",
              "CORNU_CPU_DEVICES": "", "PYTHONPATH": str(_ROOT)})
     assert done.stdout.split() == ["None", "3"], done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_no_devices_are_made_unless_asked():
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(_ROOT)}
+    for name in ("JAX_NUM_CPU_DEVICES", "CORNU_CPU_DEVICES", "XLA_FLAGS"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", "import cornu, jax; print(cornu._cpu_devices.MADE, "
+         "len(jax.devices()))"], capture_output=True, text=True, cwd=_ROOT, timeout=120,
+        env=env)
+    assert done.stdout.split() == ["None", "1"], done.stderr[-2000:]
