@@ -383,18 +383,22 @@ def test_sigkill_mid_run_then_restart_gives_the_same_weights(request, tmp_path):
     assert child.returncode == -signal.SIGKILL
     assert backup.exists()
     assert not (tmp_path / "killed" / "history.json").exists()
+
+    # the same command again (alongside the rest of the unbroken run): it resumes from the
+    # backup and finishes
+    cmd = [*cmd[:-1], str(tmp_path / "killed")]
+    restarted = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
     try:
         assert unbroken.wait(timeout=120) == 0, (tmp_path / "unbroken.err").read_text()
+        out, err = restarted.communicate(timeout=120)
     finally:
-        unbroken.kill()
-        unbroken.wait()
+        for proc in (unbroken, restarted):  # only the processes this test started
+            proc.kill()
+            proc.wait()
     assert "done" in (tmp_path / "unbroken.out").read_text()
-
-    # the same command again: it resumes from the backup and finishes
-    cmd = [*cmd[:-1], str(tmp_path / "killed")]
-    restarted = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert restarted.returncode == 0, restarted.stderr
-    start = restarted.stdout.split("\n")[0].split()
+    assert restarted.returncode == 0, err
+    start = out.split("\n")[0].split()
     assert start[0] == "start" and (int(start[1]), int(start[2])) >= (2, 3)
     assert not backup.exists()
 

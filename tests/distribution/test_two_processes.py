@@ -206,10 +206,19 @@ def test_a_killed_job_restarted_with_its_backup_ends_as_an_unbroken_one(tmp_path
             if proc.poll() is None:  # only the processes this test started
                 proc.kill()
             proc.communicate()
-    unbroken = _phase(_results(unbroken_job), "backup")  # (kills its processes if it fails)
+    backed_up = (tmp_path / "broken" / "backup" / "backup.cornu-backup").exists()
+    # the job started again (its own port) runs alongside the rest of the unbroken one
+    resumed_job = _start("backup", folder)
+    try:
+        unbroken = _phase(_results(unbroken_job), "backup")  # (kills its processes if it fails)
+        resumed = _phase(_results(resumed_job), "backup")
+    finally:
+        for proc in resumed_job:  # only the processes this test started
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     assert procs[0].returncode == 75
-    assert (tmp_path / "broken" / "backup" / "backup.cornu-backup").exists()
-    resumed = _job("backup", folder)
+    assert backed_up
     assert unbroken[0]["epochs"] == list(range(12))
     for result in resumed:
         assert 3 <= result["epochs"][0] and result["epochs"][-1] == 11  # went on
