@@ -203,7 +203,7 @@ class RNN(Layer):
     supports_masking = True
     #: the training programs of a model holding it use a library's matrix products, which
     #: run a loop of small products faster on the CPU (training/loop.compiler_options)
-    _library_dots = True
+    _cpu_products = "library_dots"
 
     def compute_mask(self, inputs, previous_mask=None):
         """The sequence mask goes on with a sequence output (Keras); states carry none."""
