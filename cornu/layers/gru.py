@@ -42,15 +42,16 @@ class GRUCell(RecurrentCell):
     def _recur(self, x, states, masks):
         h_prev, u = states[0], self.units
         kernel = self.recurrent_kernel.value
-        x_z, x_r, x_h = jnp.split(x, 3, axis=-1)
-        if self.reset_after:
+        if self.reset_after:  # split, not sliced: the gradient joins the pieces in one op
             inner = self._recurrent(h_prev, masks, kernel)
             if self.bias is not None:
                 inner = inner + self.bias.value[1][None]
-            z = self.recurrent_activation(x_z + inner[:, :u])
-            r = self.recurrent_activation(x_r + inner[:, u:2 * u])
-            candidate = r * inner[:, 2 * u:]
+            x_zr, x_h = jnp.split(x, [2 * u], axis=-1)
+            inner_zr, inner_h = jnp.split(inner, [2 * u], axis=-1)
+            z, r = jnp.split(self.recurrent_activation(x_zr + inner_zr), 2, axis=-1)
+            candidate = r * inner_h
         else:
+            x_z, x_r, x_h = jnp.split(x, 3, axis=-1)
             inner = self._recurrent(h_prev, masks, kernel[:, :2 * u])
             z = self.recurrent_activation(x_z + inner[:, :u])
             r = self.recurrent_activation(x_r + inner[:, u:])
