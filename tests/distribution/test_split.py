@@ -7,19 +7,12 @@ run; models whose rows are not independent keep XLA's partitioner
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from distribution_helpers import child_result
 
 import cornu
 from cornu import layers
 from cornu.distribution import split
-
-_ROOT = Path(__file__).resolve().parents[2]
 
 _CHILD = r"""
 import json
@@ -104,16 +97,7 @@ print("RESULT", json.dumps(out))
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2",
-           "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("CORNU_SHARD_MAP", None)
-    done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
-                          env=env, timeout=600, cwd=_ROOT)
-    assert done.returncode == 0, done.stderr[-4000:]
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise AssertionError(done.stdout[-2000:] + done.stderr[-2000:])
+    return child_result(_CHILD, drop=("CORNU_SHARD_MAP",), JAX_NUM_CPU_DEVICES="2")
 
 
 @pytest.mark.slow
