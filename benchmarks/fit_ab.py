@@ -15,9 +15,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import alternating_rounds, run_in_checkout  # noqa: E402
 
 _CHILD = """
 import json, sys, statistics
@@ -40,12 +42,8 @@ print("RESULT", json.dumps(timer.times[1:]))
 def child(tree: str, args: argparse.Namespace) -> list[float]:
     code = _CHILD.format(bench=str(Path(tree) / "benchmarks"), model=args.model,
                          rows=args.rows, batch=args.batch, epochs=args.epochs)
-    env = {**os.environ, "PYTHONPATH": tree, "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, cwd=tree, timeout=900)
-    if done.returncode:
-        raise SystemExit(done.stderr[-2000:])
-    line = [s for s in done.stdout.splitlines() if s.startswith("RESULT ")][-1]
+    out = run_in_checkout(tree, ["-c", code], timeout=900, JAX_PLATFORMS="cpu")
+    line = [s for s in out.splitlines() if s.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT "):])
 
 
@@ -61,9 +59,8 @@ def main() -> int:
     args = p.parse_args()
     medians: dict[str, list[float]] = {args.a: [], args.b: []}
     ratios = []
-    for r in range(args.rounds):
-        order = (args.a, args.b) if r % 2 == 0 else (args.b, args.a)
-        got = {tree: statistics.median(child(tree, args)) for tree in order}
+    for r, got in alternating_rounds(args.a, args.b, args.rounds,
+                                     lambda tree: statistics.median(child(tree, args))):
         for tree, m in got.items():
             medians[tree].append(m)
         ratios.append(got[args.b] / got[args.a])

@@ -9,30 +9,19 @@
 # 500): a stage that would start past it is skipped and named in the table.
 #
 # Run from the repository root:  bash benchmarks/gpu_check.sh
-# MNIST is read from $CORNU_DATA (default .bench/data). Keras and grain are installed from
-# the wheels in .bench/whl when they are not importable (`pip download` them for the GPU
-# machine's Python). The table goes to $OUT/gpu_check.md and .json (default
-# benchmarks/results/gpu-check), with the log; the benchmarks' own files to $RES.
+# MNIST, Python and the Keras wheels: see _gpu_env.sh. The table goes to $OUT/gpu_check.md
+# and .json (default benchmarks/results/gpu-check), with the log; the benchmarks' own files
+# to $RES.
 # GPU_CHECK_QUICK=1 runs every stage small (a smoke test of this script, on any machine).
-set -u
-export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
-export CORNU_DATA=${CORNU_DATA:-$PWD/.bench/data}
+source "$(dirname "${BASH_SOURCE[0]}")/_gpu_env.sh"
 OUT=${OUT:-benchmarks/results/gpu-check}
 RES=${RES:-/tmp/gpu-check-results}
 BUDGET=${BUDGET:-500}
 QUICK=${GPU_CHECK_QUICK:-0}
-PY=${PYTHON:-python3}
 mkdir -p "$OUT" "$RES/bf16"
 LOG="$OUT/gpu_check.log"
 : > "$LOG"
 START=$SECONDS
-if ! $PY -c "import keras, grain" 2>/dev/null && ls .bench/whl/*.whl >/dev/null 2>&1; then
-    $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .bench/whl/*.whl
-    export PYTHONPATH=/tmp/site:$PWD
-else
-    export PYTHONPATH=$PWD
-fi
-quiet() { grep -v "^WARNING\|^I0000\|^E0000\|^W0000\|^ *warnings.warn\|UserWarning"; }
 skipped=()
 # stage NAME LIMIT COMMAND...: run it if the budget allows, log its output, remake the table
 stage() {

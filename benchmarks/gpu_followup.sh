@@ -7,20 +7,11 @@
 #  2. DataParallel against plain fit (gpu_probe.py dp), then dataparallel_speed.py with Keras
 #  3. predict's input transfer (gpu_probe.py put)
 #  4. the kernels of a lecture-net step (step_kernels.py --save-hlo)
-set -u
-export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
-export CORNU_DATA=${CORNU_DATA:-$PWD/.bench/data}
+QUIET_MORE='\|^wrote'
+source "$(dirname "${BASH_SOURCE[0]}")/_gpu_env.sh"
 OUT=${OUT:-/tmp/gpu-followup}
 RES=${RES:-/tmp/gpu-followup-results}
-PY=${PYTHON:-python3}
 mkdir -p "$OUT" "$RES"
-if ! $PY -c "import keras, grain" 2>/dev/null && ls .bench/whl/*.whl >/dev/null 2>&1; then
-    $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .bench/whl/*.whl
-    export PYTHONPATH=/tmp/site:$PWD
-else
-    export PYTHONPATH=$PWD
-fi
-quiet() { grep -v "^WARNING\|^I0000\|^E0000\|^W0000\|^ *warnings.warn\|UserWarning\|^wrote"; }
 LOG="$OUT/gpu_followup.log"
 run() { local limit=$1; shift; echo "== $* ($(date +%T))" | tee -a "$LOG"
         timeout "$limit" "$@" 2>&1 | quiet | tee -a "$LOG" | grep '"fit_epoch"\|RESULT\|^{' | cut -c1-400; }

@@ -44,6 +44,19 @@ class Table:
         self.rows.append({"item": item, "cornu": cornu, "keras": keras, "unit": unit,
                           "ratio": ratio, "goal": goal, "met": met, "note": note})
 
+    def add_side_by_side(self, item: str, libraries: dict[str, Any], key: str,
+                         goal: float | None = None, unit: str = "s", **kw: Any) -> None:
+        """A row of `libraries[name][key]` for cornu and Keras (either may be absent)."""
+        self.add(item, libraries.get("cornu", {}).get(key),
+                 libraries.get("keras", {}).get(key), unit, goal, **kw)
+
+    def absent(self, results: object, name: str) -> bool:
+        """Whether `results` is None (its file was not found): then `name` is listed as
+        not measured."""
+        if results is None:
+            self.missing.append(name)
+        return results is None
+
     def markdown(self) -> list[str]:
         out = ["| measurement | cornu | Keras 3 | Keras / cornu | goal | met |",
                "|---|---|---|---|---|---|"]
@@ -60,35 +73,32 @@ class Table:
 
 
 def fit_rows(table: Table, fit: dict[str, Any] | None, suffix: str = "") -> None:
-    if fit is None:
-        table.missing.append("fit_speed" + suffix)
+    if table.absent(fit, "fit_speed" + suffix):
         return
     goals = {1: 40.0, 100: 25.0}
     for entry in fit["fit"]:
-        c, k = entry["libraries"].get("cornu", {}), entry["libraries"].get("keras", {})
+        libs = entry["libraries"]
         name = ("lecture net" if entry["model"] == "mlp" else "convnet") + suffix
         b = entry["batch_size"]
         goal = goals.get(b) if entry["model"] == "mlp" else 2.0
         if suffix:
             goal = None
-        table.add(f"{name}, batch {b}, steady epoch in one fit", c.get("in_fit_steady_epoch_s"),
-                  k.get("in_fit_steady_epoch_s"), "s", goal)
-        table.add(f"{name}, batch {b}, steady epoch per fit call", c.get("steady_epoch_s"),
-                  k.get("steady_epoch_s"), "s")
+        table.add_side_by_side(f"{name}, batch {b}, steady epoch in one fit", libs,
+                               "in_fit_steady_epoch_s", goal)
+        table.add_side_by_side(f"{name}, batch {b}, steady epoch per fit call", libs,
+                               "steady_epoch_s")
         if not suffix:
-            table.add(f"{name}, batch {b}, first epoch (cold compile)", c.get("first_epoch_s"),
-                      k.get("first_epoch_s"), "s", 1.0)
-            if c.get("test_accuracy") is not None:
-                table.add(f"{name}, batch {b}, test accuracy after the epochs",
-                          c.get("test_accuracy"), k.get("test_accuracy"), "",
-                          lower_is_better=False)
+            table.add_side_by_side(f"{name}, batch {b}, first epoch (cold compile)", libs,
+                                   "first_epoch_s", 1.0)
+            if libs.get("cornu", {}).get("test_accuracy") is not None:
+                table.add_side_by_side(f"{name}, batch {b}, test accuracy after the epochs",
+                                       libs, "test_accuracy", unit="", lower_is_better=False)
     inference = fit.get("inference") or {}
     for entry in inference.get("throughput", []) + inference.get("latency", []):
-        c, k = entry["libraries"].get("cornu", {}), entry["libraries"].get("keras", {})
         label = entry["operation"] + (f", batch {entry['batch_size']}"
                                       if "batch_size" in entry else "")
-        table.add(label + suffix, c.get("median_s"), k.get("median_s"), "s",
-                  None if suffix else 1.0)
+        table.add_side_by_side(label + suffix, entry["libraries"], "median_s",
+                               None if suffix else 1.0)
 
 
 def lever_rows(table: Table, levers: list[dict[str, Any]]) -> None:
@@ -105,39 +115,31 @@ def lever_rows(table: Table, levers: list[dict[str, Any]]) -> None:
 
 
 def rnn_rows(table: Table, rnn: dict[str, Any] | None) -> None:
-    if rnn is None:
-        table.missing.append("rnn_speed")
+    if table.absent(rnn, "rnn_speed"):
         return
     for r in rnn["results"]:
-        fit = r["fit_epoch"]
-        table.add(f"{r['model']} fit epoch, batch {r['batch_size']} ({r['samples']} rows)",
-                  fit.get("cornu", {}).get("median_s"), fit.get("keras", {}).get("median_s"),
-                  "s", 2.0)
-        grad = r["forward_backward_one_batch"]
-        table.add(f"{r['model']} forward+backward of one batch",
-                  grad.get("cornu", {}).get("median_s"), grad.get("keras", {}).get("median_s"),
-                  "s")
+        table.add_side_by_side(
+            f"{r['model']} fit epoch, batch {r['batch_size']} ({r['samples']} rows)",
+            r["fit_epoch"], "median_s", 2.0)
+        table.add_side_by_side(f"{r['model']} forward+backward of one batch",
+                               r["forward_backward_one_batch"], "median_s")
 
 
 def stream_rows(table: Table, stream: dict[str, Any] | None) -> None:
-    if stream is None:
-        table.missing.append("stream_speed")
+    if table.absent(stream, "stream_speed"):
         return
     for source, libs in stream["results"].items():
-        table.add(f"lecture net from {source}, batch {stream['batch_size']}, epoch of "
-                  f"{stream['rows']} rows", libs.get("cornu", {}).get("median_epoch_s"),
-                  libs.get("keras", {}).get("median_epoch_s"), "s", 2.0)
+        table.add_side_by_side(f"lecture net from {source}, batch {stream['batch_size']}, "
+                               f"epoch of {stream['rows']} rows", libs, "median_epoch_s", 2.0)
 
 
 def dataparallel_rows(table: Table, dp: dict[str, Any] | None) -> None:
-    if dp is None:
-        table.missing.append("dataparallel_speed")
+    if table.absent(dp, "dataparallel_speed"):
         return
     for r in dp["results"]:
-        libs = r["libraries"]
-        table.add(f"DataParallel ({r['devices']} device), {r['model']}, batch {r['batch_size']}",
-                  libs.get("cornu", {}).get("steady_epoch_s"),
-                  libs.get("keras", {}).get("steady_epoch_s"), "s", 2.0)
+        table.add_side_by_side(
+            f"DataParallel ({r['devices']} device), {r['model']}, batch {r['batch_size']}",
+            r["libraries"], "steady_epoch_s", 2.0)
 
 
 def roofline_lines(fit: dict[str, Any] | None, kernels: dict[str, Any] | None,

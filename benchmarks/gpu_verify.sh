@@ -3,15 +3,9 @@
 # is written out on accelerators and large arrays go to the device in pieces, LSTM/GRU
 # side by side with Keras, the lecture net at batch 1000 with evaluate/predict, and (after
 # the NaN marker joined the step's sums) batch 100's steady epoch and kernels per step.
-set -u
-export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
-export CORNU_DATA=${CORNU_DATA:-$PWD/.bench/data}
+source "$(dirname "${BASH_SOURCE[0]}")/_gpu_env.sh"
 OUT=${OUT:-/tmp/gpu-verify}
-PY=${PYTHON:-python3}
 mkdir -p "$OUT"
-$PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .bench/whl/*.whl
-export PYTHONPATH=/tmp/site:$PWD
-quiet() { grep -v "^WARNING\|^I0000\|^E0000\|^W0000\|^ *warnings.warn\|UserWarning"; }
 echo "== rnn_speed $(date +%T)"
 timeout 75 $PY benchmarks/rnn_speed.py --only lstm,gru --rows 60000 --rounds 2 --out "$OUT" 2>&1 | quiet | grep "^|"
 echo "== fit_speed $(date +%T)"

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import alternating_rounds, run_in_checkout  # noqa: E402
 
 BATCHES = (32, 1000)
 
@@ -76,22 +75,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = [str(c.resolve()) for c in args.checkouts]
     results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
-    for r in range(args.rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
-                       PYTHONPATH=name)
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", "--rows", str(args.rows),
-                 "--calls", str(args.calls),
-                 "--latency-calls", str(args.latency_calls), *names],
-                env=env, capture_output=True, text=True, cwd=name)
-            if done.returncode:
-                print(done.stderr, file=sys.stderr)
-                return done.returncode
-            out = json.loads(done.stdout.strip().splitlines()[-1])
-            if not out["cornu"].startswith(name):
-                print(f"{name} ran cornu from {out['cornu']}", file=sys.stderr)
-                return 1
+    argv = [__file__, "--child", "--rows", str(args.rows), "--calls", str(args.calls),
+            "--latency-calls", str(args.latency_calls), *names]
+
+    def run(name: str) -> dict[str, Any]:
+        out = json.loads(run_in_checkout(name, argv).strip().splitlines()[-1])
+        if not out["cornu"].startswith(name):
+            raise SystemExit(f"{name} ran cornu from {out['cornu']}")
+        return out
+
+    for r, got in alternating_rounds(*names, args.rounds, run):
+        for name, out in got.items():  # in the order they ran
             for key, values in out["times"].items():
                 results[name].setdefault(key, []).extend(values)
             print(f"round {r + 1}, {name}: " + ", ".join(

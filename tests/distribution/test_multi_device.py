@@ -8,16 +8,10 @@ XLA's partitioner (dropout included)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-
-_ROOT = Path(__file__).resolve().parents[2]
+from distribution_helpers import run_child, tagged
 
 _COMMON = """
 import json, sys
@@ -260,17 +254,8 @@ except Exception:
 @pytest.fixture(scope="module")
 def results() -> dict:
     """Each section's `out`, or its traceback (a str under "FAILED")."""
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "4",
-           "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", _child_code()], capture_output=True,
-                          text=True, env=env, timeout=900, cwd=_ROOT)
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = {"FAILED": {}}
-    for line in done.stdout.splitlines():
-        for tag, into in (("RESULT ", out), ("FAILED ", out["FAILED"])):
-            if line.startswith(tag):
-                into.update(json.loads(line[len(tag):]))
-    return out
+    output = run_child(_child_code(), timeout=900, JAX_NUM_CPU_DEVICES="4").stdout
+    return {**tagged(output, "RESULT"), "FAILED": tagged(output, "FAILED")}
 
 
 def _run(results: dict, name: str) -> dict:

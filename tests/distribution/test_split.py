@@ -7,22 +7,16 @@ run; models whose rows are not independent keep XLA's partitioner
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from distribution_helpers import finish_children, result, start_child
 
 import cornu
 from cornu import layers
 from cornu.distribution import split
 
-_ROOT = Path(__file__).resolve().parents[2]
-
 _CHILD = r"""
 import json
+import sys
 import jax
 import numpy as np
 import cornu
@@ -86,34 +80,33 @@ def compare(kind, batch_size, **kw):
     return {"weights": weights, "history": [h1, h2], "evaluate": [e1, e2], **how}
 
 
-out = {
-    "lstm_12": compare("lstm", 12, sample_weight=SW),
-    "lstm_9": compare("lstm", 9, class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 1.5}),
-    "gru_masked": compare("gru_masked", 10),
-    "batchnorm": compare("batchnorm", 12),
+def dropout():
+    # each device draws its own numbers, the same ones run to run
+    runs = [fit("dropout", dist.DataParallel(), 12)[0].get_weights() for _ in range(2)]
+    plain = fit("dropout", None, 12)[0].get_weights()
+    return {"rerun": max(float(np.abs(a - b).max()) for a, b in zip(*runs, strict=True)),
+            "vs_one": max(float(np.abs(a - b).max())
+                          for a, b in zip(runs[0], plain, strict=True))}
+
+
+CASES = {
+    "lstm_12": lambda: compare("lstm", 12, sample_weight=SW),
+    "lstm_9": lambda: compare("lstm", 9, class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 1.5}),
+    "gru_masked": lambda: compare("gru_masked", 10),
+    "batchnorm": lambda: compare("batchnorm", 12),
+    "dropout": dropout,
 }
-# dropout: each device draws its own numbers, the same ones run to run
-runs = [fit("dropout", dist.DataParallel(), 12)[0].get_weights() for _ in range(2)]
-plain = fit("dropout", None, 12)[0].get_weights()
-out["dropout"] = {
-    "rerun": max(float(np.abs(a - b).max()) for a, b in zip(*runs, strict=True)),
-    "vs_one": max(float(np.abs(a - b).max()) for a, b in zip(runs[0], plain, strict=True))}
-print("RESULT", json.dumps(out))
+print("RESULT", json.dumps({name: CASES[name]() for name in sys.argv[1].split(",")}))
 """
 
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2",
-           "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("CORNU_SHARD_MAP", None)
-    done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
-                          env=env, timeout=600, cwd=_ROOT)
-    assert done.returncode == 0, done.stderr[-4000:]
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise AssertionError(done.stdout[-2000:] + done.stderr[-2000:])
+    """The child's cases, in two children side by side."""
+    procs = [start_child(_CHILD, names, drop=("CORNU_SHARD_MAP",), JAX_NUM_CPU_DEVICES="2")
+             for names in ("lstm_12,lstm_9,batchnorm", "gru_masked,dropout")]
+    return {name: value for done in finish_children(procs)
+            for name, value in result(done).items()}
 
 
 @pytest.mark.slow

@@ -152,8 +152,28 @@ def test_two_processes_each_with_its_own_rows_equal_one_process_with_all(mode, o
             results[0]["stderr"][-2000:]
 
 
+@pytest.fixture(scope="module")
+def stuck_job():
+    """The job of test_a_stuck_process_and_the_others_stop, started by the first test that
+    asks for it: most of its 20 s it waits (8 s together, then 5 s for the stall and the
+    peer), so it runs alongside the other tests that kill a process."""
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, str(_WORKER), "stuck"],
+                              env={**_env(port, rank), "WORKER_TIMEOUT": "5",
+                                   "WORKER_STALL": "5"}, cwd=_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in range(2)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:  # only the processes this module started
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
 @pytest.mark.slow
-def test_a_killed_process_stops_the_other_with_a_clear_error():
+def test_a_killed_process_stops_the_other_with_a_clear_error(stuck_job):
     # process 1 is killed (SIGKILL) while both train; process 0 must not wait for ever in
     # its next collective: cornu's watchdog (process_timeout_seconds=5 here) ends it
     # with its message and exit status 75 within a bound
@@ -232,24 +252,13 @@ def test_a_killed_job_restarted_with_its_backup_ends_as_an_unbroken_one(tmp_path
 
 
 @pytest.mark.slow
-def test_a_stuck_process_and_the_others_stop():
+def test_a_stuck_process_and_the_others_stop(stuck_job):
     # both wait 8 s at one place together (a long call of the job: not a stall); then
     # process 1 stays alive but stops stepping (a callback that never returns): its
     # watchdog stops it after stall_timeout_seconds=5, and process 0, waiting for it in a
     # collective, stops too; both with cornu's message and status 75
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, str(_WORKER), "stuck"],
-                              env={**_env(port, rank), "WORKER_TIMEOUT": "5",
-                                   "WORKER_STALL": "5"}, cwd=_ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for rank in range(2)]
-    try:
-        outputs = [proc.communicate(timeout=120) for proc in procs]
-    finally:
-        for proc in procs:  # only the processes this test started
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    procs = stuck_job
+    outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [75, 75], outputs[0][1][-2000:]
     assert "EPOCH 2" in outputs[0][0] and "EPOCH 2" in outputs[1][0]
     assert "EPOCH 3" not in outputs[0][0]
