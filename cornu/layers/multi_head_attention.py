@@ -31,6 +31,7 @@ import numpy as np
 from cornu import constraints, initializers, random, regularizers
 from cornu.layers.base import Layer, masks_hidden
 from cornu.layers.einsum_dense import EinsumDense
+from cornu.ops.nn import attend
 
 
 def _positive(value: Any, argument: str, optional: bool = False) -> None:
@@ -64,32 +65,6 @@ def _attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str]:
     product = "".join(target[i] for i in batch) + "".join(target[i] for i in axes) + "".join(
         source[i] for i in axes)
     return f"{source},{target}->{product}", f"{product},{source}->{target}"
-
-
-def attend(query, key, value, mask, scale: float, is_causal: bool):
-    """`jax.nn.dot_product_attention(query, key, value, mask=mask, scale=scale,
-    is_causal=is_causal)` on (batch, steps, heads, head_dim) arrays with as many key as
-    query heads. On the CPU in float32 its XLA computation is written out here: jax's maps
-    its core over the groups of heads, a layout XLA:CPU ran 1.5x slower (the attention of
-    rnn_speed's transformer block, forward and backward: 4.9 ms against 3.2 ms;
-    docs/performance.md). The same operations in the same order: products into float32
-    logits, scaled, masked entries at -0.7 x the largest float32 (a fully masked row
-    attends uniformly, as jax's), softmax, product with the values."""
-    if (jax.default_backend() != "cpu"
-            or any(a.dtype != jnp.float32 for a in (query, key, value))):
-        return jax.nn.dot_product_attention(query, key, value, mask=mask, scale=scale,
-                                            is_causal=is_causal)
-    logits = jnp.einsum("BTNH,BSNH->BNTS", query, key, preferred_element_type=jnp.float32)
-    logits = logits * jnp.asarray(scale, logits.dtype)
-    keep = mask
-    if is_causal:
-        t, s = logits.shape[-2:]
-        causal = jnp.tril(jnp.ones((t, s), bool))[None, None]
-        keep = causal if keep is None else keep & causal
-    if keep is not None:
-        lowest = jnp.asarray(-0.7 * float(jnp.finfo(jnp.float32).max), logits.dtype)
-        logits = jnp.where(keep, logits, lowest)
-    return jnp.einsum("BNTS,BSNH->BTNH", jax.nn.softmax(logits, axis=-1), value)
 
 
 def _shape(value: Any) -> tuple:

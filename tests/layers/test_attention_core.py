@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cornu.layers.multi_head_attention import attend
+from cornu.ops.nn import attend
 
 rng = np.random.default_rng(3)
 Q, K, V = (jnp.asarray(rng.standard_normal((3, 5, 2, 4)), jnp.float32) for _ in range(3))
@@ -39,3 +39,36 @@ def test_attend_equals_jax(case):
                                    rtol=1e-6, atol=1e-6)
     if case == "mask":  # the fully masked row attends uniformly over the values
         np.testing.assert_allclose(ours(q, k, v)[0, 1], v[0].mean(0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["plain", "mask_causal", "grouped", "bias", "default_scale"])
+def test_ops_dot_product_attention_equals_jax(case):
+    """cornu.ops.dot_product_attention: `attend` where it takes the inputs (float32, as
+    many key as query heads, no bias), jax's function otherwise; the same numbers."""
+    import cornu
+
+    q, k, v, mask, bias, scale = Q, K, V, None, None, 0.3
+    if case == "mask_causal":
+        mask = MASK[..., :5]
+    if case == "grouped":  # 2 query heads over 1 key head: jax's grouped attention
+        k, v = K[:, :, :1], V[:, :, :1]
+    if case == "bias":
+        bias = jnp.asarray(rng.standard_normal((3, 2, 5, 5)), jnp.float32)
+    if case == "default_scale":
+        scale = None
+    from cornu.ops import nn
+
+    written_out = nn._writes_out(q, k, v, bias, mask, None)
+    assert written_out == (case not in ("grouped", "bias") and jax.default_backend() == "cpu")
+    ours = cornu.ops.dot_product_attention(q, k, v, bias=bias, mask=mask, scale=scale,
+                                           is_causal=case == "mask_causal")
+    theirs = jax.nn.dot_product_attention(q, k, v, bias, mask, scale=scale,
+                                          is_causal=case == "mask_causal")
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6, atol=1e-7)
+
+
+def test_ops_dot_product_attention_keeps_jax_errors():
+    import cornu
+
+    with pytest.raises(ValueError):
+        cornu.ops.dot_product_attention(Q, K7[:, :, :, :3], V7)  # head_dim 3 against 4
