@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     defaults = loop.compiler_options
 
     def build(extra: dict[str, Any]):
-        loop.compiler_options = lambda batch_size=None, products="eigen": {
-            **(defaults(batch_size, products) or {}), **extra}
+        loop.compiler_options = lambda batch_size=None: {
+            **(defaults(batch_size) or {}), **extra}
         try:
             cornu.utils.set_random_seed(1)
             model = lecture_net(cornu)

@@ -72,10 +72,6 @@ def _shape(value: Any) -> tuple:
 
 
 class MultiHeadAttention(Layer):
-    #: the training programs of a model holding it let XLA choose its library fusions on
-    #: the CPU (single products, sums over batch x steps rows: training/loop.compiler_options)
-    _cpu_products = "library"
-
     def __init__(
         self,
         num_heads: int,

@@ -201,9 +201,6 @@ class RNN(Layer):
         return jax.tree.unflatten(want, [jnp.asarray(v, dtype) for v in leaves])
 
     supports_masking = True
-    #: the training programs of a model holding it use a library's matrix products, which
-    #: run a loop of small products faster on the CPU (training/loop.compiler_options)
-    _cpu_products = "library_dots"
 
     def compute_mask(self, inputs, previous_mask=None):
         """The sequence mask goes on with a sequence output (Keras); states carry none."""

@@ -32,7 +32,7 @@ from cornu.training import steps as step_protocol
 from cornu.training.evaluate import refuse_distributed as _refuse_distributed
 from cornu.training.fit import ArrayFit
 from cornu.training.fit_stream import StreamFit
-from cornu.training.loop import Engine, Head, Predictor, strongest_products
+from cornu.training.loop import Engine, Head, Predictor
 from cornu.training.state import Position, TrainState
 from cornu.variables import Variable
 
@@ -426,7 +426,6 @@ class Model(Layer):
             object.__setattr__(self, "_output_loss_trackers", [])
             self._engine = Engine(self._forward, [], self.optimizer.transform(),
                                   tx_key=self.optimizer.transform_key(),
-                                  products=self._cpu_products(),
                                   split_blocker=split.blocker(self, has_loss=False),
                                   recurrent=split.is_recurrent(self))
             self._engine_signature = self._trainable_signature()
@@ -476,17 +475,9 @@ class Model(Layer):
         self._engine = Engine(self._forward, heads, self.optimizer.transform(),
                               tx_key=self.optimizer.transform_key(),
                               constraints=self._constraints(),
-                              products=self._cpu_products(),
                               split_blocker=split.blocker(self),
                               recurrent=split.is_recurrent(self))
         self._engine_signature = self._trainable_signature()
-
-    def _cpu_products(self) -> str:
-        """How the CPU runs this model's matrix products and sums: the strongest ask of its
-        layers (recurrent layers: a library's dot fusions for loops of small products;
-        attention: XLA's own library fusions; loop.compiler_options)."""
-        return strongest_products(getattr(layer, "_cpu_products", "eigen")
-                                  for layer in self._flatten_layers())
 
     def _trainable_signature(self) -> tuple:
         """Which weights train now (kept per structure version: a stream's batches ask)."""

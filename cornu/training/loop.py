@@ -88,27 +88,9 @@ def on_gpu() -> bool:
 YNN_REDUCE_MIN_BATCH = 100
 
 
-#: how a model's matrix products and sums run on the CPU, weakest ask first (a layer asks
-#: with its `_cpu_products` class attribute; the model takes the strongest ask of its
-#: layers): XLA's Eigen calls, YNNPACK's dot fusions, XLA's own choice of YNNPACK fusions
-CPU_PRODUCTS = ("eigen", "library_dots", "library")
-
-
-def strongest_products(asks: Any) -> str:
-    """The route of CPU_PRODUCTS a model's layers ask for: recurrent layers' dot fusions
-    win over attention's choice (measured on recurrent models), both over the default."""
-    asks = set(asks)
-    for route in ("library_dots", "library"):
-        if route in asks:
-            return route
-    return "eigen"
-
-
-def compiler_options(batch_size: int | None = None,
-                     products: str = "eigen") -> dict[str, Any] | None:
+def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
     """XLA options for cornu's programs (None: XLA's defaults); `batch_size` for a
-    training program; `products` the route of CPU_PRODUCTS the model's layers ask for
-    (see below).
+    training program.
 
     On a GPU, matrix products go to cuBLAS instead of XLA's Triton GEMM fusions, which
     pad every operand of the lecture's net to tile multiples (784 -> 800, 500 -> 512: 7
@@ -126,19 +108,13 @@ def compiler_options(batch_size: int | None = None,
     4.5% faster). Training programs for batches of YNN_REDUCE_MIN_BATCH and more leave
     the sums over the batch (the bias gradients) to YNNPACK: four fewer loops for LLVM
     to compile in the lecture's net (0.46 -> 0.39 s of compilation), the same epoch
-    times at batch 100 and 1000, but 10-20% slower epochs at batch 1. With
-    `library_dots` the matrix products are YNNPACK's dot fusions (a product with its
-    elementwise neighbours) instead of Eigen calls: the many small products of a
-    recurrent layer's loop (128x128 by 128x512 per step for LSTM(128) at batch 128) took
-    25% less CPU time in the LSTM's fit (docs/performance.md). With `"library"` (attention
-    layers) XLA picks its own YNNPACK fusions (single products and the sums, also below
-    YNN_REDUCE_MIN_BATCH, where a sequence model's sums still run over batch x steps
-    rows): a transformer block's fit epoch at batch 32 took 0.40-0.44 s against 0.45-0.47 s
-    with Eigen's products and no library sums (docs/performance.md).
+    times at batch 100 and 1000, but 10-20% slower epochs at batch 1. Eigen's products
+    serve every model, recurrent and attention layers included: on two free cores
+    YNNPACK's dot fusions made GRU(128)'s fit epoch 1.4-2x and its evaluate 1.6x slower,
+    LSTM(128)'s 5% and 1.5x, and XLA's own choice of YNNPACK fusions a transformer
+    block's evaluate 2.3x slower; they won only while another process held a core
+    (docs/performance.md, session 13).
     CORNU_CPU_XLA_DEFAULTS=1 keeps XLA's defaults."""
-    if products not in CPU_PRODUCTS:
-        raise ValueError(f"products must be one of {CPU_PRODUCTS}. Received: "
-                         f"products={products!r}")
     if on_gpu():
         if _settings.switch("CORNU_GPU_TRITON_GEMM", False):
             return None
@@ -146,11 +122,10 @@ def compiler_options(batch_size: int | None = None,
     if jax.default_backend() != "cpu" or _settings.switch("CORNU_CPU_XLA_DEFAULTS", False):
         return None
     options: dict[str, Any] = {"xla_cpu_prefer_vector_width": 512}
-    if _has_ynn_fusions() and products != "library":
+    if _has_ynn_fusions():
         reduce = (batch_size is not None and batch_size >= YNN_REDUCE_MIN_BATCH
                   and _measured_on(jaxlib_version()))
-        kinds = (["LIBRARY_FUSION_TYPE_DOT"] if products == "library_dots" else []) + (
-            ["LIBRARY_FUSION_TYPE_REDUCE"] if reduce else [])
+        kinds = ["LIBRARY_FUSION_TYPE_REDUCE"] if reduce else []
         options["xla_cpu_experimental_ynn_fusion_type"] = ",".join(kinds)
     if _measured_on(jaxlib_version()):
         options["xla_cpu_copy_insertion_use_region_analysis"] = True
@@ -179,10 +154,10 @@ def _measured_on(version: tuple[int, int, int]) -> bool:
     return (0, 10, 2) <= version < _EXPERIMENTAL_OPTIONS_BEFORE
 
 
-def _jit_options(batch_size: int | None = None, products: str = "eigen") -> dict[str, Any]:
+def _jit_options(batch_size: int | None = None) -> dict[str, Any]:
     """jax.jit keyword arguments: compiler options where there are some and this jax takes
     them (its compiler_options argument arrived in jax 0.4.36; before it, XLA's defaults)."""
-    options = compiler_options(batch_size, products)
+    options = compiler_options(batch_size)
     if not options or "compiler_options" not in inspect.signature(jax.jit).parameters:
         return {}
     return {"compiler_options": options}
@@ -236,7 +211,6 @@ class Engine:
         unroll: int | None = None,
         tx_key: Hashable | None = None,
         constraints: Any = None,
-        products: str = "eigen",
         split_blocker: str | None = "the model did not say",
         recurrent: bool = False,
     ) -> None:
@@ -245,7 +219,6 @@ class Engine:
         #: cornu/distribution/split.py), and whether the model has a recurrent layer
         self.split_blocker = split_blocker
         self.recurrent = recurrent
-        self.products = products  # compiler_options' route for this model (CPU_PRODUCTS)
         self.heads = list(heads)
         self.unroll = unroll  # None: default_unroll(batch size)
         self.tx = tx
@@ -257,7 +230,7 @@ class Engine:
         self._weighted = [f"{h.name}_{m.name}" if h.name else m.name
                           for h in self.heads if h.masked for m in h.metrics]
         self.traces: Counter[str] = Counter()
-        options = _jit_options(products=products)
+        options = _jit_options()
         #: jitted _train_chunk by (options, donation), and by (batch size, donation)
         self._train_programs: dict[tuple[str, bool], Callable] = {}
         self._train_program_of: dict[tuple[int, bool], Callable] = {}
@@ -281,7 +254,7 @@ class Engine:
         its loss stop being finite), at the price of fresh output buffers, not a copy."""
         program = self._train_program_of.get((batch_size, donate))
         if program is None:  # options read once per batch size (inspect is slow per call)
-            options = _jit_options(batch_size, self.products)
+            options = _jit_options(batch_size)
             key = (repr(sorted(options.get("compiler_options", {}).items())), donate)
             if key not in self._train_programs:
                 self._train_programs[key] = jax.jit(
@@ -326,7 +299,7 @@ class Engine:
             placed = self._placed_programs[key] = jax.jit(
                 self._train_chunk, static_argnums=(8, 10), donate_argnums=(0, 1),
                 in_shardings=(*shardings, whole), out_shardings=(shardings[0], whole),
-                **_jit_options(batch_size, self.products))
+                **_jit_options(batch_size))
         return placed
 
     def splits_batch(self) -> bool:
@@ -423,7 +396,7 @@ class Engine:
 
             program = self._split_programs[key] = jax.jit(
                 chunk, static_argnums=(8, 10), donate_argnums=(0, 1) if donate else (),
-                **_jit_options(batch_size, self.products))
+                **_jit_options(batch_size))
         return program
 
     # -- pieces ----------------------------------------------------------------------------
