@@ -88,9 +88,11 @@ def on_gpu() -> bool:
 YNN_REDUCE_MIN_BATCH = 100
 
 
-def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
+def compiler_options(batch_size: int | None = None,
+                     split: bool = False) -> dict[str, Any] | None:
     """XLA options for cornu's programs (None: XLA's defaults); `batch_size` for a
-    training program.
+    training program; `split` for a recurrent model's program split over CPU devices
+    (see below).
 
     On a GPU, matrix products go to cuBLAS instead of XLA's Triton GEMM fusions, which
     pad every operand of the lecture's net to tile multiples (784 -> 800, 500 -> 512: 7
@@ -113,7 +115,9 @@ def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
     YNNPACK's dot fusions made GRU(128)'s fit epoch 1.4-2x and its evaluate 1.6x slower,
     LSTM(128)'s 5% and 1.5x, and XLA's own choice of YNNPACK fusions a transformer
     block's evaluate 2.3x slower; they won only while another process held a core
-    (docs/performance.md, session 13).
+    (docs/performance.md, session 13). A recurrent model's batch split over CPU devices
+    (`split`), where each device runs its loop on one thread, keeps the dot fusions: an
+    LSTM(128) epoch split over 2 devices took 0.66 s with them against 0.79 s without.
     CORNU_CPU_XLA_DEFAULTS=1 keeps XLA's defaults."""
     if on_gpu():
         if _settings.switch("CORNU_GPU_TRITON_GEMM", False):
@@ -125,7 +129,8 @@ def compiler_options(batch_size: int | None = None) -> dict[str, Any] | None:
     if _has_ynn_fusions():
         reduce = (batch_size is not None and batch_size >= YNN_REDUCE_MIN_BATCH
                   and _measured_on(jaxlib_version()))
-        kinds = ["LIBRARY_FUSION_TYPE_REDUCE"] if reduce else []
+        kinds = (["LIBRARY_FUSION_TYPE_DOT"] if split else []) + (
+            ["LIBRARY_FUSION_TYPE_REDUCE"] if reduce else [])
         options["xla_cpu_experimental_ynn_fusion_type"] = ",".join(kinds)
     if _measured_on(jaxlib_version()):
         options["xla_cpu_copy_insertion_use_region_analysis"] = True
@@ -154,10 +159,10 @@ def _measured_on(version: tuple[int, int, int]) -> bool:
     return (0, 10, 2) <= version < _EXPERIMENTAL_OPTIONS_BEFORE
 
 
-def _jit_options(batch_size: int | None = None) -> dict[str, Any]:
+def _jit_options(batch_size: int | None = None, split: bool = False) -> dict[str, Any]:
     """jax.jit keyword arguments: compiler options where there are some and this jax takes
     them (its compiler_options argument arrived in jax 0.4.36; before it, XLA's defaults)."""
-    options = compiler_options(batch_size)
+    options = compiler_options(batch_size, split)
     if not options or "compiler_options" not in inspect.signature(jax.jit).parameters:
         return {}
     return {"compiler_options": options}
@@ -396,7 +401,7 @@ class Engine:
 
             program = self._split_programs[key] = jax.jit(
                 chunk, static_argnums=(8, 10), donate_argnums=(0, 1) if donate else (),
-                **_jit_options(batch_size))
+                **_jit_options(batch_size, split=self.recurrent))
         return program
 
     # -- pieces ----------------------------------------------------------------------------

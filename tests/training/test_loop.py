@@ -394,6 +394,9 @@ def test_cpu_programs_vectorize_wide_and_use_eigen_products(monkeypatch):
             assert loop.compiler_options(loop.YNN_REDUCE_MIN_BATCH)[
                 "xla_cpu_experimental_ynn_fusion_type"] == (
                 "LIBRARY_FUSION_TYPE_REDUCE" if measured else "")
+            # a recurrent model's program split over CPU devices: the dot fusions too
+            assert loop.compiler_options(10, split=True)[
+                "xla_cpu_experimental_ynn_fusion_type"] == "LIBRARY_FUSION_TYPE_DOT"
         patch.setenv("CORNU_CPU_XLA_DEFAULTS", "1")
         assert loop.compiler_options() is None
         patch.delenv("CORNU_CPU_XLA_DEFAULTS")
