@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from cornu import _deprecation, activations, constraints, initializers, regularizers
 from cornu.layers.base import Layer
+from cornu.ops._rows import along_rows
 
 
 class Dense(Layer):
@@ -63,7 +64,7 @@ class Dense(Layer):
     def call(self, inputs):
         y = jnp.matmul(inputs, self.kernel.value)
         if self.bias is not None:
-            y = y + jnp.reshape(self.bias.value, (1,) * (y.ndim - 1) + (-1,))
+            y = y + along_rows(self.bias.value, y.shape)
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from cornu import activations, constraints, initializers, regularizers
 from cornu.layers.base import Layer
+from cornu.ops._rows import along_rows
 
 
 def _analyze(equation: str, bias_axes: str | None, input_shape: tuple,
@@ -155,8 +156,7 @@ class EinsumDense(Layer):
     def call(self, inputs):
         y = jnp.einsum(self.equation, inputs, self.kernel.value)
         if self.bias is not None:
-            bias = self.bias.value
-            y = y + jnp.reshape(bias, (1,) * (y.ndim - bias.ndim) + bias.shape)
+            y = y + along_rows(self.bias.value, y.shape)
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from cornu import initializers, regularizers
 from cornu.layers import _args
 from cornu.layers.base import Layer, Shape
+from cornu.ops._rows import along_rows
 
 
 class LayerNormalization(Layer):
@@ -92,9 +93,9 @@ class LayerNormalization(Layer):
             var = jnp.mean(jnp.square(x - mean), axis=axes, keepdims=True)
             y = (x - mean) * jax.lax.rsqrt(var + self.epsilon)
         if self.scale:
-            y = y * jnp.reshape(self.gamma.value, shape)
+            y = y * along_rows(jnp.reshape(self.gamma.value, shape), y.shape)
         if self.center:
-            y = y + jnp.reshape(self.beta.value, shape)
+            y = y + along_rows(jnp.reshape(self.beta.value, shape), y.shape)
         return y
 
     def get_config(self) -> dict[str, Any]:

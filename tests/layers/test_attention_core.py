@@ -72,3 +72,28 @@ def test_ops_dot_product_attention_keeps_jax_errors():
 
     with pytest.raises(ValueError):
         cornu.ops.dot_product_attention(Q, K7[:, :, :, :3], V7)  # head_dim 3 against 4
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 3, 8])
+def test_attend_in_pieces_of_the_batch(monkeypatch, pieces):
+    """The batch cut into pieces (uneven ones, more pieces than examples, a mask per example
+    or one for all) gives the numbers of the whole batch, values and gradients."""
+    from cornu.ops import nn
+
+    masks = (MASK[..., :5], MASK[:1, ..., :5])
+
+    def run():
+        return [(attend(Q, K, V, m, 0.3, True),
+                 jax.grad(lambda q, k, v, m=m: attend(q, k, v, m, 0.3, False).sum(),
+                          argnums=(0, 1, 2))(Q, K, V)) for m in masks]
+
+    monkeypatch.setattr(nn, "ATTENTION_PIECES", 1)
+    whole = run()
+    monkeypatch.setattr(nn, "ATTENTION_PIECES", pieces)
+    for (out, grads), (want, want_grads) in zip(run(), whole, strict=True):
+        np.testing.assert_array_equal(out, want)
+        for a, b in zip(grads, want_grads, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    text = jax.jit(lambda q: attend(q, K, V, None, 0.3, False)).lower(Q).as_text()
+    if jax.default_backend() == "cpu":  # one product of logits per piece
+        assert text.count("dot_general") == 2 * min(pieces, Q.shape[0])
