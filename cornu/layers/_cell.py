@@ -19,6 +19,10 @@ import jax.numpy as jnp
 from cornu import activations, constraints, initializers, random, regularizers
 from cornu.layers.base import Layer
 
+#: the name a cell gives (jax.ad_checkpoint.checkpoint_name) to the values of a step that
+#: its gradient keeps; the rest is recomputed from them (rnn.py, keep_gates_only)
+SAVED_GATES = "cornu_rnn_gates"
+
 
 def positive_units(units: Any) -> int:
     if isinstance(units, bool) or not isinstance(units, int) or units < 1:
@@ -37,6 +41,7 @@ class RecurrentCell(Layer):
     """Base of the built-in cells (Keras' `call(inputs, states, training)` API)."""
 
     gates = 1
+    keeps_gates = False  # whether _recur names the values its gradient keeps SAVED_GATES
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",

@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
+from jax.ad_checkpoint import checkpoint_name
 
 from cornu import activations
-from cornu.layers._cell import RecurrentCell
+from cornu.layers._cell import SAVED_GATES, RecurrentCell
 from cornu.layers.rnn import CellLayer
 
 
 class LSTMCell(RecurrentCell):
     gates = 4
+    keeps_gates = True  # names its gates' sum SAVED_GATES (see rnn.py, keep_gates_only)
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
@@ -42,6 +44,7 @@ class LSTMCell(RecurrentCell):
     def _recur(self, x, states, masks):
         c_prev = states[1]
         z = x + self._recurrent(states[0], masks, self.recurrent_kernel.value)
+        z = checkpoint_name(z, SAVED_GATES)  # what the step keeps for its gradient (rnn.py)
         i, f, g, o = jnp.split(z, 4, axis=-1)
         sigma = self.recurrent_activation
         c = sigma(f) * c_prev + sigma(i) * self.activation(g)

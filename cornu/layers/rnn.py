@@ -31,7 +31,7 @@ import jax.numpy as jnp
 
 from cornu import ops
 from cornu.layers import _nested
-from cornu.layers._cell import RecurrentCell
+from cornu.layers._cell import SAVED_GATES, RecurrentCell
 from cornu.layers.base import Layer
 from cornu.layers.stacked_rnn_cells import StackedRNNCells, call_cell, check_cell, output_size
 from cornu.variables import Variable
@@ -66,6 +66,27 @@ def sequence_shape(shape: Any) -> tuple:
 def project_before_loop() -> bool:
     """Whether the input product of all steps runs before the scan (see the docstring)."""
     return jax.default_backend() != "cpu"
+
+
+#: on the CPU a step keeps only its cells' named gates for the gradient (keep_gates_only)
+KEEP_GATES_ON_CPU = True
+_GATES_ONLY = jax.checkpoint_policies.save_only_these_names(SAVED_GATES)
+
+
+def keep_gates_only(cell: Any) -> bool:
+    """Whether a step of `cell` keeps only the values its cells name SAVED_GATES for the
+    backward pass (the pre-activation gates), recomputing the activations from them.
+
+    By default the loop keeps every intermediate of a step: an LSTM step stacked 11
+    (batch, units) arrays per time step, each written by its own small XLA:CPU operation
+    (4 microseconds each, batch 128, 128 units); with only the gates' sum (one (batch, 4 x
+    units) array) and the states an LSTM(128) epoch on MNIST rows took 0.74-0.76 s against
+    0.81 s (rnn_speed, two cores). On the CPU, for built-in cells that name their gates
+    (LSTMCell) and stacks made only of them."""
+    if not KEEP_GATES_ON_CPU or jax.default_backend() != "cpu":
+        return False
+    cells = cell.cells if isinstance(cell, StackedRNNCells) else [cell]
+    return all(getattr(c, "keeps_gates", False) for c in cells)
 
 
 #: time steps written out per loop iteration on an accelerator (see time_unroll)
@@ -239,6 +260,9 @@ class RNN(Layer):
                 if isinstance(cell, StackedRNNCells):
                     return cell._recur(x, s, masks, training)
                 return cell._recur(x, s, masks)
+
+            if keep_gates_only(cell):
+                step = jax.checkpoint(step, policy=_GATES_ONLY)
         else:
             xs = sequences
 

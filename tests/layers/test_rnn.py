@@ -257,3 +257,50 @@ def test_rnn_config_round_trip_with_registered_cell():
     again = L.RNN.from_config(config)
     assert again.get_config() == config
     assert type(again.cell.cells[0]) is cell_class
+
+
+def _lstm_grads(layer, x, monkeypatch, keep, training=False):
+    monkeypatch.setattr(rnn_module, "KEEP_GATES_ON_CPU", keep)
+    values = [v.value for v in layer.weights]
+
+    def loss(values, x):
+        y, _ = run_stateless(layer, values, x, training=training)
+        return jnp.sum(jnp.sin(jnp.concatenate([jnp.ravel(t) for t in jax.tree.leaves(y)])))
+
+    grad = jax.jit(jax.grad(loss, argnums=(0, 1)))
+    text = grad.lower(values, x).compile().as_text()
+    return grad(values, x), text.count("dynamic-update-slice(")
+
+
+@pytest.mark.parametrize("case", ["plain", "backwards_state", "stacked", "dropout", "masked"])
+def test_lstm_step_keeps_only_its_gates_for_the_gradient(case, monkeypatch):
+    """On the CPU an LSTM step keeps its gates' sum (and the states) for the backward pass
+    and recomputes the rest: the same gradients, fewer stacks written in the loop."""
+    x = sequences(3, 6, 4, seed=2)
+    if case == "stacked":
+        layer = L.RNN(L.StackedRNNCells([L.LSTMCell(5), L.LSTMCell(3)]), return_sequences=True)
+    elif case == "backwards_state":
+        layer = L.LSTM(5, go_backwards=True, return_state=True)
+    elif case == "dropout":
+        layer = L.LSTM(5, dropout=0.2, recurrent_dropout=0.3, seed=3)
+    else:
+        layer = L.LSTM(5)
+    if case == "masked":
+        x = np.concatenate([x, np.zeros((3, 2, 4), np.float32)], axis=1)
+        layer = cornu.Sequential([cornu.Input((8, 4)), L.Masking(), layer])
+    layer(x)
+    assert rnn_module.keep_gates_only(layer.layers[-1].cell if case == "masked"
+                                      else layer.cell) == (jax.default_backend() == "cpu")
+    (ours, our_stacks) = _lstm_grads(layer, x, monkeypatch, True, training=case == "dropout")
+    (theirs, their_stacks) = _lstm_grads(layer, x, monkeypatch, False,
+                                         training=case == "dropout")
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    if jax.default_backend() == "cpu":
+        assert our_stacks < their_stacks, (our_stacks, their_stacks)
+
+
+def test_only_cells_that_name_their_gates_keep_them():
+    assert not rnn_module.keep_gates_only(L.GRUCell(3))
+    assert not rnn_module.keep_gates_only(L.SimpleRNNCell(3))
+    assert not rnn_module.keep_gates_only(L.StackedRNNCells([L.LSTMCell(3), L.GRUCell(2)]))
