@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/rnn_speed.py            # about 5 minutes on 2 free cores
     .venv/bin/python benchmarks/rnn_speed.py --quick    # smoke test
 
+Each model runs in a child process of its own (--one-process: all in this one).
+
 What is measured, each library alternating with the other round by round (so machine
 noise reaches both; the ratios are keras seconds / cornu seconds, > 1: cornu faster):
 - fit: LSTM(128) and GRU(128) -> Dense(10, softmax) reading MNIST digits as 28 rows of 28
@@ -51,6 +53,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default="lstm,gru,transformer",
                    help="comma-separated subset of lstm,gru,transformer")
     p.add_argument("--no-keras", action="store_true", help="run cornu alone")
+    p.add_argument("--one-process", action="store_true",
+                   help="run every model in this process (default: one child process per "
+                        "model, so one model's run does not disturb the next one's)")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--data", type=Path, default=None, help="folder that holds mnist/")
     args = p.parse_args(argv)
@@ -189,6 +195,31 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+CHILD_PREFIX = "rnn_speed result: "
+
+
+def run_child(kind: str, argv: list[str]) -> dict[str, Any]:
+    """One model's run in a child process (this script with --child --only kind): a
+    library's earlier models leave nothing behind (caches, memory, threads) that slows
+    the next (Keras' GRU after its LSTM took 2x in one run, session 13)."""
+    import subprocess
+
+    rest, skip = [], False
+    for item in argv:  # the same arguments, --only replaced
+        if skip:
+            skip = False
+        elif item == "--only":
+            skip = True
+        elif not item.startswith("--only="):
+            rest.append(item)
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), *rest, "--child",
+                           "--only", kind], stdout=subprocess.PIPE, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(CHILD_PREFIX)]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"rnn_speed: the {kind} child failed (exit {done.returncode})")
+    return json.loads(lines[-1][len(CHILD_PREFIX):])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     locate_data(args.data)
@@ -202,7 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         "notes": [note] if note else [], "results": []}
     for kind in args.only:
         print(f"{kind} ...", file=sys.stderr, flush=True)
-        result = run(kind, libs, load(kind, args), args)
+        if args.one_process or args.child or len(args.only) == 1:
+            result = run(kind, libs, load(kind, args), args)
+        else:
+            result = run_child(kind, argv if argv is not None else sys.argv[1:])
+        if args.child:
+            print(CHILD_PREFIX + json.dumps(result, default=float), flush=True)
+            return 0
         report["results"].append(result)
         print(json.dumps({k: result[k] for k in ("fit_epoch", "forward_backward_one_batch")}),
               file=sys.stderr, flush=True)
