@@ -8,8 +8,8 @@ transformer block (2,048 rows a step) the weights' sums took 0.8 ms of a 6.9 ms 
 step. The same sum as a product with a vector of ones goes to Eigen's matrix product
 (about a quarter of the time). `along_rows(v, shape)` broadcasts `v` to `shape` as
 `jnp.broadcast_to` does; only the derivative differs, and only where it pays: on the CPU,
-in float32, over more than 32 rows. Elsewhere (GPUs, other dtypes, few rows) it is the
-plain broadcast.
+in float32, over more than 32 rows of known count. Elsewhere (GPUs, other dtypes, few
+rows, a symbolic batch size as in an export) it is the plain broadcast.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def along_rows(v: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     while v.ndim and v.shape[0] == 1 and v.ndim > 0:
         v = v.reshape(v.shape[1:])
     lead = shape[:len(shape) - v.ndim]
-    if (v.ndim == 0 or shape[len(lead):] != v.shape or math.prod(lead) <= _WINDOW
+    if (v.ndim == 0 or not all(isinstance(d, int) for d in lead)  # symbolic: an export
+            or shape[len(lead):] != v.shape or math.prod(lead) <= _WINDOW
             or v.dtype != jnp.float32 or jax.default_backend() != "cpu"):
         return jnp.broadcast_to(v, shape)
     return _spread(v, lead)

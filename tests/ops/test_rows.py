@@ -74,3 +74,13 @@ def test_other_cases_are_the_plain_broadcast(case):
     np.testing.assert_allclose(np.asarray(g, np.float32), np.asarray(want, np.float32),
                                rtol=1e-2 if case == "bfloat16" else 2e-5, atol=1e-4)
 
+
+
+def test_a_symbolic_row_count_takes_the_plain_broadcast():
+    """An export with a symbolic batch size: the row count is not a number."""
+    from jax import export
+
+    (batch,) = export.symbolic_shape("batch")
+    exported = export.export(jax.jit(lambda y: y + along_rows(B, y.shape)))(
+        jax.ShapeDtypeStruct((batch, 40, 3, 4), jnp.float32))
+    np.testing.assert_array_equal(exported.call(Y), Y + B[None, None])
