@@ -82,5 +82,5 @@ def test_a_symbolic_row_count_takes_the_plain_broadcast():
 
     (batch,) = export.symbolic_shape("batch")
     exported = export.export(jax.jit(lambda y: y + along_rows(B, y.shape)))(
-        jax.ShapeDtypeStruct((batch, 40, 3, 4), jnp.float32))
-    np.testing.assert_array_equal(exported.call(Y), Y + B[None, None])
+        jax.ShapeDtypeStruct((batch, 3, 4), jnp.float32))
+    np.testing.assert_array_equal(exported.call(Y[:, 0]), Y[:, 0] + B[None])
