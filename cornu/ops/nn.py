@@ -482,7 +482,7 @@ def attend(query, key, value, mask, scale: float, is_causal: bool):
         return jax.nn.dot_product_attention(query, key, value, mask=mask, scale=scale,
                                             is_causal=is_causal)
     batch = query.shape[0]
-    pieces = max(1, min(batch, ATTENTION_PIECES))
+    pieces = max(1, min(batch, ATTENTION_PIECES)) if isinstance(batch, int) else 1
     if pieces == 1:
         return _attend_core(query, key, value, mask, scale, is_causal)
     bounds = [batch * i // pieces for i in range(pieces + 1)]

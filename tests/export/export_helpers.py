@@ -26,6 +26,14 @@ def lstm_net():
     return cornu.Sequential([cornu.Input((None, 5)), layers.LSTM(6), layers.Dense(2)])
 
 
+def attention():
+    """A transformer-style block: MultiHeadAttention, LayerNormalization, Dense."""
+    inputs = cornu.Input((6, 8))
+    h = layers.MultiHeadAttention(2, 4)(inputs, inputs)
+    h = layers.LayerNormalization()(layers.Add()([inputs, h]))
+    return cornu.Model(inputs, layers.Dense(3)(h))
+
+
 def branches():
     """Two inputs, two outputs, a BatchNormalization (non-trainable weights)."""
     a = cornu.Input((6,), name="a")
@@ -57,7 +65,7 @@ def subclassed():
     return model
 
 
-MODELS = {"lecture_net": lecture_net, "convnet": convnet, "lstm": lstm_net,
+MODELS = {"lecture_net": lecture_net, "convnet": convnet, "lstm": lstm_net, "attention": attention,
           "branches": branches, "subclassed": subclassed}
 
 

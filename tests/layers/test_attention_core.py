@@ -97,3 +97,16 @@ def test_attend_in_pieces_of_the_batch(monkeypatch, pieces):
     text = jax.jit(lambda q: attend(q, K, V, None, 0.3, False)).lower(Q).as_text()
     if jax.default_backend() == "cpu":  # one product of logits per piece
         assert text.count("dot_general") == 2 * min(pieces, Q.shape[0])
+
+
+def test_attend_with_a_symbolic_batch_size():
+    """An export's batch size is symbolic: the batch is then not cut into pieces."""
+    from jax import export
+
+    (batch,) = export.symbolic_shape("batch")
+    spec = jax.ShapeDtypeStruct((batch, 5, 2, 4), jnp.float32)
+    exported = export.export(jax.jit(lambda q, k, v: attend(q, k, v, None, 0.3, False)))(
+        spec, spec, spec)
+    np.testing.assert_allclose(exported.call(Q, K, V), attend(Q, K, V, None, 0.3, False),
+                               rtol=1e-6, atol=1e-7)
+
