@@ -108,9 +108,12 @@ def compiler_options(batch_size: int | None = None,
     its region analysis: without it the training loop copied the 500x500 weights every
     step before updating them in place (batch 100: 0.692 -> 0.673 s an epoch; batch 1
     4.5% faster). Training programs for batches of YNN_REDUCE_MIN_BATCH and more leave
-    the sums over the batch (the bias gradients) to YNNPACK: four fewer loops for LLVM
-    to compile in the lecture's net (0.46 -> 0.39 s of compilation), the same epoch
-    times at batch 100 and 1000, but 10-20% slower epochs at batch 1. Eigen's products
+    the sums over the batch to YNNPACK: four fewer loops for LLVM to compile in the
+    lecture's net (0.46 -> 0.39 s of compilation), the same epoch times at batch 100 and
+    1000, but 10-20% slower epochs at batch 1. (Since session 14 the bias gradients of
+    Dense, EinsumDense and LayerNormalization are products with ones instead, ops/_rows.py:
+    the lecture net's epoch at batch 100 the same, 0.991 paired; Conv biases, losses and
+    metrics still sum.) Eigen's products
     serve every model, recurrent and attention layers included: on two free cores
     YNNPACK's dot fusions made GRU(128)'s fit epoch 1.4-2x and its evaluate 1.6x slower,
     LSTM(128)'s 5% and 1.5x, and XLA's own choice of YNNPACK fusions a transformer
