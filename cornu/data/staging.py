@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cornu import _settings, devices
-from cornu.data.arrays import pad_batches
+from cornu.data.arrays import empty_aligned, pad_batches
 
 #: arrays smaller than this are copied by jax.device_put (glibc serves allocations of up to
 #: 32 MiB from its heap at any 16-byte offset, larger ones from fresh pages at +16 bytes)
@@ -267,6 +267,10 @@ def put_batches(leaves: Sequence[np.ndarray | None], batch_size: int) -> list[An
 
 
 def _padded_tail(rows: np.ndarray, batch_size: int) -> np.ndarray:
-    tail = np.zeros((batch_size, *rows.shape[1:]), rows.dtype)
+    """The last rows padded with zeros to a batch, on a 64-byte boundary: where a plain
+    allocation's offset varied from call to call (a large tail read in place as InPlace at
+    16, 32 or 48 bytes, or not), each new offset traced predict's program again."""
+    tail = empty_aligned((batch_size, *rows.shape[1:]), rows.dtype)
     tail[:rows.shape[0]] = rows
+    tail[rows.shape[0]:] = 0
     return tail
