@@ -30,7 +30,7 @@ def along_rows(v: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     1 aside) are `shape`'s last ones."""
     shape = tuple(shape)
     v = jnp.asarray(v)
-    while v.ndim and v.shape[0] == 1 and v.ndim > 0:
+    while v.ndim and v.shape[0] == 1:
         v = v.reshape(v.shape[1:])
     lead = shape[:len(shape) - v.ndim]
     if (v.ndim == 0 or not all(isinstance(d, int) for d in lead)  # symbolic: an export

@@ -477,8 +477,7 @@ def attend(query, key, value, mask, scale: float, is_causal: bool):
     by side on the cores (rows are independent: the results are the same). rnn_speed's
     transformer block: a training epoch 5% faster on two cores (together with the bias
     gradients of ops/_rows.py, 8%); evaluate and predict unchanged."""
-    if (jax.default_backend() != "cpu"
-            or any(a.dtype != jnp.float32 for a in (query, key, value))):
+    if not _cpu_float32(query, key, value):
         return jax.nn.dot_product_attention(query, key, value, mask=mask, scale=scale,
                                             is_causal=is_causal)
     batch = query.shape[0]
@@ -507,9 +506,14 @@ def _attend_core(query, key, value, mask, scale: float, is_causal: bool):
     return jnp.einsum("BNTS,BSNH->BTNH", jax.nn.softmax(logits, axis=-1), value)
 
 
+def _cpu_float32(*arrays) -> bool:
+    """Whether `attend` writes the attention out (else it calls jax's function)."""
+    return jax.default_backend() == "cpu" and all(a.dtype == jnp.float32 for a in arrays)
+
+
 def _writes_out(query, key, value, bias, mask, flash_attention) -> bool:
     """Whether `attend` takes these inputs (else jax's function, which also checks them)."""
-    if bias is not None or flash_attention or jax.default_backend() != "cpu":
+    if bias is not None or flash_attention or not _cpu_float32(query, key, value):
         return False
     if key.ndim != 4 or key.shape != value.shape or query.shape[0] != key.shape[0] \
             or query.shape[2:] != key.shape[2:]:
@@ -518,7 +522,7 @@ def _writes_out(query, key, value, bias, mask, flash_attention) -> bool:
         want = (query.shape[0], query.shape[2], query.shape[1], key.shape[1])
         if mask.ndim != 4 or any(m not in (1, w) for m, w in zip(mask.shape, want, strict=True)):
             return False
-    return all(a.dtype == jnp.float32 for a in (query, key, value))
+    return True
 
 
 def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, mask: Any = None,
