@@ -141,6 +141,14 @@ class RecurrentCell(Layer):
     def _recur(self, x: Any, states: list, masks: tuple[Any, Any]) -> tuple[Any, list]:
         raise NotImplementedError
 
+    def _sequence(self, xs: Any, states: list, keeps: Any, masks: tuple[Any, Any],
+                  return_sequences: bool) -> tuple[Any, list] | None:
+        """The whole loop over time-major `xs` (time, batch, features) in one operation:
+        (outputs (time, batch, units) if return_sequences else the last output, final
+        states), or None to have RNN scan `_recur`. `keeps` (time, batch): the steps that
+        update the state."""
+        return None
+
     # -- Keras' cell API ------------------------------------------------------------------------
     def call(self, inputs, states, training=False):
         nested = isinstance(states, list | tuple)

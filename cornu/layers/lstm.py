@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 from jax.ad_checkpoint import checkpoint_name
 
 from cornu import activations
 from cornu.layers._cell import SAVED_GATES, RecurrentCell
 from cornu.layers.rnn import CellLayer
+from cornu.ops._lstm import lstm_sequence
+
+#: on the CPU a whole LSTM loop runs as ops._lstm's lstm_sequence (see LSTMCell._sequence)
+WHOLE_LOOP_ON_CPU = True
 
 
 class LSTMCell(RecurrentCell):
@@ -50,6 +55,28 @@ class LSTMCell(RecurrentCell):
         c = sigma(f) * c_prev + sigma(i) * self.activation(g)
         h = sigma(o) * self.activation(c)
         return h, [h, c]
+
+    def _sequence(self, xs, states, keeps, masks, return_sequences):
+        """The whole loop over time-major `xs` at once (ops._lstm: its activations run
+        vectorized and its gradient is written out), or None where RNN runs the steps:
+        off the CPU, outside float32, with other activations than Keras' defaults, with
+        recurrent dropout, for subclasses that change the step, and for shapes not known
+        when traced (an export's symbolic batch size)."""
+        if not (WHOLE_LOOP_ON_CPU and jax.default_backend() == "cpu"
+                and all(isinstance(d, int) for d in xs.shape)
+                and xs.dtype == jnp.float32 and self.kernel.value.dtype == jnp.float32
+                and self.activation is activations.get("tanh")
+                and self.recurrent_activation is activations.get("sigmoid")
+                and masks[1] is None and (masks[0] is None or masks[0].ndim == 2)
+                and type(self)._recur is LSTMCell._recur
+                and type(self).call is RecurrentCell.call):
+            return None
+        if masks[0] is not None:  # input dropout: one mask for every step
+            xs = xs * masks[0][None]
+        bias = None if self.bias is None else self.bias.value
+        output, h, c = lstm_sequence(xs, self.kernel.value, self.recurrent_kernel.value, bias,
+                                     states[0], states[1], keeps, return_sequences)
+        return output, [h, c]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(),

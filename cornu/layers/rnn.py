@@ -250,10 +250,34 @@ class RNN(Layer):
         if self.go_backwards:
             sequences = jnp.flip(sequences, axis=1)
             mask = None if mask is None else jnp.flip(mask, axis=1)
-        if isinstance(cell, RecurrentCell | StackedRNNCells):
+        xs = jnp.swapaxes(sequences, 0, 1)  # time-major
+        keeps = None if mask is None else jnp.swapaxes(mask, 0, 1)
+        whole, masks = None, None
+        if isinstance(cell, RecurrentCell | StackedRNNCells):  # dropout masks, drawn once
             masks = cell._masks(batch, sequences.dtype, training)
+        if isinstance(cell, RecurrentCell) and not self.unroll:  # the whole loop in one op
+            whole = cell._sequence(xs, states, keeps, masks, self.return_sequences)
+        if whole is None:
+            ys, last, new = self._steps(sequences, states, keeps, masks, training)
+        else:
+            ys, new = whole
+            ys, last = (ys, None) if self.return_sequences else (None, ys)
+        states = jax.tree.unflatten(jax.tree.structure(states), jax.tree.leaves(new))
+        if carried:
+            for variable, value in zip(carried, jax.tree.leaves(states), strict=True):
+                variable.assign(value)
+        output = jnp.swapaxes(ys, 0, 1) if self.return_sequences else last
+        return (output, *states) if self.return_state else output
+
+    def _steps(self, sequences, states, keeps, masks, training):
+        """The scan (or, unroll=True, the written-out loop) of one cell step over
+        `sequences` (batch, time, features): (time-major outputs or None, last output,
+        final states)."""
+        cell, batch, steps = self.cell, sequences.shape[0], sequences.shape[1]
+        xs = sequences
+        if isinstance(cell, RecurrentCell | StackedRNNCells):
             before = project_before_loop()
-            xs = cell._project(sequences, masks) if before else sequences
+            xs = cell._project(xs, masks) if before else xs
 
             def step(x, s):
                 x = x if before else cell._project(x, masks)
@@ -264,8 +288,6 @@ class RNN(Layer):
             if keep_gates_only(cell):
                 step = jax.checkpoint(step, policy=_GATES_ONLY)
         else:
-            xs = sequences
-
             def step(x, s):
                 return call_cell(cell, x, s, training)
 
@@ -283,7 +305,6 @@ class RNN(Layer):
 
         last = jnp.zeros((batch, output_size(cell)), sequences.dtype)
         xs = jnp.swapaxes(xs, 0, 1)
-        keeps = None if mask is None else jnp.swapaxes(mask, 0, 1)
         if self.unroll:
             carry, outputs = (states, last), []
             for t in range(steps):
@@ -292,12 +313,7 @@ class RNN(Layer):
             ys = jnp.stack(outputs) if self.return_sequences else None
         else:
             carry, ys = ops.scan(body, (states, last), (xs, keeps), unroll=time_unroll(steps))
-        states = carry[0]
-        if carried:
-            for variable, value in zip(carried, jax.tree.leaves(states), strict=True):
-                variable.assign(value)
-        output = jnp.swapaxes(ys, 0, 1) if self.return_sequences else carry[1]
-        return (output, *states) if self.return_state else output
+        return ys, carry[1], carry[0]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "return_sequences": self.return_sequences,

@@ -13,6 +13,7 @@ from rnn_checks import assert_same_as_keras, keras, sequences
 
 import cornu
 from cornu import layers as L
+from cornu.layers import lstm as lstm_module
 from cornu.layers import rnn as rnn_module
 
 MODES = [{}, {"return_sequences": True}, {"return_state": True},
@@ -275,7 +276,10 @@ def _lstm_grads(layer, x, monkeypatch, keep, training=False):
 @pytest.mark.parametrize("case", ["plain", "backwards_state", "stacked", "dropout", "masked"])
 def test_lstm_step_keeps_only_its_gates_for_the_gradient(case, monkeypatch):
     """On the CPU an LSTM step keeps its gates' sum (and the states) for the backward pass
-    and recomputes the rest: the same gradients, fewer stacks written in the loop."""
+    and recomputes the rest: the same gradients, fewer stacks written in the loop. (The
+    steps of an LSTM layer; by default a lone LSTMCell runs the whole loop at once,
+    test_lstm_whole_loop.py.)"""
+    monkeypatch.setattr(lstm_module, "WHOLE_LOOP_ON_CPU", False)
     x = sequences(3, 6, 4, seed=2)
     if case == "stacked":
         layer = L.RNN(L.StackedRNNCells([L.LSTMCell(5), L.LSTMCell(3)]), return_sequences=True)
