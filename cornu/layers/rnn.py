@@ -5,8 +5,10 @@ input product of every time step is one matmul before the loop, and the `lax.sca
 time carries only the recurrent product. On CPU the input product stays in the step: there
 XLA runs the scan's backward pass slower when it must stack the gradient of a precomputed
 (time, batch, gates) input than when it accumulates the kernel's gradient step by step
-(docs/performance.md). Cells that users write (`state_size` and `call(inputs, states)`, as
-in Keras' guide) run their `call` at each step inside the same scan. `unroll=True` writes
+(docs/performance.md). A built-in cell may also run the whole loop as one operation
+(`_sequence`): on the CPU an LSTMCell with Keras' default activations does (ops/_lstm.py,
+its gradient written out). Cells that users write (`state_size` and `call(inputs, states)`,
+as in Keras' guide) run their `call` at each step inside the same scan. `unroll=True` writes
 the steps out instead of scanning. A masked step keeps the state and the output.
 
 `stateful=True` (Keras' meaning): the last states of each batch are the initial states of
@@ -82,7 +84,8 @@ def keep_gates_only(cell: Any) -> bool:
     (4 microseconds each, batch 128, 128 units); with only the gates' sum (one (batch, 4 x
     units) array) and the states an LSTM(128) epoch on MNIST rows took 0.74-0.76 s against
     0.81 s (rnn_speed, two cores). On the CPU, for built-in cells that name their gates
-    (LSTMCell) and stacks made only of them."""
+    (LSTMCell) and stacks made only of them, where the cell does not run the whole loop
+    at once (LSTMCell._sequence: stacks, recurrent dropout, other activations)."""
     if not KEEP_GATES_ON_CPU or jax.default_backend() != "cpu":
         return False
     cells = cell.cells if isinstance(cell, StackedRNNCells) else [cell]
