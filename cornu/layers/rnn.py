@@ -253,13 +253,13 @@ class RNN(Layer):
         if self.go_backwards:
             sequences = jnp.flip(sequences, axis=1)
             mask = None if mask is None else jnp.flip(mask, axis=1)
-        xs = jnp.swapaxes(sequences, 0, 1)  # time-major
-        keeps = None if mask is None else jnp.swapaxes(mask, 0, 1)
+        keeps = None if mask is None else jnp.swapaxes(mask, 0, 1)  # (time, batch)
         whole, masks = None, None
         if isinstance(cell, RecurrentCell | StackedRNNCells):  # dropout masks, drawn once
             masks = cell._masks(batch, sequences.dtype, training)
         if isinstance(cell, RecurrentCell) and not self.unroll:  # the whole loop in one op
-            whole = cell._sequence(xs, states, keeps, masks, self.return_sequences)
+            whole = cell._sequence(jnp.swapaxes(sequences, 0, 1), states, keeps, masks,
+                                   self.return_sequences)
         if whole is None:
             ys, last, new = self._steps(sequences, states, keeps, masks, training)
         else:
