@@ -163,3 +163,22 @@ def test_sigmoid_through_tanh_equals_keras_sigmoid():
     want = jnp.concatenate([jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g),
                             jax.nn.sigmoid(o)], axis=-1)
     np.testing.assert_allclose(a, want, rtol=1e-6, atol=1e-7)
+
+
+def test_forward_mode_runs_through_the_steps_when_asked(monkeypatch):
+    """docs/custom.md: jax.jvp does not go through the written-out gradient; with
+    WHOLE_LOOP_ON_CPU off the layer scans LSTMCell steps and forward mode works."""
+    model = cornu.Sequential([cornu.Input((5, 3)), L.LSTM(4)])
+    x = jnp.asarray(sequences(2, 5, 3, seed=1))
+    trainable = [v.value for v in model.trainable_variables]
+    others = [v.value for v in model.non_trainable_variables]
+
+    def f(x):
+        return model.stateless_call(trainable, others, x)[0]
+
+    with pytest.raises(TypeError, match="forward-mode"):
+        jax.jvp(f, (x,), (jnp.ones_like(x),))
+    monkeypatch.setattr(lstm_module, "WHOLE_LOOP_ON_CPU", False)
+    y, dy = jax.jvp(f, (x,), (jnp.ones_like(x),))
+    eps = 1e-3
+    np.testing.assert_allclose(dy, (f(x + eps) - f(x - eps)) / (2 * eps), rtol=1e-2, atol=1e-3)
