@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax.numpy as jnp
-
 from cornu import _deprecation, activations, constraints, initializers, regularizers
 from cornu.layers.base import Layer
-from cornu.ops._rows import along_rows
+from cornu.ops._rows import along_rows, rows_product
 
 
 class Dense(Layer):
@@ -62,7 +60,7 @@ class Dense(Layer):
             name="bias") if self.use_bias else None
 
     def call(self, inputs):
-        y = jnp.matmul(inputs, self.kernel.value)
+        y = rows_product(inputs, self.kernel.value)
         if self.bias is not None:
             y = y + along_rows(self.bias.value, y.shape)
         return self.activation(y)

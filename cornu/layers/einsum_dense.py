@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from cornu import activations, constraints, initializers, regularizers
 from cornu.layers.base import Layer
-from cornu.ops._rows import along_rows
+from cornu.ops._rows import along_rows, keeps_input_transposed, rows_product
 
 
 def _analyze(equation: str, bias_axes: str | None, input_shape: tuple,
@@ -92,6 +92,24 @@ def _analyze(equation: str, bias_axes: str | None, input_shape: tuple,
     return kernel, bias, output, in_axes, out_axes
 
 
+def _product_form(equation: str) -> int | None:
+    """n when `equation` contracts the input's last n axes with the kernel's first n and
+    keeps the rest in order (`abc,cde->abde`, `abcd,cde->abe`): a matrix product of the
+    operands reshaped, which `rows_product` can take; else None."""
+    if "." in equation or "->" not in equation:
+        return None
+    operands, out = equation.split("->")
+    if operands.count(",") != 1:
+        return None
+    x, kernel = operands.split(",")
+    shared = "".join(c for c in x if c in kernel)
+    n = len(shared)
+    if not n or not x.endswith(shared) or not kernel.startswith(shared) \
+            or out != x[:len(x) - n] + kernel[n:]:
+        return None
+    return n
+
+
 class EinsumDense(Layer):
     def __init__(
         self,
@@ -154,7 +172,18 @@ class EinsumDense(Layer):
             regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
 
     def call(self, inputs):
-        y = jnp.einsum(self.equation, inputs, self.kernel.value)
+        kernel = self.kernel.value
+        n = _product_form(self.equation)
+        if n is not None and inputs.ndim > n:  # a matrix product of reshaped operands
+            lead, inner = inputs.shape[:inputs.ndim - n], math.prod(kernel.shape[:n])
+            matrix = kernel.reshape(inner, -1)
+            x = inputs.reshape(*lead, inner)
+            if keeps_input_transposed(x, matrix):
+                y = rows_product(x, matrix).reshape(*lead, *kernel.shape[n:])
+            else:
+                y = jnp.einsum(self.equation, inputs, kernel)
+        else:
+            y = jnp.einsum(self.equation, inputs, kernel)
         if self.bias is not None:
             y = y + along_rows(self.bias.value, y.shape)
         return self.activation(y)

@@ -1,5 +1,7 @@
 """A weight laid along the last axes of many rows (a bias, a normalization's scale and
-offset), whose gradient XLA:CPU computes as a matrix product.
+offset), whose gradient XLA:CPU computes as a matrix product; and the product of many rows
+with a kernel, whose kernel gradient takes the rows transposed in the forward pass
+(`rows_product`).
 
 The gradient of `y + bias` with respect to `bias` is the sum of the output's gradient over
 all rows. XLA:CPU rewrites a sum over more than 32 elements into a windowed sum and a
@@ -20,6 +22,7 @@ import math
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 
 #: sums over more rows than this are windowed by XLA:CPU (its tree-reduction window)
 _WINDOW = 32
@@ -53,3 +56,61 @@ def _spread_jvp(lead, primals, tangents):
     spread = lax.dot_general(ones, dv.reshape(1, -1), (((1,), (0,)), ((), ())))
     return _spread(v, lead), spread.reshape(lead + v.shape)
 
+
+
+
+def keeps_input_transposed(x: jax.Array, kernel: jax.Array) -> bool:
+    """Whether `rows_product` takes its own path for these operands (else a plain product):
+    on the CPU, in float32, more than 32 rows of known count, and inputs at most twice as
+    wide as the outputs (the copy it makes is of the inputs, XLA's of the outputs'
+    gradient: a Dense layer after a Flatten of 9,216 features, as in the convnet, keeps
+    XLA's way)."""
+    rows = x.shape[:-1]
+    return (TRANSPOSED_INPUT_ON_CPU and jax.default_backend() == "cpu"
+            and x.dtype == jnp.float32 and kernel.dtype == jnp.float32 and kernel.ndim == 2
+            and all(isinstance(d, int) for d in x.shape) and math.prod(rows) > _WINDOW
+            and x.shape[-1] <= 2 * kernel.shape[1])
+
+
+#: on the CPU `rows_product` keeps a layer's input transposed for the kernel's gradient
+TRANSPOSED_INPUT_ON_CPU = True
+
+
+def rows_product(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """`x @ kernel` for x (..., in) and kernel (in, out), whose kernel gradient is a
+    product with x transposed in the forward pass.
+
+    The kernel's gradient x^T @ dy contracts the rows. XLA:CPU computes it by transposing
+    the output's gradient first, inside the fusion that computes that gradient, which
+    then runs in the transposed order (0.05-0.34 ms for 2,048 x 64-128 in rnn_speed's
+    transformer block, where a plain transposed copy of the same size takes ~0.05 ms).
+    Here the forward pass keeps x transposed (a plain copy) and the gradient is the
+    product of two untransposed operands: the block's operations took 6.39 ms a step
+    against 7.08 (docs/performance.md, session 15). A `custom_jvp`: forward mode works
+    too. Elsewhere (`keeps_input_transposed` false) the plain product."""
+    if not keeps_input_transposed(x, kernel):
+        return jnp.matmul(x, kernel)
+    lead = x.shape[:-1]
+    y = _times_kept(x.reshape(-1, x.shape[-1]), kernel)
+    return y.reshape(*lead, kernel.shape[1])
+
+
+@jax.custom_jvp
+def _times_kept(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    return x @ kernel
+
+
+def _times_kept_jvp(primals, tangents):
+    (x, kernel), (dx, d_kernel) = primals, tangents
+    x_t = x.T  # kept: the transpose of the tangent map below is x_t @ g, two plain operands
+    y = x @ kernel
+    dy = None
+    if not isinstance(dx, SymbolicZero):
+        dy = dx @ kernel
+    if not isinstance(d_kernel, SymbolicZero):
+        term = lax.dot_general(x_t, d_kernel, (((0,), (0,)), ((), ())))
+        dy = term if dy is None else dy + term
+    return y, jnp.zeros_like(y) if dy is None else dy
+
+
+_times_kept.defjvp(_times_kept_jvp, symbolic_zeros=True)
