@@ -172,17 +172,14 @@ class EinsumDense(Layer):
             regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
 
     def call(self, inputs):
-        kernel = self.kernel.value
+        kernel, y = self.kernel.value, None
         n = _product_form(self.equation)
         if n is not None and inputs.ndim > n:  # a matrix product of reshaped operands
             lead, inner = inputs.shape[:inputs.ndim - n], math.prod(kernel.shape[:n])
-            matrix = kernel.reshape(inner, -1)
-            x = inputs.reshape(*lead, inner)
+            x, matrix = inputs.reshape(*lead, inner), kernel.reshape(inner, -1)
             if keeps_input_transposed(x, matrix):
                 y = rows_product(x, matrix).reshape(*lead, *kernel.shape[n:])
-            else:
-                y = jnp.einsum(self.equation, inputs, kernel)
-        else:
+        if y is None:
             y = jnp.einsum(self.equation, inputs, kernel)
         if self.bias is not None:
             y = y + along_rows(self.bias.value, y.shape)

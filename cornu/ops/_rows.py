@@ -36,11 +36,16 @@ def along_rows(v: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     while v.ndim and v.shape[0] == 1:
         v = v.reshape(v.shape[1:])
     lead = shape[:len(shape) - v.ndim]
-    if (v.ndim == 0 or not all(isinstance(d, int) for d in lead)  # symbolic: an export
-            or shape[len(lead):] != v.shape or math.prod(lead) <= _WINDOW
-            or v.dtype != jnp.float32 or jax.default_backend() != "cpu"):
+    if v.ndim == 0 or shape[len(lead):] != v.shape or not _many_rows_on_cpu(lead, v):
         return jnp.broadcast_to(v, shape)
     return _spread(v, lead)
+
+
+def _many_rows_on_cpu(rows: tuple, *arrays: jax.Array) -> bool:
+    """On the CPU, every array float32, and more than _WINDOW rows of known count (a
+    symbolic count, as in an export, is not known): where this module's paths pay."""
+    return (jax.default_backend() == "cpu" and all(a.dtype == jnp.float32 for a in arrays)
+            and all(isinstance(d, int) for d in rows) and math.prod(rows) > _WINDOW)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
@@ -57,23 +62,19 @@ def _spread_jvp(lead, primals, tangents):
     return _spread(v, lead), spread.reshape(lead + v.shape)
 
 
+#: on the CPU `rows_product` keeps a layer's input transposed for the kernel's gradient
+TRANSPOSED_INPUT_ON_CPU = True
 
 
 def keeps_input_transposed(x: jax.Array, kernel: jax.Array) -> bool:
     """Whether `rows_product` takes its own path for these operands (else a plain product):
     on the CPU, in float32, more than 32 rows of known count, and inputs at most twice as
     wide as the outputs (the copy it makes is of the inputs, XLA's of the outputs'
-    gradient: a Dense layer after a Flatten of 9,216 features, as in the convnet, keeps
+    gradient: a Dense layer after a Flatten of 1,600 features, as in the convnet, keeps
     XLA's way)."""
-    rows = x.shape[:-1]
-    return (TRANSPOSED_INPUT_ON_CPU and jax.default_backend() == "cpu"
-            and x.dtype == jnp.float32 and kernel.dtype == jnp.float32 and kernel.ndim == 2
-            and all(isinstance(d, int) for d in x.shape) and math.prod(rows) > _WINDOW
-            and x.shape[-1] <= 2 * kernel.shape[1])
-
-
-#: on the CPU `rows_product` keeps a layer's input transposed for the kernel's gradient
-TRANSPOSED_INPUT_ON_CPU = True
+    return (TRANSPOSED_INPUT_ON_CPU and kernel.ndim == 2
+            and _many_rows_on_cpu(x.shape[:-1], x, kernel)
+            and isinstance(x.shape[-1], int) and x.shape[-1] <= 2 * kernel.shape[1])
 
 
 def rows_product(x: jax.Array, kernel: jax.Array) -> jax.Array:
