@@ -145,8 +145,8 @@ class RecurrentCell(Layer):
                   return_sequences: bool) -> tuple[Any, list] | None:
         """The whole loop over time-major `xs` (time, batch, features) in one operation:
         (outputs (time, batch, units) if return_sequences else the last output, final
-        states), or None to have RNN scan `_recur`. `keeps` (time, batch): the steps that
-        update the state."""
+        states), or None to have RNN scan `_recur`. `states` None: the cell's zero state
+        (`get_initial_state`); `keeps` (time, batch): the steps that update the state."""
         return None
 
     # -- Keras' cell API ------------------------------------------------------------------------

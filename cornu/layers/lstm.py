@@ -74,8 +74,9 @@ class LSTMCell(RecurrentCell):
         if masks[0] is not None:  # input dropout: one mask for every step
             xs = xs * masks[0][None]
         bias = None if self.bias is None else self.bias.value
+        h0, c0 = (None, None) if states is None else states  # None: zeros
         output, h, c = lstm_sequence(xs, self.kernel.value, self.recurrent_kernel.value, bias,
-                                     states[0], states[1], keeps, return_sequences)
+                                     h0, c0, keeps, return_sequences)
         return output, [h, c]
 
     def get_config(self) -> dict[str, Any]:

@@ -258,8 +258,10 @@ class RNN(Layer):
         if isinstance(cell, RecurrentCell | StackedRNNCells):  # dropout masks, drawn once
             masks = cell._masks(batch, sequences.dtype, training)
         if isinstance(cell, RecurrentCell) and not self.unroll:  # the whole loop in one op
-            whole = cell._sequence(jnp.swapaxes(sequences, 0, 1), states, keeps, masks,
-                                   self.return_sequences)
+            zero = (initial_state is None and type(self).get_initial_state is RNN.get_initial_state
+                    and type(cell).get_initial_state is RecurrentCell.get_initial_state)
+            whole = cell._sequence(jnp.swapaxes(sequences, 0, 1), None if zero else states,
+                                   keeps, masks, self.return_sequences)
         if whole is None:
             ys, last, new = self._steps(sequences, states, keeps, masks, training)
         else:

@@ -47,6 +47,15 @@ def _case(name: str):
         layer = (L.LSTM(5) if name == "masked" else
                  L.LSTM(5, return_sequences=True, return_state=True))
         return cornu.Sequential([cornu.Input((6, 4)), L.Masking(), layer]), _masked(x), False
+    if name == "one_step":
+        return L.LSTM(5, return_sequences=True), x[:, :1], False
+    if name == "masked_initial_state":
+        rng = np.random.default_rng(8)
+        states = [rng.normal(size=(3, 5)).astype(np.float32) for _ in range(2)]
+        inputs = cornu.Input((6, 4))
+        given = [cornu.Input((5,)), cornu.Input((5,))]
+        y = L.LSTM(5, return_sequences=True)(L.Masking()(inputs), initial_state=given)
+        return cornu.Model([inputs, *given], y), [_masked(x), *states], False
     if name == "dropout":
         return L.LSTM(5, dropout=0.3, seed=3, return_sequences=True), x, True
     if name == "no_bias":
@@ -59,7 +68,7 @@ def _case(name: str):
 
 
 CASES = ["plain", "sequences", "backwards_initial_state", "masked", "masked_sequences_state",
-         "dropout", "no_bias", "bidirectional"]
+         "one_step", "masked_initial_state", "dropout", "no_bias", "bidirectional"]
 
 
 def _outputs_and_grads(layer, x, training, monkeypatch, whole):
@@ -105,6 +114,65 @@ def test_masked_sequences_match_keras(mode):
     x = _masked(sequences(3, 6, 4, seed=2))
     mask = np.any(x != 0, axis=-1)
     assert_same_as_keras(keras.layers.LSTM(5, **mode), L.LSTM(5, **mode), x, mask=mask)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("steps", [0, 1, 2, 5])
+def test_a_zero_start_equals_zeros_given(steps, return_sequences, masked):
+    """h0 = c0 = None runs the first step before the loop without the recurrent product:
+    the same outputs and gradients as zeros passed in."""
+    rng = np.random.default_rng(steps)
+    xs = jnp.asarray(rng.normal(size=(steps, 3, 4)), jnp.float32)
+    weights = [jnp.asarray(rng.normal(size=s) * 0.5, jnp.float32)
+               for s in [(4, 20), (5, 20), (20,)]]
+    keeps = rng.random((steps, 3)) > 0.3
+    keeps[:, 0] = True  # the first example's steps all count, the others' some
+    keeps = jnp.asarray(keeps) if masked else None
+    zeros = jnp.zeros((3, 5), jnp.float32)
+
+    def loss(weights, xs, zero):
+        h0 = c0 = None if zero else zeros
+        out = _lstm.lstm_sequence(xs, *weights, h0, c0, keeps, return_sequences)
+        return sum(jnp.sum(jnp.sin(t * (k + 1))) for k, t in enumerate(out)), out
+
+    grads = []
+    for argnums in [(0, 1), 0]:
+        (ours, our_out), our_grads = jax.value_and_grad(
+            loss, argnums=argnums, has_aux=True)(weights, xs, True)
+        (theirs, their_out), their_grads = jax.value_and_grad(
+            loss, argnums=argnums, has_aux=True)(weights, xs, False)
+        for a, b in zip(jax.tree.leaves((our_out, our_grads)),
+                        jax.tree.leaves((their_out, their_grads)), strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        grads.append(our_grads)
+    (kernel, recurrent, bias), inputs = grads[0]
+    assert np.any(np.asarray(kernel) != 0) == (steps > 0)
+    assert np.any(np.asarray(inputs) != 0) == (steps > 0)
+    assert np.any(np.asarray(recurrent) != 0) == (steps > 1)
+
+
+def test_a_state_of_ones_from_get_initial_state_is_not_taken_for_zeros():
+    """A layer (or cell) whose get_initial_state the user wrote: the loop starts from
+    that state, as the steps do."""
+    class Ones(L.LSTM):
+        def get_initial_state(self, batch_size):
+            return [jnp.ones((batch_size, 3)), jnp.ones((batch_size, 3))]
+
+    class OnesCell(L.LSTMCell):
+        def get_initial_state(self, batch_size=None):
+            return [jnp.ones((batch_size, 3)), jnp.ones((batch_size, 3))]
+
+    x = sequences(2, 4, 3, seed=4)
+    for layer, plain in [(Ones(3), L.LSTM(3)), (L.RNN(OnesCell(3)), L.RNN(L.LSTMCell(3)))]:
+        layer(x)
+        plain(x)
+        plain.set_weights(layer.get_weights())
+        ours = np.asarray(layer(x))
+        state = [np.ones((2, 3), np.float32)] * 2
+        np.testing.assert_allclose(ours, plain(x, initial_state=state), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(ours, plain(x), atol=1e-3)
 
 
 def test_the_steps_run_what_the_whole_loop_does_not_cover():
