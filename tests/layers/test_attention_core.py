@@ -110,3 +110,43 @@ def test_attend_with_a_symbolic_batch_size():
     np.testing.assert_allclose(exported.call(Q, K, V), attend(Q, K, V, None, 0.3, False),
                                rtol=1e-6, atol=1e-7)
 
+
+
+@pytest.mark.parametrize("width", [1, 8, 9, 33, 64, 100, 1000])
+def test_the_row_softmax_equals_jax(width):
+    """The attention's softmax takes its row maximum by folding halves (odd widths
+    overlap): jax.nn.softmax's values and gradients at every width, also for rows far
+    from zero, a row of one value repeated (a fully masked row) and a maximum in the last
+    column."""
+    from cornu.ops.nn import _softmax_last
+
+    r = np.random.default_rng(width)
+    x = r.standard_normal((4, 3, width)).astype(np.float32) * 4
+    x[0, 0] += 80
+    x[1, 1] = -0.7 * np.finfo(np.float32).max
+    x[2, 2, -1] = 50
+    x = jnp.asarray(x)
+    g = jnp.asarray(r.standard_normal(x.shape), jnp.float32)
+    ours, our_vjp = jax.vjp(_softmax_last, x)
+    theirs, their_vjp = jax.vjp(lambda x: jax.nn.softmax(x, axis=-1), x)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(our_vjp(g)[0], their_vjp(g)[0], rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(ours))
+    if width > 1:
+        np.testing.assert_allclose(ours[2, 2, -1], 1, rtol=1e-6)
+
+
+def test_attend_over_many_keys_equals_jax():
+    q = jnp.asarray(rng.standard_normal((2, 6, 2, 4)), jnp.float32)
+    k, v = (jnp.asarray(rng.standard_normal((2, 65, 2, 4)), jnp.float32) for _ in range(2))
+    mask = jnp.asarray(rng.random((2, 1, 6, 65)) > 0.3)
+
+    def loss(f, q, k, v):
+        return jnp.sum(jnp.sin(f(q, k, v)))
+
+    ours = jax.value_and_grad(loss, argnums=(1, 2, 3))(
+        lambda q, k, v: attend(q, k, v, mask, 0.5, False), q, k, v)
+    theirs = jax.value_and_grad(loss, argnums=(1, 2, 3))(
+        lambda q, k, v: jax.nn.dot_product_attention(q, k, v, mask=mask, scale=0.5), q, k, v)
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
