@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from cornu import activations
 from cornu.layers._cell import RecurrentCell
 from cornu.layers.rnn import CellLayer
+from cornu.ops._gru import gru_sequence
+
+#: on the CPU a whole GRU loop runs as ops._gru's gru_sequence (see GRUCell._sequence)
+WHOLE_LOOP_ON_CPU = True
 
 
 class GRUCell(RecurrentCell):
@@ -58,6 +63,28 @@ class GRUCell(RecurrentCell):
             candidate = self._recurrent(r * h_prev, masks, kernel[:, 2 * u:], first_gate=2)
         h = z * h_prev + (1 - z) * self.activation(x_h + candidate)
         return h, [h]
+
+    def _sequence(self, xs, states, keeps, masks, return_sequences):
+        """The whole loop over time-major `xs` at once (ops._gru: its gradient written
+        out), or None where RNN runs the steps: off the CPU, outside float32, with
+        reset_after=False, other activations than Keras' defaults, recurrent dropout, for
+        subclasses that change the step, and for shapes not known when traced."""
+        if not (WHOLE_LOOP_ON_CPU and jax.default_backend() == "cpu" and self.reset_after
+                and all(isinstance(d, int) for d in xs.shape)
+                and xs.dtype == jnp.float32 and self.kernel.value.dtype == jnp.float32
+                and self.activation is activations.get("tanh")
+                and self.recurrent_activation is activations.get("sigmoid")
+                and masks[1] is None and (masks[0] is None or masks[0].ndim == 2)
+                and type(self)._recur is GRUCell._recur
+                and type(self).call is RecurrentCell.call):
+            return None
+        if masks[0] is not None:  # input dropout: one mask for every step
+            xs = xs * masks[0][None]
+        biases = (None, None) if self.bias is None else (self.bias.value[0], self.bias.value[1])
+        output, h = gru_sequence(xs, self.kernel.value, self.recurrent_kernel.value, *biases,
+                                 None if states is None else states[0], keeps,
+                                 return_sequences)
+        return output, [h]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(),
