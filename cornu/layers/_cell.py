@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from cornu import activations, constraints, initializers, random, regularizers
@@ -148,6 +149,21 @@ class RecurrentCell(Layer):
         states), or None to have RNN scan `_recur`. `states` None: the cell's zero state
         (`get_initial_state`); `keeps` (time, batch): the steps that update the state."""
         return None
+
+    def _written_out_loop_inputs(self, xs: Any, masks: tuple[Any, Any], own: type) -> Any:
+        """`xs` under the input dropout mask where a loop written out for the CPU
+        (ops/_lstm.py, ops/_gru.py) covers this call, else None: on the CPU, in float32,
+        with Keras' default activations (tanh, sigmoid), without recurrent dropout, with
+        the step of `own` (not a subclass's) and shapes known when traced (not an
+        export's symbolic batch size)."""
+        if not (jax.default_backend() == "cpu" and all(isinstance(d, int) for d in xs.shape)
+                and xs.dtype == jnp.float32 and self.kernel.value.dtype == jnp.float32
+                and self.activation is activations.get("tanh")
+                and self.recurrent_activation is activations.get("sigmoid")
+                and masks[1] is None and (masks[0] is None or masks[0].ndim == 2)
+                and type(self)._recur is own._recur and type(self).call is RecurrentCell.call):
+            return None
+        return xs if masks[0] is None else xs * masks[0][None]  # one mask for every step
 
     # -- Keras' cell API ------------------------------------------------------------------------
     def call(self, inputs, states, training=False):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
 from cornu import activations
@@ -69,17 +68,10 @@ class GRUCell(RecurrentCell):
         out), or None where RNN runs the steps: off the CPU, outside float32, with
         reset_after=False, other activations than Keras' defaults, recurrent dropout, for
         subclasses that change the step, and for shapes not known when traced."""
-        if not (WHOLE_LOOP_ON_CPU and jax.default_backend() == "cpu" and self.reset_after
-                and all(isinstance(d, int) for d in xs.shape)
-                and xs.dtype == jnp.float32 and self.kernel.value.dtype == jnp.float32
-                and self.activation is activations.get("tanh")
-                and self.recurrent_activation is activations.get("sigmoid")
-                and masks[1] is None and (masks[0] is None or masks[0].ndim == 2)
-                and type(self)._recur is GRUCell._recur
-                and type(self).call is RecurrentCell.call):
+        xs = self._written_out_loop_inputs(xs, masks, GRUCell) if (
+            WHOLE_LOOP_ON_CPU and self.reset_after) else None
+        if xs is None:
             return None
-        if masks[0] is not None:  # input dropout: one mask for every step
-            xs = xs * masks[0][None]
         biases = (None, None) if self.bias is None else (self.bias.value[0], self.bias.value[1])
         output, h = gru_sequence(xs, self.kernel.value, self.recurrent_kernel.value, *biases,
                                  None if states is None else states[0], keeps,

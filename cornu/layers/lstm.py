@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from jax.ad_checkpoint import checkpoint_name
 
@@ -62,17 +61,9 @@ class LSTMCell(RecurrentCell):
         off the CPU, outside float32, with other activations than Keras' defaults, with
         recurrent dropout, for subclasses that change the step, and for shapes not known
         when traced (an export's symbolic batch size)."""
-        if not (WHOLE_LOOP_ON_CPU and jax.default_backend() == "cpu"
-                and all(isinstance(d, int) for d in xs.shape)
-                and xs.dtype == jnp.float32 and self.kernel.value.dtype == jnp.float32
-                and self.activation is activations.get("tanh")
-                and self.recurrent_activation is activations.get("sigmoid")
-                and masks[1] is None and (masks[0] is None or masks[0].ndim == 2)
-                and type(self)._recur is LSTMCell._recur
-                and type(self).call is RecurrentCell.call):
+        xs = self._written_out_loop_inputs(xs, masks, LSTMCell) if WHOLE_LOOP_ON_CPU else None
+        if xs is None:
             return None
-        if masks[0] is not None:  # input dropout: one mask for every step
-            xs = xs * masks[0][None]
         bias = None if self.bias is None else self.bias.value
         h0, c0 = (None, None) if states is None else states  # None: zeros
         output, h, c = lstm_sequence(xs, self.kernel.value, self.recurrent_kernel.value, bias,

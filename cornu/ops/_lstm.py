@@ -37,7 +37,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
+
+from cornu.ops import _loops
 
 
 def _gate_columns(units: int, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -54,47 +55,17 @@ def _activate(z: jax.Array, units: int) -> jax.Array:
     return jnp.tanh(z * scale) * scale + offset
 
 
-def _step(x, h, c, last, keep, kernel, recurrent_kernel):
-    """One step from the input row `x`, the state (`h`, `c`; None: zeros) and the last
-    output: (new h, new c, output, the four activated gates (i, f, g, o))."""
-    z = x @ kernel if h is None else x @ kernel + h @ recurrent_kernel
-    i, f, g, o = jnp.split(_activate(z, kernel.shape[-1] // 4), 4, axis=-1)
-    c_new = i * g if c is None else f * c + i * g
-    h_new = o * jnp.tanh(c_new)
-    out = h_new
-    if keep is not None:  # a masked step keeps the state and the previous output
-        k = keep[:, None]
-        out = jnp.where(k, h_new, last)
-        h_new = jnp.where(k, h_new, 0 if h is None else h)
-        c_new = jnp.where(k, c_new, 0 if c is None else c)
-    return h_new, c_new, out, (i, f, g, o)
-
-
 def _forward(xs, kernel, recurrent_kernel, h0, c0, keeps, return_sequences, save):
-    masked = keeps is not None
+    units = recurrent_kernel.shape[0]
 
-    def step(carry, inputs):
-        h, c, last = carry
-        x, keep = inputs
-        h_new, c_new, out, gates = _step(x, h, c, last, keep, kernel, recurrent_kernel)
-        saved = (gates, h, c) if save else None
-        return (h_new, c_new, out if masked else None), (out if return_sequences else None,
-                                                         saved)
+    def step(x, states):  # states None: zeros, and no recurrent product
+        z = x @ kernel if states is None else x @ kernel + states[0] @ recurrent_kernel
+        i, f, g, o = jnp.split(_activate(z, units), 4, axis=-1)
+        c = i * g if states is None else f * states[1] + i * g
+        return (o * jnp.tanh(c), c), (i, f, g, o)
 
-    first = None
-    if h0 is None:  # the first step from zeros, before the loop: no recurrent product
-        zeros = jnp.zeros((xs.shape[1], recurrent_kernel.shape[0]), xs.dtype)
-        h, c, out0, first = _step(xs[0], None, None, zeros, None if keeps is None else keeps[0],
-                                  kernel, recurrent_kernel)
-        init = (h, c, out0 if masked else None)
-        xs, keeps = xs[1:], None if keeps is None else keeps[1:]
-    else:
-        init = (h0, c0, jnp.zeros_like(h0) if masked else None)
-    (h, c, last), (ys, saved) = lax.scan(step, init, (xs, keeps))
-    if return_sequences and first is not None:
-        ys = jnp.concatenate([out0[None], ys])
-    output = ys if return_sequences else (last if masked else h)
-    return (output, h, c), (first, saved)
+    return _loops.forward(step, xs, keeps, None if h0 is None else (h0, c0), units,
+                          return_sequences, save)
 
 
 def lstm_sequence(xs: jax.Array, kernel: jax.Array, recurrent_kernel: jax.Array,
@@ -110,9 +81,7 @@ def lstm_sequence(xs: jax.Array, kernel: jax.Array, recurrent_kernel: jax.Array,
         raise ValueError("lstm_sequence takes both of h0 and c0 or neither (zeros).")
     if h0 is None and xs.shape[0] == 0:
         h0 = c0 = jnp.zeros((xs.shape[1], recurrent_kernel.shape[0]), xs.dtype)
-    if bias is not None:  # a column of ones in the input: the bias's gradient is a product
-        xs = jnp.concatenate([xs, jnp.ones((*xs.shape[:2], 1), xs.dtype)], axis=-1)
-        kernel = jnp.concatenate([kernel, bias[None]], axis=0)
+    xs, kernel = _loops.bias_as_kernel_row(xs, kernel, bias)
     return _lstm(xs, kernel, recurrent_kernel, h0, c0, keeps, return_sequences)
 
 
@@ -128,23 +97,9 @@ def _lstm_fwd(xs, kernel, recurrent_kernel, h0, c0, keeps, return_sequences):
     return out, (saved, xs, kernel, recurrent_kernel, keeps)
 
 
-def _through_step(gh, gc, gl, gy, keep, gates, c):
-    """The gradient through one step: (the gradient of the step's pre-activations dz,
-    the gradients reaching the previous state and last output, without the recurrent
-    product's part of h's). `gl` (the last output's gradient) is None without masks, `c`
-    None for a zero state."""
-    if gy is not None:  # the output of this step (return_sequences)
-        if keep is not None:
-            gl = gl + gy
-        else:
-            gh = gh + gy
-    skips = None
-    if keep is not None:
-        k = keep[:, None]
-        dh, dc_new = jnp.where(k, gh + gl, 0), jnp.where(k, gc, 0)
-        skips, gl = (jnp.where(k, 0, gh), jnp.where(k, 0, gc)), jnp.where(k, 0, gl)
-    else:
-        dh, dc_new = gh, gc
+def _dz(dh, dc_new, gates, c):
+    """The gradient of a step's pre-activations from those of its new h and c, and the
+    gradient reaching the previous c; `c` (the previous c) None for a zero state."""
     i, f, g, o = gates
     t = jnp.tanh(i * g if c is None else f * c + i * g)
     dc = dc_new + dh * o * (1 - t * t)
@@ -152,36 +107,24 @@ def _through_step(gh, gc, gl, gy, keep, gates, c):
     df = jnp.zeros_like(dc) if c is None else dc * c * f * (1 - f)
     dz = jnp.concatenate([dc * g * i * (1 - i), df, dc * i * (1 - g * g),
                           dh * t * o * (1 - o)], axis=-1)
-    return dz, dc * f, gl, skips
+    return dz, dc * f
 
 
 def _lstm_bwd(return_sequences, residuals, cotangents):
-    (first, (gates, hs, cs)), xs, kernel, recurrent_kernel, keeps = residuals
+    (first, (gates, (hs, cs))), xs, kernel, recurrent_kernel, keeps = residuals
     g_out, g_h, g_c = cotangents
-    masked = keeps is not None
     # transposed once, before the loop (see the module's docstring)
     recurrent_t, kernel_t = recurrent_kernel.T, kernel.T
-    gys = g_out if return_sequences else None
     if first is not None:  # the first step ran before the loop
-        x0, xs = xs[0], xs[1:]
-        keep0, keeps = (None, None) if keeps is None else (keeps[0], keeps[1:])
-        gy0, gys = (None, None) if gys is None else (gys[0], gys[1:])
+        (x0, keep0, gy0), (xs, keeps, g_out) = _loops.split_first(xs, keeps, g_out,
+                                                                    return_sequences)
 
-    def step(carry, inputs):
-        gh, gc, gl = carry
-        gates, c, keep, gy = inputs
-        dz, gc, gl, skips = _through_step(gh, gc, gl, gy, keep, gates, c)
-        gh = dz @ recurrent_t
-        if skips is not None:
-            gh, gc = gh + skips[0], gc + skips[1]
-        return (gh, gc, gl), dz
+    def step(grads, inputs):
+        dz, gc = _dz(*grads, *inputs)
+        return (dz @ recurrent_t, gc), dz
 
-    # without masks the last output is the final h: its gradient joins h's
-    if masked:
-        init = (g_h, g_c, jnp.zeros_like(g_h) if return_sequences else g_out)
-    else:
-        init = (g_h if return_sequences else g_h + g_out, g_c, None)
-    (gh, gc, gl), dzs = lax.scan(step, init, (gates, cs, keeps, gys), reverse=True)
+    ((gh, gc), gl), dzs = _loops.backward(step, (gates, cs), keeps, g_out, (g_h, g_c),
+                                          return_sequences)
     # the kernels' gradients and the inputs': one product each over every step's rows
     rows = dzs.shape[0] * dzs.shape[1]
     dz_rows = dzs.reshape(rows, dzs.shape[-1])
@@ -191,7 +134,8 @@ def _lstm_bwd(return_sequences, residuals, cotangents):
     d_xs = (dz_rows @ kernel_t).reshape(*xs.shape)
     if first is None:
         return d_xs, d_kernel, d_recurrent, gh, gc, None
-    dz, _, _, _ = _through_step(gh, gc, gl, gy0, keep0, first, None)
+    through, _, _ = _loops.through_mask((gh, gc), gl, gy0, keep0)
+    dz, _ = _dz(*through, first, None)
     d_kernel = d_kernel + x0.T @ dz
     return jnp.concatenate([(dz @ kernel_t)[None], d_xs]), d_kernel, d_recurrent, None, None, None
 

@@ -278,7 +278,7 @@ def test_lstm_step_keeps_only_its_gates_for_the_gradient(case, monkeypatch):
     """On the CPU an LSTM step keeps its gates' sum (and the states) for the backward pass
     and recomputes the rest: the same gradients, fewer stacks written in the loop. (The
     steps of an LSTM layer; by default a lone LSTMCell runs the whole loop at once,
-    test_lstm_whole_loop.py.)"""
+    test_written_out_loops.py.)"""
     monkeypatch.setattr(lstm_module, "WHOLE_LOOP_ON_CPU", False)
     x = sequences(3, 6, 4, seed=2)
     if case == "stacked":
